@@ -1,0 +1,29 @@
+"""Errors that mean "the user asked for something that cannot be done".
+
+The CLI turns every :class:`LongEmbedError` into a one-line message and a non-zero exit;
+anything else is a bug and keeps its traceback.
+"""
+
+
+class LongEmbedError(Exception):
+    """Base class of all user-facing errors (bad path, bad option, incompatible store ...)."""
+
+
+class ModelLoadError(LongEmbedError):
+    """The model or its tokenizer could not be loaded."""
+
+
+class ExtensionError(LongEmbedError):
+    """An extension method is unknown, has bad parameters, or does not fit the model."""
+
+
+class StoreError(LongEmbedError):
+    """The Qdrant store or collection cannot be used as asked."""
+
+
+class CollectionNotFound(StoreError):
+    """The named collection does not exist in the store."""
+
+
+class IngestError(LongEmbedError):
+    """Nothing could be ingested (no readable document)."""

