@@ -94,10 +94,11 @@ def _embed_and_store(
         return
     embedded = encoder.encode([d.text for d in batch], kind="document")
     limit = encoder.extender.content_limit + encoder.framing.n_special
+    hint = "raise --max-length to keep more" if limit == encoder.settings.max_length else "--extend none keeps L_o tokens"
     stored = []
     for doc, emb in zip(batch, embedded):
         if emb.truncated:
-            log.warning("%s has %d tokens; truncated to %d (raise --max-length to keep more)", doc.path, emb.n_tokens, limit)
+            log.warning("%s has %d tokens; truncated to %d (%s)", doc.path, emb.n_tokens, limit, hint)
             summary.truncated.append(doc.path)
         summary.documents += 1
         summary.tokens += min(emb.n_tokens, limit)
