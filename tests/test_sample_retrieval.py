@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import SAMPLE_DOCS
+from conftest import REPO, SAMPLE_DOCS
 from longembed.ingest import ingest
 from longembed.retrieve import Retriever
 from longembed.settings import IndexSettings
@@ -24,7 +24,7 @@ BEYOND_512_QUERY = "ES2010a_s1"
 
 
 def run_cli(*args: str, cwd) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}  # this checkout's package
     return subprocess.run([*CLI, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
 
 
