@@ -1,0 +1,103 @@
+"""Benchmark 2: ingest wall time of one folder of long documents, three pipelines side by side.
+
+- LlamaIndex: SimpleDirectoryReader -> IngestionPipeline(SentenceSplitter(chunk_size=512 tokens of the
+  model's tokenizer), HuggingFaceEmbedding(all-MiniLM-L6-v2)) -> QdrantVectorStore (local mode);
+- longembed chunked: 512-token chunks of every document (``--extend pcw``, every token embedded);
+- longembed ``pi`` at 4096 tokens (one forward pass per document, truncated at 4096 tokens).
+
+The folder holds ``--docs`` QMSum meetings of 5k-20k tokens. Models are loaded before timing; each run
+writes to a fresh store. Medians of ``--runs`` runs.
+
+    python bench/perf_ingest.py [--docs 30] [--runs 3] [--data ../shared/data/longembed]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+
+from perf_common import SHARED_DATA, median_time, qmsum_corpus, save
+
+
+def build_folder(data: Path, n_docs: int, out: Path, tokenizer) -> int:
+    docs = sorted(qmsum_corpus(data), key=lambda d: d["doc_id"])
+    total = 0
+    picked = 0
+    for doc in docs:
+        n = len(tokenizer(doc["text"], add_special_tokens=False)["input_ids"])
+        if 5000 <= n <= 20000:
+            (out / f"{doc['doc_id']}.txt").write_text(doc["text"])
+            total += n
+            picked += 1
+            if picked == n_docs:
+                break
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--docs", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--data", type=Path, default=SHARED_DATA)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+
+    from llama_index.core import SimpleDirectoryReader
+    from llama_index.core.ingestion import IngestionPipeline
+    from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from llama_index.vector_stores.qdrant import QdrantVectorStore
+    from qdrant_client import QdrantClient
+
+    from longembed.encoder import Encoder
+    from longembed.ingest import ingest
+    from longembed.settings import IndexSettings
+    from longembed.store import Store
+
+    work = Path(tempfile.mkdtemp(prefix="perf_ingest_"))
+    folder = work / "docs"
+    folder.mkdir()
+    chunked = Encoder(IndexSettings(extend="pcw", max_length=1 << 16), device=args.device)
+    pi = Encoder(IndexSettings(extend="pi", max_length=4096), device=args.device)
+    total_tokens = build_folder(args.data, args.docs, folder, chunked.tokenizer)
+    hf = HuggingFaceEmbedding(model_name=chunked.model_path, device=args.device, embed_batch_size=32)
+    splitter = SentenceSplitter(chunk_size=512, chunk_overlap=0, tokenizer=chunked.tokenizer.tokenize)
+
+    def fresh(name: str) -> Path:
+        path = work / name
+        shutil.rmtree(path, ignore_errors=True)
+        return path
+
+    def run_llama_index() -> None:
+        client = QdrantClient(path=str(fresh("li_store")))
+        store = QdrantVectorStore(client=client, collection_name="li")
+        documents = SimpleDirectoryReader(str(folder)).load_data()
+        IngestionPipeline(transformations=[splitter, hf], vector_store=store).run(documents=documents)
+        client.close()
+
+    def run_longembed(encoder: Encoder, name: str) -> None:
+        with Store(path=fresh(name)) as store:
+            ingest(folder, encoder.settings, store, "c", encoder=encoder, progress=False)
+
+    results = {"benchmark": "ingest wall time", "documents": args.docs, "tokens": total_tokens}
+    for label, fn in [
+        ("llama_index_s", run_llama_index),
+        ("longembed_chunked_s", lambda: run_longembed(chunked, "chunked_store")),
+        ("longembed_pi4096_s", lambda: run_longembed(pi, "pi_store")),
+    ]:
+        median, runs = median_time(fn, args.runs)
+        results[label] = median
+        results[label.replace("_s", "_runs_s")] = runs
+        print(f"{label}: {median:.1f} s {['%.1f' % r for r in runs]}", flush=True)
+    results["speedup_chunked_vs_llama_index"] = results["llama_index_s"] / results["longembed_chunked_s"]
+    results["pi4096_over_chunked"] = results["longembed_pi4096_s"] / results["longembed_chunked_s"]
+    results["targets"] = {"speedup_chunked_vs_llama_index": ">= 2.0", "pi4096_over_chunked": "<= 1.5"}
+    print({k: v for k, v in results.items() if not k.endswith("runs_s")})
+    save("perf_ingest", results)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
