@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from longembed.errors import ModelLoadError
+from longembed.errors import LongEmbedError, ModelLoadError
 from longembed.extenders import (
     Extender,
     Framing,
@@ -158,10 +158,38 @@ class Embedded:
 
 
 def pick_device(device: str = "auto") -> torch.device:
-    """``auto`` -> ``cuda`` when a GPU is visible, else ``cpu``."""
+    """``auto`` -> ``cuda`` when a GPU is visible, else ``cpu``.
+
+    Raises:
+        LongEmbedError: an unknown device name, or ``cuda`` on a machine without a GPU.
+    """
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        chosen = torch.device(device)
+    except RuntimeError:
+        raise LongEmbedError(f"unknown device {device!r}; use auto, cpu or cuda") from None
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise LongEmbedError("--device cuda was asked for, but no CUDA GPU is visible; use --device cpu")
+    return chosen
+
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    """``auto`` -> bfloat16 on a CUDA GPU that supports it, else float32; or one of :data:`DTYPES` by name.
+
+    Raises:
+        LongEmbedError: an unknown dtype name.
+    """
+    if dtype == "auto":
+        if device.type == "cuda" and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        return torch.float32
+    if dtype not in DTYPES:
+        raise LongEmbedError(f"unknown dtype {dtype!r}; use auto, {', '.join(DTYPES)}")
+    return DTYPES[dtype]
 
 
 class Encoder:
@@ -170,6 +198,8 @@ class Encoder:
     Args:
         settings: model, extension method and parameters, max length, prefixes.
         device: ``auto``, ``cpu`` or ``cuda[:n]``.
+        dtype: ``auto`` (bfloat16 on CUDA when supported, else float32), ``float32``, ``float16``, ``bfloat16``;
+            the model runs in it, embeddings are always returned as float32.
         batch_tokens: padded tokens per forward pass (batch size × longest input in the batch).
 
     Raises:
@@ -182,6 +212,7 @@ class Encoder:
         settings: IndexSettings,
         device: str = "auto",
         batch_tokens: int = DEFAULT_BATCH_TOKENS,
+        dtype: str = "auto",
     ) -> None:
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -190,6 +221,7 @@ class Encoder:
         hf_logging.disable_progress_bar()
         self.settings = settings
         self.device = pick_device(device)
+        self.dtype = pick_dtype(dtype, self.device)
         self.batch_tokens = batch_tokens
         self.model_path = resolve_model_path(settings.model)
         st = (
@@ -208,7 +240,7 @@ class Encoder:
             self.model = self._load_model(AutoModel, load_from)
         except Exception as exc:
             raise ModelLoadError(f"could not load model {settings.model!r}: {exc}") from None
-        self.model.eval().to(self.device)
+        self.model.eval().to(device=self.device, dtype=self.dtype)
         self.tokenizer.model_max_length = 10**9  # we truncate ourselves, with a warning
         self.positions = detect_positions(self.model)
         self.framing = special_token_framing(self.tokenizer)
