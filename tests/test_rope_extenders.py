@@ -410,3 +410,46 @@ def test_roberta_style_models_with_every_ape_method(config_name, model_path, tmp
             ids = enc.tokenize([text])[0][: enc.extender.content_limit]
             for seg in enc.extender.segments(ids):
                 assert 2 <= min(seg.position_ids) and max(seg.position_ids) < table, method
+
+
+# --- command line ------------------------------------------------------------------------------------------
+
+
+def test_cli_records_attn_scale_and_short_native_and_refuses_bad_methods(family_dirs, tmp_path):
+    """`ingest --attn-scale --short-native --extend ntk --extend-param lambda=7` on a tiny random GTE model
+    records the parameters in the collection; a method or parameter that does not fit is one line, exit 1."""
+    from click.testing import CliRunner
+
+    from longembed.cli import main
+    from longembed.store import Store
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text(words(150))
+    (docs / "b.txt").write_text(words(30))
+    store = str(tmp_path / "store")
+    common = ["--model", family_dirs["gte"], "--store", store, "--no-progress", "--device", "cpu"]
+    runner = CliRunner()
+    done = runner.invoke(
+        main,
+        ["ingest", str(docs), *common, "--extend", "ntk", "--extend-param", "lambda=7", "--attn-scale",
+         "--short-native", "--max-length", "256"],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    with Store(path=store) as db:
+        settings = db.settings("default")
+    assert (settings.extend, settings.extend_params) == (
+        "ntk",
+        {"lambda": "7", "attn_scale": True, "short_native": True},
+    )
+    bad = runner.invoke(main, ["ingest", str(docs), *common, "--collection", "x", "--extend", "rp"])
+    assert bad.exit_code == 1
+    assert bad.output.strip().splitlines()[-1] == (
+        "error: extension method 'rp' does not apply to a model with rope position encoding; "
+        "methods that do: none, pcw, gp, pi, ntk, yarn, se"
+    )
+    bad = runner.invoke(
+        main, ["ingest", str(docs), *common, "--collection", "y", "--extend", "se", "--extend-param", "G=3"]
+    )
+    assert bad.exit_code == 1
+    assert "unknown parameter(s) G for extension method 'se'; valid: w (int), g (int), attn_scale (bool)" in bad.output
