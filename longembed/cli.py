@@ -64,6 +64,16 @@ def parse_extend_params(values: tuple[str, ...]) -> dict[str, str]:
     return params
 
 
+def extension_params(values: tuple[str, ...], attn_scale: bool | None, short_native: bool | None) -> dict:
+    """``--extend-param`` pairs plus the flags that were given (``attn_scale``, ``short_native`` as bools)."""
+    params: dict = dict(parse_extend_params(values))
+    if attn_scale is not None:
+        params["attn_scale"] = attn_scale
+    if short_native:
+        params["short_native"] = True
+    return params
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
 @click.version_option(package_name="longembed")
@@ -87,13 +97,27 @@ def main(debug: bool) -> None:
     default=DEFAULT_EXTEND,
     show_default=True,
     help="Context-window extension method: none (truncate at the model's length), pcw (parallel context "
-    "windows), gp (grouped positions), rp (recurrent positions), pi (position interpolation).",
+    "windows), gp (grouped positions), rp (recurrent positions, APE), pi (position interpolation), ntk "
+    "(NTK-aware base, RoPE), yarn (RoPE), se (SelfExtend, RoPE).",
 )
 @click.option(
     "--extend-param",
     multiple=True,
     metavar="KEY=VALUE",
-    help="A parameter of the extension method (repeatable).",
+    help="A parameter of the extension method (repeatable), e.g. lambda=10 for ntk, w=512 g=5 for se.",
+)
+@click.option(
+    "--attn-scale/--no-attn-scale",
+    default=None,
+    help="Multiply attention logits by max(1, log L / log L_o) for inputs longer than L_o (LongEmbed "
+    "Appendix B). Default off. Recorded in the collection as the method parameter attn_scale.",
+)
+@click.option(
+    "--short-native",
+    is_flag=True,
+    default=None,
+    help="RoPE pi/ntk/yarn: rescale only inputs longer than L_o, so queries and short documents are embedded "
+    "exactly as by the original model. Recorded as the method parameter short_native.",
 )
 @click.option(
     "--max-length",
@@ -109,8 +133,8 @@ def main(debug: bool) -> None:
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
 @user_errors
 def ingest(
-    path, model, extend, extend_param, max_length, query_prefix, document_prefix, store, qdrant_url, collection,
-    device, progress,
+    path, model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix, store,
+    qdrant_url, collection, device, progress,
 ) -> None:
     """Embed every .txt .md .pdf .html file under PATH (a folder, searched recursively, or one file) as one
     whole document and store it in a Qdrant collection. Re-ingesting a file replaces its point."""
@@ -121,7 +145,7 @@ def ingest(
     settings = IndexSettings(
         model=model,
         extend=extend,
-        extend_params=parse_extend_params(extend_param),
+        extend_params=extension_params(extend_param, attn_scale, short_native),
         max_length=max_length,
         query_prefix=query_prefix,
         document_prefix=document_prefix,

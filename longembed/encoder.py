@@ -304,11 +304,14 @@ class Encoder:
     def _encode_segments(self, segments: list[Segment]) -> np.ndarray:
         """Pooled (and, per segment, normalised) embeddings, shape (len(segments), d), in input order."""
         result = np.zeros((len(segments), self.dimension), dtype=np.float32)
-        order = sorted(range(len(segments)), key=lambda i: -len(segments[i].input_ids))
+        # Segments of one variant only share a batch (see Segment.variant), longest first.
+        order = sorted(range(len(segments)), key=lambda i: (segments[i].variant, -len(segments[i].input_ids)))
         batch: list[int] = []
         for i in order:
             longest = len(segments[batch[0]].input_ids) if batch else len(segments[i].input_ids)
-            if batch and (len(batch) + 1) * longest > self.batch_tokens:
+            if batch and (
+                (len(batch) + 1) * longest > self.batch_tokens or segments[i].variant != segments[batch[0]].variant
+            ):
                 result[batch] = self._forward([segments[j] for j in batch])
                 batch = []
             batch.append(i)
@@ -316,8 +319,13 @@ class Encoder:
             result[batch] = self._forward([segments[j] for j in batch])
         return result
 
-    @torch.inference_mode()
     def _forward(self, segments: list[Segment]) -> np.ndarray:
+        """Pooled embeddings of one batch of segments of one variant, inside the extender's forward context."""
+        with self.extender.forward_context(segments):
+            return self._forward_batch(segments)
+
+    @torch.inference_mode()
+    def _forward_batch(self, segments: list[Segment]) -> np.ndarray:
         longest = max(len(s.input_ids) for s in segments)
         pad_id = self.tokenizer.pad_token_id or 0
         n = len(segments)

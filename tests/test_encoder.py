@@ -90,8 +90,8 @@ def test_rope_model_is_detected_and_ape_methods_are_refused(model_path, tmp_path
     path = tiny_model_dir(tmp_path, model_path, config)
     enc = Encoder(IndexSettings(model=path, extend="pcw"), device="cpu")
     assert (enc.positions.kind, enc.original_length) == ("rope", 128)
-    with pytest.raises(ExtensionError, match="methods that do: none, pcw"):
-        Encoder(IndexSettings(model=path, extend="pi"), device="cpu")
+    with pytest.raises(ExtensionError, match="methods that do: none, pcw, gp, pi, ntk, yarn, se$"):
+        Encoder(IndexSettings(model=path, extend="rp"), device="cpu")
 
 
 def test_pi_matrix_of_the_real_model_hits_original_rows(model_path):

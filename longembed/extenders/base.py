@@ -6,6 +6,8 @@ context length in tokens, L_t the target length, L the length of one input, s a 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -47,18 +49,53 @@ class Framing:
 
 @dataclass(frozen=True)
 class Segment:
-    """One model input: token ids and the absolute position ids to feed with them (same length)."""
+    """One model input: token ids and the absolute position ids to feed with them (same length).
+
+    ``variant`` names how the model must be set up for this input (``""``: as prepared); the encoder never
+    batches segments of different variants together and runs each batch inside
+    :meth:`Extender.forward_context`. It lets a method decide per input, never per batch (e.g. RoPE scaling
+    only for inputs longer than L_o).
+    """
 
     input_ids: list[int]
     position_ids: list[int]
+    variant: str = ""
+
+
+TRUE_WORDS = {"true", "1", "yes", "on"}
+FALSE_WORDS = {"false", "0", "no", "off"}
+
+
+def parse_bool(value: Any) -> bool:
+    """``true/false``, ``1/0``, ``yes/no``, ``on/off`` (any case), or a bool.
+
+    Raises:
+        ValueError: anything else.
+    """
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(value)
+
+
+COMMON_PARAM_TYPES: dict[str, type] = {"attn_scale": bool}
+"""Parameters every method takes. ``attn_scale``: multiply attention logits of global layers by
+max(1, log L / log L_o) for inputs of L > L_o tokens (LongEmbed Appendix B); off by default."""
 
 
 class Extender:
     """A context-window extension strategy (one per method, registered by ``name``).
 
     Subclasses set ``name``, ``applies_to`` and, when they take parameters, ``param_types``
-    (name -> type) and ``param_defaults``; they override :meth:`relative_position_ids` and, when the method
-    changes the model or splits the input, :meth:`prepare_model` and :meth:`segments`.
+    (name -> type), ``param_defaults`` (``None``: derived from L_t and L_o when the extender is built) and
+    ``param_ranges`` (name -> (lowest, highest), inclusive, ``None`` for no bound); they override
+    :meth:`relative_position_ids` and, when the method changes the model or splits the input,
+    :meth:`prepare_model` (calling ``super()``), :meth:`segments` and :meth:`forward_context`.
+    Every method also takes the parameters of :data:`COMMON_PARAM_TYPES`.
 
     Args:
         positions: the model's position encoding.
@@ -75,7 +112,9 @@ class Extender:
     applies_to: ClassVar[frozenset[str]]
     param_types: ClassVar[dict[str, type]] = {}
     param_defaults: ClassVar[dict[str, Any]] = {}
+    param_ranges: ClassVar[dict[str, tuple[float | None, float | None]]] = {}
     summary: ClassVar[str] = ""
+    attention: Any = None  # AttentionControl once prepare_model installed the longembed attention
 
     def __init__(
         self,
@@ -102,22 +141,40 @@ class Extender:
             )
 
     @classmethod
+    def all_param_types(cls) -> dict[str, type]:
+        """The method's own parameters followed by the common ones (name -> type)."""
+        return {**cls.param_types, **COMMON_PARAM_TYPES}
+
+    @classmethod
     def validate_params(cls, params: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(params) - set(cls.param_types))
+        """Check names, convert values to their types, check ranges and fill defaults.
+
+        Raises:
+            ExtensionError: unknown name (the message lists the valid ones with their types), a value that
+                does not convert, or one out of range.
+        """
+        types = cls.all_param_types()
+        unknown = sorted(set(params) - set(types))
         if unknown:
-            valid = ", ".join(f"{k} ({t.__name__})" for k, t in cls.param_types.items()) or "none"
+            valid = ", ".join(f"{k} ({t.__name__})" for k, t in types.items()) or "none"
             raise ExtensionError(
                 f"unknown parameter(s) {', '.join(unknown)} for extension method {cls.name!r}; valid: {valid}"
             )
-        out = dict(cls.param_defaults)
+        out: dict[str, Any] = {k: None for k in cls.param_types}
+        out.update(cls.param_defaults)
+        out.setdefault("attn_scale", False)
         for key, value in params.items():
-            want = cls.param_types[key]
+            want = types[key]
             try:
-                out[key] = want(value)
+                out[key] = parse_bool(value) if want is bool else want(value)
             except (TypeError, ValueError):
                 raise ExtensionError(
                     f"parameter {key}={value!r} of {cls.name!r} must be of type {want.__name__}"
                 ) from None
+            low, high = cls.param_ranges.get(key, (None, None))
+            if (low is not None and out[key] < low) or (high is not None and out[key] > high):
+                bounds = f"{'-inf' if low is None else low} .. {'inf' if high is None else high}"
+                raise ExtensionError(f"parameter {key}={value!r} of {cls.name!r} must lie in {bounds}")
         return out
 
     @property
@@ -130,7 +187,35 @@ class Extender:
         return self.max_length - self.framing.n_special
 
     def prepare_model(self, model: Any) -> None:
-        """Change the loaded model once, before any input (only methods that edit weights do)."""
+        """Change the loaded model once, before any input (only methods that edit the model do).
+
+        Installs the ``longembed`` attention when ``attn_scale`` is on; subclasses call ``super()``.
+        """
+        if self.params.get("attn_scale"):
+            from longembed.extenders.attention import install
+
+            self.attention = install(model)
+
+    @contextlib.contextmanager
+    def forward_context(self, segments: list[Segment]) -> Iterator[None]:
+        """Set the model up for one forward pass over ``segments`` (one batch of one variant), then undo it.
+
+        The base sets each row's attention-logit factor max(1, log L / log L_o) when ``attn_scale`` is on.
+        """
+        if self.attention is None or not self.params.get("attn_scale"):
+            yield
+            return
+        import torch
+
+        from longembed.extenders.attention import attention_scale
+
+        self.attention.row_scale = torch.tensor(
+            [attention_scale(len(s.input_ids), self.L_o) for s in segments], dtype=torch.float32
+        )
+        try:
+            yield
+        finally:
+            self.attention.reset()
 
     def relative_position_ids(self, length: int) -> list[int]:
         """Position ids, counted from 0, for one input of ``length`` tokens (special tokens included)."""

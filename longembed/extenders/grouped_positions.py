@@ -20,10 +20,13 @@ def grouped_position_ids(length: int, original_length: int) -> list[int]:
 
 
 class GroupedPositions(Extender):
-    """Map position ids of a long input onto the original range by integer division by s."""
+    """Map position ids of a long input onto the original range by integer division by s.
+
+    The same ids serve APE models (rows of the position-embedding table) and RoPE models (rotary angles).
+    """
 
     name = "gp"
-    applies_to = frozenset({"ape"})
+    applies_to = frozenset({"ape", "rope"})
     summary = "grouped positions: pid -> floor(pid / s), s = ceil(L / L_o) per input"
 
     def relative_position_ids(self, length: int) -> list[int]:

@@ -62,6 +62,7 @@ class PositionInterpolation(Extender):
         return list(range(length))
 
     def prepare_model(self, model: nn.Module) -> None:
+        super().prepare_model(model)
         if self.s == 1:
             return
         found = find_position_embeddings(model)
