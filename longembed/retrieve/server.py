@@ -25,6 +25,7 @@ import base64
 import functools
 import json
 import logging
+import socket
 import tempfile
 import threading
 from collections.abc import Callable
@@ -580,6 +581,26 @@ def _collection_for_model(service: Service, model: str | None) -> str:
     )
 
 
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host``:``port`` (port 0: a free port chosen by the system).
+
+    Raises:
+        LongEmbedError: the address cannot be used (e.g. the port is taken).
+    """
+    try:
+        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise LongEmbedError(f"cannot listen on {host}:{port}: {exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise LongEmbedError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port") from None
+    return sock
+
+
 def serve(
     store: str | Path = DEFAULT_STORE,
     qdrant_url: str | None = None,
@@ -590,23 +611,37 @@ def serve(
 ) -> None:
     """Open the store, load the default collection's model and serve the app with uvicorn until stopped.
 
-    A local store stays locked by this process while it runs (``longembed ingest`` on it then fails and says
-    so); use ``POST /ingest``, or a Qdrant server (``--qdrant-url``) shared by all processes.
+    The address is bound first (``port`` 0 picks a free port; the line printed on start names it). A local
+    store stays locked by this process while it runs (``longembed ingest`` on it then fails and says so);
+    use ``POST /ingest``, or a Qdrant server (``--qdrant-url``) shared by all processes. SIGINT / SIGTERM
+    stop it gracefully and close the store.
 
     Raises:
+        LongEmbedError: the address cannot be bound.
         StoreError: the store cannot be opened (e.g. held by another process).
         ModelLoadError, ExtensionError: the default collection's model cannot be loaded.
     """
     import uvicorn
 
-    db = Store(path=store, url=qdrant_url)
+    sock = listen_socket(host, port)
     try:
-        app = create_app(db, collection=collection, device=device)
+        db = Store(path=store, url=qdrant_url)
+        try:
+            app = create_app(db, collection=collection, device=device)
+        except BaseException:
+            db.close()
+            raise
     except BaseException:
-        db.close()
+        sock.close()
         raise
     if not db.exists(collection):
         log.warning("collection %r does not exist yet in %s; POST /ingest creates it", collection, db.location)
-    print(f"longembed: serving {db.location} (default collection {collection!r}) at http://{host}:{port} "
-          f"(API docs at /docs)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    print(
+        f"longembed: serving {db.location} (default collection {collection!r}) at http://{shown}:{bound_port} "
+        "(API docs at /docs)",
+        flush=True,
+    )
+    server = uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=False))
+    server.run(sockets=[sock])
