@@ -191,5 +191,20 @@ def query(text, k, store, qdrant_url, collection, as_json, device) -> None:
         click.echo(f"     {r['snippet']}")
 
 
+@main.command()
+@store_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (loopback by default).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="TCP port.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@user_errors
+def serve(store, qdrant_url, collection, host, port, device) -> None:
+    """Serve search, embeddings and ingest over HTTP (FastAPI; API docs at /docs). --collection is the default
+    collection of requests that name none. A local --store stays locked while the server runs: ingest through
+    POST /ingest, or share a Qdrant server with --qdrant-url."""
+    from longembed.retrieve.server import serve as run_server
+
+    run_server(store=store, qdrant_url=qdrant_url, collection=collection, host=host, port=port, device=device)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -70,7 +70,8 @@ class Store:
             if "already accessed" in str(exc):
                 raise StoreError(
                     f"the store {path} is in use by another longembed process (Qdrant's local mode allows one); "
-                    "stop that process (e.g. `longembed serve`) or use a Qdrant server with --qdrant-url"
+                    "stop that process (e.g. `longembed serve`; a running server takes documents with POST /ingest) "
+                    "or use a Qdrant server with --qdrant-url"
                 ) from None
             raise StoreError(f"cannot open the store {self.location}: {exc}") from None
         except Exception as exc:

@@ -7,7 +7,7 @@ from typing import Any
 
 from longembed.encoder import Encoder
 from longembed.errors import LongEmbedError
-from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, Store
+from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, Hit, Store
 
 SNIPPET_CHARS = 200
 MAX_K = 1000
@@ -17,14 +17,18 @@ class Retriever:
     """Query a collection; the query is encoded with the model and settings recorded in the collection.
 
     Args:
-        store: directory of the embedded Qdrant store (ignored when ``qdrant_url`` is given).
+        store: directory of the embedded Qdrant store (ignored when ``qdrant_url`` is given), or an open
+            :class:`Store` (shared, e.g. by the HTTP server).
         collection: collection name.
         qdrant_url: URL of a Qdrant server.
         device: ``auto``, ``cpu`` or ``cuda``.
+        encoder: an already loaded encoder to use instead of loading one; its settings must equal the
+            collection's (the HTTP server shares one encoder between collections built the same way).
 
     Raises:
         StoreError, CollectionNotFound: the store or collection cannot be used.
         ModelLoadError: the recorded model cannot be loaded here.
+        LongEmbedError: ``encoder`` was built with other settings than the collection.
     """
 
     def __init__(
@@ -33,14 +37,37 @@ class Retriever:
         collection: str = DEFAULT_COLLECTION,
         qdrant_url: str | None = None,
         device: str = "auto",
+        encoder: Encoder | None = None,
     ) -> None:
         self.store = store if isinstance(store, Store) else Store(path=store, url=qdrant_url)
         self.collection = collection
         self.settings = self.store.settings(collection)
-        self.encoder = Encoder(self.settings, device=device)
+        if encoder is not None:
+            diffs = self.settings.differences(encoder.settings)
+            if diffs:
+                raise LongEmbedError(
+                    f"the encoder does not match collection {collection!r} ({'; '.join(diffs)})"
+                )
+        self.encoder = encoder if encoder is not None else Encoder(self.settings, device=device)
 
     def close(self) -> None:
         self.store.close()
+
+    def search_hits(self, text: str, k: int = 5) -> list[Hit]:
+        """The ``k`` best documents for ``text``, best first, with their whole stored payload.
+
+        Each hit's payload holds ``path``, ``title``, ``sha256``, ``n_tokens``, ``truncated`` and the
+        document's full ``text``; ``score`` is the cosine similarity.
+
+        Raises:
+            LongEmbedError: empty query or k outside 1..1000.
+        """
+        if not text or not text.strip():
+            raise LongEmbedError("the query is empty")
+        if not 1 <= k <= MAX_K:
+            raise LongEmbedError(f"k must be between 1 and {MAX_K}, got {k}")
+        vector = self.encoder.encode([text], kind="query")[0].vector
+        return self.store.search(self.collection, vector.tolist(), k)
 
     def search(self, text: str, k: int = 5) -> list[dict[str, Any]]:
         """The ``k`` best documents for ``text``, best first.
@@ -52,12 +79,6 @@ class Retriever:
         Raises:
             LongEmbedError: empty query or k outside 1..1000.
         """
-        if not text or not text.strip():
-            raise LongEmbedError("the query is empty")
-        if not 1 <= k <= MAX_K:
-            raise LongEmbedError(f"k must be between 1 and {MAX_K}, got {k}")
-        vector = self.encoder.encode([text], kind="query")[0].vector
-        hits = self.store.search(self.collection, vector.tolist(), k)
         return [
             {
                 "rank": h.rank,
@@ -68,5 +89,5 @@ class Retriever:
                 "n_tokens": h.payload.get("n_tokens"),
                 "truncated": h.payload.get("truncated"),
             }
-            for h in hits
+            for h in self.search_hits(text, k)
         ]

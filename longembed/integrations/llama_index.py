@@ -1,0 +1,255 @@
+"""longembed inside LlamaIndex: an embedding model and a retriever.
+
+- :class:`LongEmbedEmbedding` is a LlamaIndex ``BaseEmbedding`` that embeds each whole text (thousands of
+  tokens) with a longembed :class:`~longembed.encoder.Encoder`, i.e. a model whose context window is
+  extended by a LongEmbed method (Zhu et al. 2024, arXiv 2404.12096, §4). Use it as ``embed_model`` and as
+  the only transformation so that every document stays one node.
+- :class:`LongEmbedRetriever` is a LlamaIndex ``BaseRetriever`` over a collection built by
+  ``longembed ingest`` (or ``POST /ingest``); it returns the stored documents as ``NodeWithScore``.
+- :func:`documents_from_folder` reads a folder with longembed's reader into LlamaIndex ``Document`` objects
+  whose ids are the UUIDs longembed uses as point ids (Qdrant accepts only UUIDs or integers as ids).
+
+Nothing here encodes, stores or searches by itself: it calls the encoder, the reader and the retriever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from llama_index.core.base.base_retriever import BaseRetriever
+from llama_index.core.base.embeddings.base import DEFAULT_EMBED_BATCH_SIZE, BaseEmbedding, Embedding
+from llama_index.core.bridge.pydantic import Field, PrivateAttr
+from llama_index.core.callbacks import CallbackManager
+from llama_index.core.schema import Document, NodeWithScore, QueryBundle, TextNode
+
+from longembed.encoder import Encoder, TextKind
+from longembed.errors import IngestError
+from longembed.ingest.reader import ReadFailure, read_documents
+from longembed.retrieve.retriever import Retriever
+from longembed.settings import IndexSettings
+from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, Store, point_id
+
+log = logging.getLogger(__name__)
+
+DOCUMENT_METADATA_KEYS = ("path", "title", "sha256")
+"""Metadata of a document read by :func:`documents_from_folder` (none of it is embedded)."""
+HIT_METADATA_KEYS = ("path", "title", "sha256", "n_tokens", "truncated")
+"""Metadata of a node returned by :class:`LongEmbedRetriever` (the stored payload less the text)."""
+
+
+class LongEmbedEmbedding(BaseEmbedding):
+    """A LlamaIndex embedding model that embeds whole long texts with a context-extended model.
+
+    Each text becomes one L2-normalised vector of dimension d (384 for the default all-MiniLM-L6-v2):
+    the configured prefix is put before it, it is cut at ``max_length`` tokens and turned into model inputs
+    by the extension method (``pi``, ``gp``, ``rp``, ``pcw`` or ``none``, LongEmbed §4.2). A batch of
+    ``embed_batch_size`` texts goes to the encoder in one call, which packs it into forward passes by tokens.
+
+    Args:
+        settings: model, extension method and parameters, max length (tokens) and prefixes; the defaults
+            of :class:`~longembed.settings.IndexSettings` when omitted (ignored when ``encoder`` is given).
+        encoder: an already loaded encoder to share (its settings are used).
+        device: ``auto``, ``cpu`` or ``cuda`` (when no ``encoder`` is given).
+        embed_batch_size: texts per encoder call (LlamaIndex's batching).
+        callback_manager, num_workers: as for any LlamaIndex ``BaseEmbedding``.
+
+    Raises:
+        ModelLoadError, ExtensionError: the model cannot be loaded or the method does not fit it.
+
+    Example::
+
+        embed = LongEmbedEmbedding(IndexSettings(max_length=4096))
+        VectorStoreIndex.from_documents(docs, embed_model=embed, transformations=[embed])
+    """
+
+    extend: str = Field(description="Context-window extension method (none, pcw, gp, rp, pi).")
+    extend_params: dict[str, Any] = Field(default_factory=dict, description="Parameters of the method.")
+    max_length: int = Field(description="Longest text in tokens; longer texts are truncated (L_t for pi).")
+    query_prefix: str = Field(default="", description="Text put before every query.")
+    document_prefix: str = Field(default="", description="Text put before every document.")
+    device: str = Field(default="auto", description="auto, cpu or cuda.")
+
+    _encoder: Encoder = PrivateAttr()
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def __init__(
+        self,
+        settings: IndexSettings | None = None,
+        *,
+        encoder: Encoder | None = None,
+        device: str = "auto",
+        embed_batch_size: int = DEFAULT_EMBED_BATCH_SIZE,
+        callback_manager: CallbackManager | None = None,
+        num_workers: int | None = None,
+    ) -> None:
+        settings = encoder.settings if encoder is not None else (settings or IndexSettings())
+        super().__init__(
+            model_name=settings.model,
+            extend=settings.extend,
+            extend_params=dict(settings.extend_params),
+            max_length=settings.max_length,
+            query_prefix=settings.query_prefix,
+            document_prefix=settings.document_prefix,
+            device=str(encoder.device) if encoder is not None else device,
+            embed_batch_size=embed_batch_size,
+            callback_manager=callback_manager,
+            num_workers=num_workers,
+        )
+        self._encoder = encoder if encoder is not None else Encoder(settings, device=device)
+
+    @classmethod
+    def from_collection(
+        cls,
+        store: str | Path = DEFAULT_STORE,
+        collection: str = DEFAULT_COLLECTION,
+        qdrant_url: str | None = None,
+        **kwargs: Any,
+    ) -> LongEmbedEmbedding:
+        """The embedding model recorded in a longembed collection (the store is opened and closed again).
+
+        Raises:
+            StoreError, CollectionNotFound: the store or collection cannot be used.
+        """
+        with Store(path=store, url=qdrant_url) as db:
+            settings = db.settings(collection)
+        return cls(settings, **kwargs)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "LongEmbedEmbedding"
+
+    @property
+    def settings(self) -> IndexSettings:
+        return self._encoder.settings
+
+    @property
+    def encoder(self) -> Encoder:
+        return self._encoder
+
+    @property
+    def dimension(self) -> int:
+        """d, the length of every vector."""
+        return self._encoder.dimension
+
+    def _encode(self, texts: list[str], kind: TextKind) -> list[Embedding]:
+        """One encoder call for all ``texts``; serialised so that threads and async tasks can share the model."""
+        with self._lock:
+            return [e.vector.tolist() for e in self._encoder.encode(texts, kind=kind)]
+
+    def _get_query_embedding(self, query: str) -> Embedding:
+        return self._encode([query], "query")[0]
+
+    def _get_text_embedding(self, text: str) -> Embedding:
+        return self._encode([text], "document")[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        return self._encode(texts, "document")
+
+    async def _aget_query_embedding(self, query: str) -> Embedding:
+        return (await asyncio.to_thread(self._encode, [query], "query"))[0]
+
+    async def _aget_text_embedding(self, text: str) -> Embedding:
+        return (await asyncio.to_thread(self._encode, [text], "document"))[0]
+
+    async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        return await asyncio.to_thread(self._encode, texts, "document")
+
+
+class LongEmbedRetriever(BaseRetriever):
+    """A LlamaIndex retriever over a longembed collection (built by ``longembed ingest`` or ``POST /ingest``).
+
+    The query is encoded with the model and settings recorded in the collection (see
+    :class:`~longembed.retrieve.Retriever`); each hit becomes a ``NodeWithScore`` whose node holds the whole
+    document text, the metadata ``path``, ``title``, ``sha256``, ``n_tokens`` (tokens before truncation) and
+    ``truncated``, and the document's point id (UUID5 of its path) as node id; the score is the cosine
+    similarity.
+
+    Args:
+        retriever: an open longembed retriever to use; otherwise one is opened from ``store`` /
+            ``qdrant_url`` / ``collection`` / ``device``.
+        similarity_top_k: documents per query (1..1000).
+        callback_manager, verbose: as for any LlamaIndex ``BaseRetriever``.
+
+    Raises:
+        StoreError, CollectionNotFound, ModelLoadError: from opening the collection.
+    """
+
+    def __init__(
+        self,
+        retriever: Retriever | None = None,
+        *,
+        store: str | Path | Store = DEFAULT_STORE,
+        collection: str = DEFAULT_COLLECTION,
+        qdrant_url: str | None = None,
+        device: str = "auto",
+        similarity_top_k: int = 5,
+        callback_manager: CallbackManager | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self._retriever = retriever or Retriever(
+            store=store, collection=collection, qdrant_url=qdrant_url, device=device
+        )
+        self._lock = threading.Lock()
+        self.similarity_top_k = similarity_top_k
+        super().__init__(callback_manager=callback_manager, verbose=verbose)
+
+    @property
+    def retriever(self) -> Retriever:
+        return self._retriever
+
+    def close(self) -> None:
+        """Close the store (a local store stays locked by this process until then)."""
+        self._retriever.close()
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        with self._lock:
+            hits = self._retriever.search_hits(query_bundle.query_str, self.similarity_top_k)
+        nodes = []
+        for hit in hits:
+            payload = hit.payload
+            node = TextNode(
+                id_=point_id(str(payload.get("path", ""))),
+                text=str(payload.get("text", "")),
+                metadata={key: payload.get(key) for key in HIT_METADATA_KEYS},
+            )
+            nodes.append(NodeWithScore(node=node, score=hit.score))
+        return nodes
+
+    async def _aretrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return await asyncio.to_thread(self._retrieve, query_bundle)
+
+
+def documents_from_folder(root: str | Path) -> list[Document]:
+    """Read every supported file under ``root`` as one LlamaIndex ``Document`` each, in path order.
+
+    The text is read by longembed's reader (as ``longembed ingest`` does); ``id_`` is the document's point id
+    (UUID5 of its path relative to ``root``, so Qdrant accepts it and re-ingesting replaces it); metadata
+    holds ``path``, ``title`` and ``sha256`` and is excluded from the embedded text, so each document is
+    embedded exactly as ``longembed ingest`` embeds it. Unreadable files are logged and skipped.
+
+    Raises:
+        IngestError: ``root`` does not exist, holds no supported file, or no file could be read.
+    """
+    documents, failures = [], []
+    for read in read_documents(root):
+        if isinstance(read, ReadFailure):
+            log.warning("could not read %s: %s", read.path, read.reason)
+            failures.append(read)
+            continue
+        documents.append(
+            Document(
+                id_=point_id(read.path),
+                text=read.text,
+                metadata={"path": read.path, "title": read.title, "sha256": read.sha256},
+                excluded_embed_metadata_keys=list(DOCUMENT_METADATA_KEYS),
+                excluded_llm_metadata_keys=["sha256"],
+            )
+        )
+    if not documents:
+        reasons = "; ".join(f"{f.path}: {f.reason}" for f in failures[:5])
+        raise IngestError(f"no document could be read from {str(root)!r} ({reasons})")
+    return documents

@@ -1,0 +1,647 @@
+"""The HTTP server: search, embed and ingest over a longembed store (FastAPI, served by uvicorn).
+
+Endpoints (OpenAPI docs at ``/docs``):
+
+- ``POST /search`` {query, k, collection?} -> the ranked results of :meth:`Retriever.search`
+  (``rank``, ``score``, ``path``, ``title``, ``snippet``, ``n_tokens``, ``truncated``);
+- ``POST /embed`` {texts, kind: query|document, collection?} -> one vector per text;
+- ``POST /v1/embeddings`` -> the OpenAI embeddings shape (``input``, ``model``, ``encoding_format``);
+- ``POST /ingest`` {path} (a folder on the server machine) or {documents: [{name, text}]}, and
+  ``POST /ingest/files`` (multipart upload of .txt .md .pdf .html files) -> the ingest summary;
+- ``GET /health`` and ``GET /collections`` (each collection's model, extension and size).
+
+Every request goes through the one data path: texts are encoded by the :class:`~longembed.encoder.Encoder`
+built from the collection's recorded settings, searches go through :class:`~longembed.retrieve.Retriever`,
+ingests through :func:`longembed.ingest.ingest`. A model is loaded once per distinct collection settings and
+kept; inference is serialised by one lock (one device), and every call to the Qdrant client by another
+(Qdrant's local mode is not thread-safe), so concurrent requests are safe and a long ingest lets searches run
+between its batches. Requests are bounded (characters per text, texts per request, k, body bytes, documents
+per ingest); breaking a bound is a 4xx with a message that names it.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import logging
+import socket
+import tempfile
+import threading
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, model_validator
+
+import longembed
+from longembed.encoder import Encoder
+from longembed.errors import (
+    CollectionNotFound,
+    ExtensionError,
+    IngestError,
+    LongEmbedError,
+    ModelLoadError,
+    StoreError,
+)
+from longembed.ingest import SUPPORTED_EXTENSIONS, IngestSummary, ingest
+from longembed.retrieve.retriever import MAX_K, Retriever
+from longembed.settings import IndexSettings
+from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+MAX_QUERY_CHARS = 10_000
+"""Longest query for ``/search``, in characters."""
+MAX_TEXT_CHARS = 200_000
+"""Longest text for ``/embed`` and ``/v1/embeddings``, in characters (≈40k tokens; the encoder truncates at
+the collection's max length anyway, this bounds tokenisation work)."""
+MAX_BATCH = 64
+"""Most texts per ``/embed`` or ``/v1/embeddings`` request."""
+MAX_INGEST_DOCUMENTS = 256
+"""Most uploaded documents per ``/ingest`` or ``/ingest/files`` request."""
+MAX_NAME_CHARS = 255
+MAX_BODY_BYTES = 32 * 1024 * 1024
+"""Largest request body in bytes (uploads included); larger bodies get 413."""
+
+TextKind = Literal["query", "document"]
+BoundedText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
+
+
+class Serialized:
+    """``target`` with every method call made while holding ``lock``; plain attributes pass through.
+
+    The server wraps each encoder (one inference lock) and the Qdrant client (one store lock) in it.
+    """
+
+    def __init__(self, target: Any, lock: threading.RLock) -> None:
+        self._target = target
+        self._lock = lock
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if not callable(value):
+            return value
+
+        @functools.wraps(value)
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return value(*args, **kwargs)
+
+        return locked
+
+
+class BodySizeLimit:
+    """ASGI middleware: refuse request bodies over ``max_bytes`` with 413 and a JSON ``detail``.
+
+    A declared ``Content-Length`` over the limit is refused before the body is read; a streamed body is
+    counted as it arrives and refused as soon as it passes the limit.
+    """
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.detail = f"request body larger than the server's limit of {max_bytes} bytes"
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await JSONResponse({"detail": self.detail}, status_code=413)(scope, receive, send)
+            return
+        received = 0
+
+        async def counted_receive() -> dict:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(413, self.detail)  # FastAPI answers it as JSON
+            return message
+
+        await self.app(scope, counted_receive, send)
+
+
+# -- request and response bodies -------------------------------------------------------------------------
+class SearchRequest(BaseModel):
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The query text.")
+    k: int = Field(5, ge=1, le=MAX_K, description="Number of documents to return.")
+    collection: str | None = Field(None, description="Collection to search; the server's default when omitted.")
+
+
+class SearchResult(BaseModel):
+    """One ranked document; the same fields as ``longembed query --json``."""
+
+    rank: int
+    score: float = Field(description="Cosine similarity.")
+    path: str | None
+    title: str | None
+    snippet: str
+    n_tokens: int | None = Field(description="Document length in tokens before truncation.")
+    truncated: bool | None
+
+
+class SearchResponse(BaseModel):
+    collection: str
+    results: list[SearchResult]
+
+
+class EmbedRequest(BaseModel):
+    texts: list[BoundedText] = Field(min_length=1, max_length=MAX_BATCH)
+    kind: TextKind = Field("document", description="query or document: selects the collection's prefix.")
+    collection: str | None = Field(None, description="Collection whose model and settings to use.")
+
+
+class EmbedResponse(BaseModel):
+    collection: str
+    model: str
+    dimension: int
+    kind: TextKind
+    embeddings: list[list[float]] = Field(description="One L2-normalised vector per text, in input order.")
+    n_tokens: list[int] = Field(description="Length of each text in tokens before truncation.")
+    truncated: list[bool]
+
+
+class OpenAIEmbeddingRequest(BaseModel):
+    """The OpenAI embeddings request; ``model`` names a collection or a collection's model id."""
+
+    input: BoundedText | Annotated[list[BoundedText], Field(min_length=1, max_length=MAX_BATCH)]
+    model: str | None = Field(None, description="A collection name or the model id of a collection.")
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(None, description="Must equal the model's dimension when given.")
+    user: str | None = None
+    kind: TextKind = Field("document", description="longembed extension: query or document prefix.")
+
+
+class OpenAIEmbedding(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float] | str = Field(description="floats, or base64 of little-endian float32 values.")
+
+
+class OpenAIUsage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class OpenAIEmbeddingResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[OpenAIEmbedding]
+    model: str
+    usage: OpenAIUsage
+
+
+class TextDocument(BaseModel):
+    name: str = Field(
+        min_length=1,
+        max_length=MAX_NAME_CHARS,
+        description="Relative path such as notes/meeting.txt (its extension picks the reader; it is the stored "
+        "path and the point id, so the same name replaces the document).",
+    )
+    text: str = Field(min_length=1)
+
+
+class IngestRequest(BaseModel):
+    """Either ``path`` (a file or folder on the server machine) or ``documents`` (texts sent with the request)."""
+
+    path: str | None = Field(None, description="A file or folder readable by the server process.")
+    documents: list[TextDocument] | None = Field(None, min_length=1, max_length=MAX_INGEST_DOCUMENTS)
+    collection: str | None = Field(None, description="Target collection; the server's default when omitted.")
+
+    @model_validator(mode="after")
+    def one_source(self) -> IngestRequest:
+        if (self.path is None) == (self.documents is None):
+            raise ValueError("give exactly one of 'path' and 'documents'")
+        return self
+
+
+class IngestFailure(BaseModel):
+    path: str
+    reason: str
+
+
+class IngestResponse(BaseModel):
+    collection: str
+    documents: int
+    tokens: int
+    truncated: list[str]
+    failed: list[IngestFailure]
+    seconds: float
+
+
+class CollectionInfo(BaseModel):
+    name: str
+    documents: int
+    model: str
+    extension: str = Field(description="Context-window extension method (none, pcw, gp, rp, pi).")
+    extend_params: dict[str, Any]
+    max_length: int
+    query_prefix: str
+    document_prefix: str
+
+
+class CollectionsResponse(BaseModel):
+    default: str
+    collections: list[CollectionInfo]
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+    store: str
+    default_collection: str
+    models_loaded: list[str]
+
+
+# -- the shared state of one server ------------------------------------------------------------------------
+class Service:
+    """What all requests of one server share: the store, loaded encoders and the locks.
+
+    Args:
+        store: the open store; from now on every call to its Qdrant client is serialised.
+        collection: the default collection of requests that name none.
+        device: where models run (``auto``, ``cpu``, ``cuda``).
+        new_collection_settings: settings of collections created by ``/ingest``.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        collection: str = DEFAULT_COLLECTION,
+        device: str = "auto",
+        new_collection_settings: IndexSettings | None = None,
+    ) -> None:
+        self.store = store
+        self.store.client = Serialized(store.client, threading.RLock())
+        self.default_collection = collection
+        self.device = device
+        self.new_collection_settings = new_collection_settings or IndexSettings()
+        self._inference_lock = threading.RLock()
+        self._load_lock = threading.Lock()
+        self._ingest_lock = threading.Lock()
+        self._encoders: dict[str, Encoder] = {}
+
+    def collection(self, name: str | None) -> str:
+        return name or self.default_collection
+
+    def encoder(self, settings: IndexSettings) -> Encoder:
+        """The encoder for ``settings``, loaded on first use and kept (a serialised proxy of it)."""
+        key = json.dumps(settings.to_dict(), sort_keys=True)
+        with self._load_lock:
+            if key not in self._encoders:
+                log.info("loading %s", settings.describe())
+                self._encoders[key] = Serialized(Encoder(settings, device=self.device), self._inference_lock)
+            return self._encoders[key]
+
+    def models_loaded(self) -> list[str]:
+        with self._load_lock:
+            return [e.settings.describe() for e in self._encoders.values()]
+
+    def retriever(self, collection: str | None) -> Retriever:
+        """A retriever on the shared store and encoder (cheap: nothing is loaded twice).
+
+        Raises:
+            CollectionNotFound: no such collection.
+        """
+        name = self.collection(collection)
+        return Retriever(store=self.store, collection=name, encoder=self.encoder(self.store.settings(name)))
+
+    def collections(self) -> list[CollectionInfo]:
+        """Every collection made by longembed, with its recorded settings (others are left out)."""
+        out = []
+        for name in self.store.collections():
+            try:
+                settings = self.store.settings(name)
+            except CollectionNotFound:
+                continue  # dropped meanwhile
+            except StoreError:
+                continue  # not made by longembed
+            out.append(
+                CollectionInfo(
+                    name=name,
+                    documents=self.store.count(name),
+                    model=settings.model,
+                    extension=settings.extend,
+                    extend_params=settings.extend_params,
+                    max_length=settings.max_length,
+                    query_prefix=settings.query_prefix,
+                    document_prefix=settings.document_prefix,
+                )
+            )
+        return out
+
+    def ingest(self, root: str | Path, collection: str | None) -> IngestResponse:
+        """Ingest ``root`` into ``collection`` (created with :attr:`new_collection_settings` when missing).
+
+        One ingest runs at a time; searches go on between its batches.
+
+        Raises:
+            LongEmbedError: another ingest is running (``busy``), or from :func:`longembed.ingest.ingest`.
+        """
+        name = self.collection(collection)
+        if not self._ingest_lock.acquire(blocking=False):
+            raise IngestBusy("another ingest is running on this server; retry when it has finished")
+        try:
+            settings = self.store.settings(name) if self.store.exists(name) else self.new_collection_settings
+            summary: IngestSummary = ingest(
+                root, settings, self.store, name, encoder=self.encoder(settings), progress=False
+            )
+        finally:
+            self._ingest_lock.release()
+        return IngestResponse(
+            collection=name,
+            documents=summary.documents,
+            tokens=summary.tokens,
+            truncated=summary.truncated,
+            failed=[IngestFailure(path=f.path, reason=f.reason) for f in summary.failed],
+            seconds=summary.seconds,
+        )
+
+    def ingest_uploads(self, documents: list[tuple[str, bytes]], collection: str | None) -> IngestResponse:
+        """Write uploaded ``(name, content)`` documents to a temporary folder and ingest it.
+
+        Raises:
+            IngestError: a name is not a safe relative path with a supported extension, or is repeated.
+        """
+        names = [safe_relative_name(name) for name, _ in documents]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise IngestError(f"document names must be unique; repeated: {', '.join(repeated)}")
+        with tempfile.TemporaryDirectory(prefix="longembed-upload-") as folder:
+            for name, (_, content) in zip(names, documents):
+                target = Path(folder, name)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
+            return self.ingest(folder, collection)
+
+
+class IngestBusy(LongEmbedError):
+    """An ingest is already running on this server."""
+
+
+def safe_relative_name(name: str) -> str:
+    """``name`` as a normalised relative POSIX path with a supported extension.
+
+    Raises:
+        IngestError: absolute, empty, containing ``..`` or hidden parts, or an unsupported extension.
+    """
+    path = PurePosixPath(name.replace("\\", "/"))
+    parts = [p for p in path.parts if p not in ("", ".")]
+    if path.is_absolute() or not parts or any(p == ".." or p.startswith(".") for p in parts):
+        raise IngestError(f"document name {name!r} must be a relative path without '..' or hidden parts")
+    if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
+        raise IngestError(
+            f"document name {name!r} needs one of the extensions {', '.join(SUPPORTED_EXTENSIONS)}"
+        )
+    return "/".join(parts)
+
+
+# -- the app -----------------------------------------------------------------------------------------------
+def _status_for(exc: LongEmbedError) -> int:
+    if isinstance(exc, CollectionNotFound):
+        return 404
+    if isinstance(exc, IngestBusy):
+        return 409
+    if isinstance(exc, (ModelLoadError, ExtensionError)):
+        return 500  # the collection's recorded model cannot run here: the server's problem, not the request's
+    if isinstance(exc, StoreError):
+        return 409  # e.g. a collection made by something else, or other settings
+    return 400
+
+
+def create_app(
+    store: Store,
+    collection: str = DEFAULT_COLLECTION,
+    device: str = "auto",
+    new_collection_settings: IndexSettings | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    preload: bool = True,
+) -> FastAPI:
+    """The FastAPI app over ``store``; the app owns the store and closes it when it shuts down.
+
+    Args:
+        store: an open store (local directory or Qdrant server).
+        collection: default collection of requests that name none.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        new_collection_settings: settings of collections created by ``/ingest`` (defaults of
+            :class:`IndexSettings` when omitted).
+        max_body_bytes: largest request body; larger ones get 413.
+        preload: load the default collection's model now (when the collection exists).
+
+    Raises:
+        ModelLoadError, ExtensionError: the default collection's model cannot be loaded (with ``preload``).
+    """
+    service = Service(store, collection, device, new_collection_settings)
+    if preload and store.exists(collection):
+        service.encoder(store.settings(collection))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        yield
+        store.close()
+
+    app = FastAPI(
+        title="longembed",
+        version=longembed.__version__,
+        summary="Search, embed and ingest whole long documents (LongEmbed context extension + Qdrant).",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.state.service = service
+
+    @app.exception_handler(LongEmbedError)
+    async def user_error(_: Request, exc: LongEmbedError) -> JSONResponse:
+        status = _status_for(exc)
+        detail = str(exc)
+        if isinstance(exc, CollectionNotFound):
+            detail += " or POST /ingest to this server"
+        return JSONResponse({"detail": detail}, status_code=status)
+
+    @app.get("/health", response_model=HealthResponse, tags=["service"])
+    def health() -> HealthResponse:
+        """Liveness, the store, the default collection and the models loaded so far."""
+        return HealthResponse(
+            version=longembed.__version__,
+            store=store.location,
+            default_collection=collection,
+            models_loaded=service.models_loaded(),
+        )
+
+    @app.get("/collections", response_model=CollectionsResponse, tags=["service"])
+    def collections() -> CollectionsResponse:
+        """The longembed collections of the store with their size and recorded settings."""
+        return CollectionsResponse(default=collection, collections=service.collections())
+
+    @app.post("/search", response_model=SearchResponse, tags=["search"])
+    def search(request: SearchRequest) -> SearchResponse:
+        """The ``k`` documents that best match ``query``, encoded with the collection's model and settings."""
+        retriever = service.retriever(request.collection)
+        results = retriever.search(request.query, request.k)
+        return SearchResponse(collection=retriever.collection, results=[SearchResult(**r) for r in results])
+
+    @app.post("/embed", response_model=EmbedResponse, tags=["embed"])
+    def embed(request: EmbedRequest) -> EmbedResponse:
+        """Vectors of ``texts`` from the collection's model, method, max length and ``kind`` prefix."""
+        name = service.collection(request.collection)
+        encoder = service.encoder(store.settings(name))
+        embedded = encoder.encode(request.texts, kind=request.kind)
+        return EmbedResponse(
+            collection=name,
+            model=encoder.settings.model,
+            dimension=encoder.dimension,
+            kind=request.kind,
+            embeddings=[e.vector.tolist() for e in embedded],
+            n_tokens=[e.n_tokens for e in embedded],
+            truncated=[e.truncated for e in embedded],
+        )
+
+    @app.post("/v1/embeddings", response_model=OpenAIEmbeddingResponse, tags=["embed"])
+    def openai_embeddings(request: OpenAIEmbeddingRequest) -> OpenAIEmbeddingResponse:
+        """OpenAI-compatible embeddings. ``model`` is a collection name or a collection's model id (the default
+        collection when omitted); ``encoding_format=base64`` returns little-endian float32 bytes, base64-encoded.
+        """
+        name = _collection_for_model(service, request.model)
+        encoder = service.encoder(store.settings(name))
+        if request.dimensions is not None and request.dimensions != encoder.dimension:
+            raise HTTPException(
+                422,
+                f"dimensions={request.dimensions} is not supported; {encoder.settings.model} returns "
+                f"{encoder.dimension}",
+            )
+        texts = [request.input] if isinstance(request.input, str) else request.input
+        embedded = encoder.encode(texts, kind=request.kind)
+        limit = encoder.extender.content_limit + encoder.framing.n_special
+        used = sum(min(e.n_tokens, limit) for e in embedded)
+        encode: Callable[[np.ndarray], list[float] | str] = (
+            (lambda v: base64.b64encode(v.astype("<f4").tobytes()).decode("ascii"))
+            if request.encoding_format == "base64"
+            else (lambda v: v.tolist())
+        )
+        return OpenAIEmbeddingResponse(
+            data=[OpenAIEmbedding(index=i, embedding=encode(e.vector)) for i, e in enumerate(embedded)],
+            model=encoder.settings.model,
+            usage=OpenAIUsage(prompt_tokens=used, total_tokens=used),
+        )
+
+    @app.post("/ingest", response_model=IngestResponse, tags=["ingest"])
+    def ingest_json(request: IngestRequest) -> IngestResponse:
+        """Ingest a file or folder on the server machine (``path``), or the ``documents`` sent with the request.
+
+        A missing collection is created with the server's settings for new collections; an existing one keeps
+        its recorded settings. A document whose path (or name) is already stored is replaced.
+        """
+        if request.path is not None:
+            return service.ingest(request.path, request.collection)
+        assert request.documents is not None
+        return service.ingest_uploads(
+            [(d.name, d.text.encode("utf-8")) for d in request.documents], request.collection
+        )
+
+    @app.post("/ingest/files", response_model=IngestResponse, tags=["ingest"])
+    async def ingest_files(
+        files: Annotated[list[UploadFile], File(description="Documents (.txt .md .pdf .html); the file name is "
+                                                            "the stored path.")],
+        collection: Annotated[str | None, Form()] = None,
+    ) -> IngestResponse:
+        """Ingest uploaded files (multipart/form-data, field ``files``, optional field ``collection``)."""
+        if len(files) > MAX_INGEST_DOCUMENTS:
+            raise HTTPException(422, f"{len(files)} files; at most {MAX_INGEST_DOCUMENTS} per request")
+        documents = [(f.filename or "", await f.read()) for f in files]
+        return await run_in_threadpool(service.ingest_uploads, documents, collection)
+
+    return app
+
+
+def _collection_for_model(service: Service, model: str | None) -> str:
+    """The collection an OpenAI ``model`` field names: a collection, else a collection with that model id.
+
+    Raises:
+        CollectionNotFound: neither (the message lists the collections and their models).
+    """
+    if not model or model == service.default_collection or service.store.exists(model):
+        return service.collection(model)
+    infos = service.collections()
+    for info in sorted(infos, key=lambda i: i.name != service.default_collection):
+        if info.model == model:
+            return info.name
+    have = ", ".join(f"{i.name} ({i.model})" for i in infos) or "none"
+    raise CollectionNotFound(
+        f"model {model!r} is neither a collection nor the model of one (collections: {have}); "
+        "create one with `longembed ingest`"
+    )
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host``:``port`` (port 0: a free port chosen by the system).
+
+    Raises:
+        LongEmbedError: the address cannot be used (e.g. the port is taken).
+    """
+    try:
+        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise LongEmbedError(f"cannot listen on {host}:{port}: {exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise LongEmbedError(f"cannot listen on {host}:{port}: {exc.strerror}; choose another --port") from None
+    return sock
+
+
+def serve(
+    store: str | Path = DEFAULT_STORE,
+    qdrant_url: str | None = None,
+    collection: str = DEFAULT_COLLECTION,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    device: str = "auto",
+) -> None:
+    """Open the store, load the default collection's model and serve the app with uvicorn until stopped.
+
+    The address is bound first (``port`` 0 picks a free port; the line printed on start names it). A local
+    store stays locked by this process while it runs (``longembed ingest`` on it then fails and says so);
+    use ``POST /ingest``, or a Qdrant server (``--qdrant-url``) shared by all processes. SIGINT / SIGTERM
+    stop it gracefully and close the store.
+
+    Raises:
+        LongEmbedError: the address cannot be bound.
+        StoreError: the store cannot be opened (e.g. held by another process).
+        ModelLoadError, ExtensionError: the default collection's model cannot be loaded.
+    """
+    import uvicorn
+
+    sock = listen_socket(host, port)
+    try:
+        db = Store(path=store, url=qdrant_url)
+        try:
+            app = create_app(db, collection=collection, device=device)
+        except BaseException:
+            db.close()
+            raise
+    except BaseException:
+        sock.close()
+        raise
+    if not db.exists(collection):
+        log.warning("collection %r does not exist yet in %s; POST /ingest creates it", collection, db.location)
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    print(
+        f"longembed: serving {db.location} (default collection {collection!r}) at http://{shown}:{bound_port} "
+        "(API docs at /docs)",
+        flush=True,
+    )
+    server = uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=False))
+    server.run(sockets=[sock])
