@@ -37,6 +37,8 @@ TextKind = Literal["query", "document"]
 DEFAULT_MODEL_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "default"}
 DEFAULT_BATCH_TOKENS = 16384
 """Padded tokens per forward pass (batch size × longest input) when no other budget is given."""
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+"""Model weight dtypes accepted by :class:`Encoder` (pooling and vectors are always float32)."""
 
 
 def resolve_model_path(model: str) -> str:
@@ -149,12 +151,16 @@ class Embedded:
         n_tokens: length of the whole text in tokens (special tokens included), before any truncation.
         truncated: whether tokens past ``max_length`` (or L_o for ``none``) were dropped.
         n_segments: model inputs the text was split into (>1 only for window methods such as ``pcw``).
+        segment_vectors: float32 array, shape (n_segments, d), the L2-normalised pooled embedding of each
+            model input in text order (``vector`` is their normalised mean); only when
+            :meth:`Encoder.encode` is asked ``keep_segments=True``, else ``None``.
     """
 
     vector: np.ndarray
     n_tokens: int
     truncated: bool
     n_segments: int
+    segment_vectors: np.ndarray | None = None
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -171,9 +177,11 @@ class Encoder:
         settings: model, extension method and parameters, max length, prefixes.
         device: ``auto``, ``cpu`` or ``cuda[:n]``.
         batch_tokens: padded tokens per forward pass (batch size × longest input in the batch).
+        dtype: weight dtype, a key of :data:`DTYPES` (``bfloat16`` halves memory on a GPU); the model is cast
+            after the extender has prepared it, so ``pi`` interpolates in float32.
 
     Raises:
-        ModelLoadError: the model or tokenizer cannot be loaded.
+        ModelLoadError: the model or tokenizer cannot be loaded, or ``dtype`` is unknown.
         ExtensionError: the extension method is unknown, badly parameterised, or does not fit the model.
     """
 
@@ -182,6 +190,7 @@ class Encoder:
         settings: IndexSettings,
         device: str = "auto",
         batch_tokens: int = DEFAULT_BATCH_TOKENS,
+        dtype: str = "float32",
     ) -> None:
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -216,6 +225,11 @@ class Encoder:
             settings.extend, self.positions, self.framing, settings.max_length, settings.extend_params
         )
         self.extender.prepare_model(self.model)
+        if dtype not in DTYPES:
+            raise ModelLoadError(f"unknown dtype {dtype!r}; valid: {', '.join(DTYPES)}")
+        self.dtype = dtype
+        if DTYPES[dtype] != torch.float32:
+            self.model.to(DTYPES[dtype])
         forward_params = inspect.signature(self.model.forward).parameters
         self._takes_token_type_ids = "token_type_ids" in forward_params
         self.dimension = int(self.model.config.hidden_size)
@@ -236,12 +250,18 @@ class Encoder:
         """Content token ids of each text, without special tokens and without truncation."""
         return self.tokenizer(texts, add_special_tokens=False, return_attention_mask=False)["input_ids"]
 
-    def encode(self, texts: list[str], kind: TextKind = "document") -> list[Embedded]:
+    def encode(
+        self, texts: list[str], kind: TextKind = "document", keep_segments: bool = False
+    ) -> list[Embedded]:
         """Embed ``texts`` (queries or whole documents), in input order.
 
         The configured prefix is put before each text; each text is cut to ``max_length`` tokens, turned
         into model inputs by the extender, encoded in token-budget batches, pooled, averaged over its
         segments and L2-normalised.
+
+        Args:
+            keep_segments: also return each model input's own vector (``Embedded.segment_vectors``, e.g. the
+                L_o-token windows of ``pcw``, which the chunked MaxP baseline stores as a multivector).
 
         Returns:
             one :class:`Embedded` per text; vectors have shape (d,), d = :attr:`dimension`.
@@ -256,6 +276,7 @@ class Encoder:
         sums = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for (doc, _), vec in zip(flat, pooled):
             sums[doc] += vec
+        firsts = np.cumsum([0] + [len(p) for p in plans])
         for doc, x in enumerate(ids):
             vec = sums[doc] / len(plans[doc])
             norm = float(np.linalg.norm(vec))
@@ -265,6 +286,7 @@ class Encoder:
                     n_tokens=len(x) + self.framing.n_special,
                     truncated=len(x) > limit,
                     n_segments=len(plans[doc]),
+                    segment_vectors=pooled[firsts[doc] : firsts[doc + 1]].copy() if keep_segments else None,
                 )
             )
         return out
