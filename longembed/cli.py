@@ -242,7 +242,9 @@ PAPER_LENGTHS = "256,512,1024,2048,4096,8192,16384,32768"
     show_default=True,
     help="Model weight dtype (bfloat16 on a GPU for long inputs).",
 )
-@click.option("--batch-tokens", type=int, default=DEFAULT_BATCH_TOKENS, show_default=True, help="Padded tokens per forward pass.")
+@click.option(
+    "--batch-tokens", type=int, default=DEFAULT_BATCH_TOKENS, show_default=True, help="Padded tokens per forward pass."
+)
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show progress and a line per run.")
 @click.pass_context
 @user_errors

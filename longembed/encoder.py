@@ -195,6 +195,8 @@ class Encoder:
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
+        if dtype not in DTYPES:
+            raise ModelLoadError(f"unknown dtype {dtype!r}; valid: {', '.join(DTYPES)}")
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         self.settings = settings
@@ -225,8 +227,6 @@ class Encoder:
             settings.extend, self.positions, self.framing, settings.max_length, settings.extend_params
         )
         self.extender.prepare_model(self.model)
-        if dtype not in DTYPES:
-            raise ModelLoadError(f"unknown dtype {dtype!r}; valid: {', '.join(DTYPES)}")
         self.dtype = dtype
         if DTYPES[dtype] != torch.float32:
             self.model.to(DTYPES[dtype])

@@ -45,7 +45,10 @@ def test_tasks_load_and_missing_ones_are_reported(data_dir):
     assert report.tasks[1].source == f"dir:{(data_dir / 'qmsum').resolve()}"
     assert [q.qid for q in report.tasks[1].queries] == ["a", "b"]  # "c" has no relevant document
     assert report.missing == [
-        {"task": "needle", "reason": f"dir:{(data_dir / 'needle').resolve()}: qrels name 1 unknown document(s), e.g. 'nope'"},
+        {
+            "task": "needle",
+            "reason": f"dir:{(data_dir / 'needle').resolve()}: qrels name 1 unknown document(s), e.g. 'nope'",
+        },
         {"task": "narrativeqa", "reason": f"no folder narrativeqa/ in {data_dir}"},
     ]
     with pytest.raises(BenchError, match="is not a directory"):

@@ -8,9 +8,10 @@ import hashlib
 
 import numpy as np
 import pytest
+import torch
 
 from longembed.encoder import Encoder
-from longembed.errors import IngestError, LongEmbedError, StoreError
+from longembed.errors import IngestError, LongEmbedError, ModelLoadError, StoreError
 from longembed.ingest import SourceDocument, ingest_documents
 from longembed.retrieve import Retriever
 from longembed.settings import IndexSettings
@@ -85,3 +86,14 @@ def test_in_memory_ingest_with_chunks_finds_a_fact_by_its_chunk(tmp_path):
             Retriever(store=store, collection="c", encoder=Encoder(IndexSettings(extend="none"), device="cpu"))
         with pytest.raises(IngestError, match="no document to ingest"):
             ingest_documents([], PCW, store, "c", encoder=encoder, progress=False)
+
+
+def test_bfloat16_weights_give_nearly_the_same_vectors():
+    text = ["The harbour master ordered three new tugboats for the winter season. " * 60]  # ~840 tokens
+    full = Encoder(IndexSettings(extend="pi", max_length=1024), device="cpu").encode(text)[0].vector
+    half = Encoder(IndexSettings(extend="pi", max_length=1024), device="cpu", dtype="bfloat16")
+    assert half.dtype == "bfloat16" and next(half.model.parameters()).dtype == torch.bfloat16
+    vector = half.encode(text)[0].vector
+    assert vector.dtype == np.float32 and float(vector @ full) > 0.99
+    with pytest.raises(ModelLoadError, match="unknown dtype 'int8'"):
+        Encoder(IndexSettings(extend="none"), device="cpu", dtype="int8")

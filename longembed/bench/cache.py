@@ -155,7 +155,8 @@ class CachedEncoder:
             started = time.perf_counter()
             fresh = self.encoder.encode([t for _, t in todo], kind="document", keep_segments=True)
             elapsed = time.perf_counter() - started
-            weights = [min(e.n_tokens, self.encoder.extender.content_limit + self.encoder.framing.n_special) for e in fresh]
+            kept = self.encoder.extender.content_limit + self.encoder.framing.n_special
+            weights = [min(e.n_tokens, kept) for e in fresh]
             shares = [elapsed * w / max(sum(weights), 1) for w in weights]
             entries = [(sha, e, share) for (sha, _), e, share in zip(todo, fresh, shares)]
             self.cache.put(self.key, entries)
@@ -167,5 +168,7 @@ class CachedEncoder:
         for sha in shas:
             embedded, seconds = found[sha]
             self.seconds += seconds
-            out.append(embedded if keep_segments else Embedded(embedded.vector, embedded.n_tokens, embedded.truncated, embedded.n_segments))
+            if not keep_segments:
+                embedded = Embedded(embedded.vector, embedded.n_tokens, embedded.truncated, embedded.n_segments)
+            out.append(embedded)
         return out

@@ -274,7 +274,8 @@ def make_splits(
         groups = []
         for length in wanted:
             if length not in have:
-                missing.append({"task": task.info.name, "context_length": length, "reason": "no queries of this length"})
+                reason = "no queries of this length"
+                missing.append({"task": task.info.name, "context_length": length, "reason": reason})
                 continue
             groups.append(
                 (

@@ -20,7 +20,7 @@ from longembed.extenders import EXTENDERS
 from longembed.settings import IndexSettings
 from longembed.store import CHUNKS_VECTOR, DOC_VECTOR
 
-MethodKind = Literal["long-context", "chunked"]
+MethodKind = Literal["truncation", "long-context", "chunked"]
 
 CHUNKED_METHODS = {"chunked-maxp": CHUNKS_VECTOR, "chunked-mean": DOC_VECTOR}
 """Chunked baselines -> the vector they search; both embed chunks with ``pcw``'s windows."""
@@ -33,7 +33,7 @@ class BenchMethod:
     Attributes:
         name: as given on the command line.
         extend: the extender that embeds the documents (``pcw`` for the chunked baselines).
-        kind: ``long-context`` (one vector of the whole document) or ``chunked``.
+        kind: ``truncation`` (``none``), ``long-context`` (one vector of the whole document) or ``chunked``.
         using: the named vector searched (``doc`` or ``chunks``).
     """
 
@@ -58,14 +58,18 @@ class BenchMethod:
 
     def describe(self) -> dict[str, Any]:
         """What results.json records about the method: its extender, default parameters and searched vector."""
+        if self.kind != "chunked":
+            summary = EXTENDERS[self.extend].summary
+        elif self.with_chunks:
+            summary = "best L_o-token chunk (Qdrant multivector, MAX_SIM)"
+        else:
+            summary = "mean of L_o-token chunks = PCW"
         return {
             "extend": self.extend,
             "extend_params": dict(EXTENDERS[self.extend].param_defaults),
             "kind": self.kind,
             "vector": self.using,
-            "summary": EXTENDERS[self.extend].summary
-            if self.kind == "long-context"
-            else ("best L_o-token chunk (Qdrant multivector, MAX_SIM)" if self.with_chunks else "mean of L_o-token chunks = PCW"),
+            "summary": summary,
         }
 
 
@@ -83,7 +87,7 @@ def resolve_methods(names: Sequence[str]) -> list[BenchMethod]:
     out: list[BenchMethod] = []
     for name in dict.fromkeys(n.strip() for n in names if n.strip()):
         if name in EXTENDERS:
-            out.append(BenchMethod(name, name, "long-context"))
+            out.append(BenchMethod(name, name, "truncation" if name == "none" else "long-context"))
         elif name in CHUNKED_METHODS:
             out.append(BenchMethod(name, "pcw", "chunked", CHUNKED_METHODS[name]))
         else:

@@ -17,6 +17,8 @@ RESULTS_FILE = "results.json"
 REPORT_FILE = "report.md"
 PLOT_FILE = "synthetic.png"
 MIB = 1 << 20
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+LINESTYLES = ("-", "--", "-.", ":")
 
 
 def _task_order(names: set[str]) -> list[str]:
@@ -86,7 +88,8 @@ def _pct(value: float | None) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    rule = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"
+    lines = ["| " + " | ".join(header) + " |", rule]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return lines
 
@@ -185,7 +188,9 @@ def headline(summary: dict[str, Any]) -> list[str]:
             continue
         best = max(have, key=lambda m: have[m])
         leads = [
-            f"{100 * (have[best] - have[ref]):+.1f} over {ref}" for ref in ("none", "chunked-maxp") if ref in have and ref != best
+            f"{100 * (have[best] - have[ref]):+.1f} over {ref}"
+            for ref in ("none", "chunked-maxp")
+            if ref in have and ref != best
         ]
         label = "Avg" if col == "avg" else task_info(col).label
         lines.append(f"- **{label}**: {best} {_pct(have[best])}" + (f" ({', '.join(leads)})" if leads else ""))
@@ -203,10 +208,15 @@ def render_markdown(data: dict[str, Any], plot: bool) -> str:
     lines = [
         f"# LongEmbed bench: {cfg['model']}",
         "",
-        f"- Date: {env['date']}; machine: {machine['platform']}, {machine['cpu_count']} CPUs, device "
-        f"{model.get('device', '?')} ({model.get('dtype', cfg.get('dtype'))})",
-        f"- Model: `{cfg['model']}` ({model.get('position_encoding')} positions, L_o = {model.get('original_length')} "
-        f"tokens, d = {model.get('dimension')}); max length L_t = {cfg['max_length']} tokens",
+        (
+            f"- Date: {env['date']}; machine: {machine['platform']}, {machine['cpu_count']} CPUs, device "
+            f"{model.get('device', '?')} ({model.get('dtype', cfg.get('dtype'))})"
+        ),
+        (
+            f"- Model: `{cfg['model']}` ({model.get('position_encoding')} positions, "
+            f"L_o = {model.get('original_length')} tokens, d = {model.get('dimension')}); "
+            f"max length L_t = {cfg['max_length']} tokens"
+        ),
         "- Methods: " + ", ".join(f"{m} ({d['summary']})" for m, d in data["methods"].items()),
         f"- Data: {sources}",
         f"- Context lengths: {lengths}; queries per task/length: {cfg['limit'] or 'all'}; "
@@ -240,9 +250,11 @@ def render_markdown(data: dict[str, Any], plot: bool) -> str:
         "",
         "## Cost",
         "",
-        "Encode s: time to embed the documents (as measured when computed; cached ones count with their recorded "
-        "time); Vectors / Index MiB: float32 vectors stored in Qdrant (`doc`, plus `chunks` for chunked-maxp); "
-        "Search s: query encoding + search.",
+        (
+            "Encode s: time to embed the documents (as measured when computed; cached ones count with their "
+            "recorded time); Vectors / Index MiB: float32 vectors stored in Qdrant (`doc`, plus `chunks` for "
+            "chunked-maxp); Search s: query encoding + search."
+        ),
         "",
         *cost_table(summary, kinds),
     ]
@@ -270,17 +282,28 @@ def plot_synthetic(summary: dict[str, Any], path: str | Path) -> Path | None:
     import matplotlib.pyplot as plt
 
     tasks = list(summary["per_length"])
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4.2), squeeze=False)
+    methods = summary["methods"]
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4.6), squeeze=False)
     for ax, task in zip(axes[0], tasks):
         lengths: set[int] = set()
         by_method = _int_lengths(summary["per_length"][task])
-        for method in summary["methods"]:
+        for i, method in enumerate(methods):
             scores = by_method.get(method)
             if not scores:
                 continue
             xs = sorted(scores)
             lengths.update(xs)
-            ax.plot(xs, [scores[x] for x in xs], marker="o", label=method)
+            # methods often tie: distinct markers and dashes, earlier lines drawn larger, keep each one visible
+            ax.plot(
+                xs,
+                [scores[x] for x in xs],
+                label=method,
+                marker=MARKERS[i % len(MARKERS)],
+                linestyle=LINESTYLES[i % len(LINESTYLES)],
+                markersize=9 - 4 * i / max(len(methods) - 1, 1),
+                linewidth=1.6,
+                alpha=0.85,
+            )
         ax.set_xscale("log", base=2)
         ax.set_xticks(sorted(lengths), [str(n) for n in sorted(lengths)])
         ax.minorticks_off()
@@ -289,8 +312,9 @@ def plot_synthetic(summary: dict[str, Any], path: str | Path) -> Path | None:
         ax.set_ylabel("nDCG@1")
         ax.set_title(task_info(task).label)
         ax.grid(alpha=0.3)
-    axes[0][-1].legend(loc="best", fontsize="small")
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 7), fontsize="small", frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return Path(path)

@@ -178,7 +178,7 @@ def _versions() -> dict[str, Any]:
 def environment() -> dict[str, Any]:
     """Package versions, date and machine of a run."""
     return {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "versions": _versions(),
         "machine": {
             "platform": platform.platform(),

@@ -144,7 +144,10 @@ def read_needles(path: str | Path) -> list[dict[str, str]]:
         raise BenchError(f"needles file {str(path)!r} does not exist")
     text = path.read_text(encoding="utf-8")
     try:
-        data = json.loads(text) if text.lstrip().startswith("[") else [json.loads(x) for x in text.splitlines() if x.strip()]
+        if text.lstrip().startswith("["):
+            data = json.loads(text)
+        else:
+            data = [json.loads(line) for line in text.splitlines() if line.strip()]
     except json.JSONDecodeError as exc:
         raise BenchError(f"{path}: not JSON ({exc.msg})") from None
     for i, item in enumerate(data):
