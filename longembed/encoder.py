@@ -149,12 +149,16 @@ class Embedded:
         n_tokens: length of the whole text in tokens (special tokens included), before any truncation.
         truncated: whether tokens past ``max_length`` (or L_o for ``none``) were dropped.
         n_segments: model inputs the text was split into (>1 only for window methods such as ``pcw``).
+        segment_vectors: float32 array, shape (n_segments, d), the L2-normalised pooled embedding of each
+            model input in text order (``vector`` is their normalised mean); only when
+            :meth:`Encoder.encode` is asked ``keep_segments=True``, else ``None``.
     """
 
     vector: np.ndarray
     n_tokens: int
     truncated: bool
     n_segments: int
+    segment_vectors: np.ndarray | None = None
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -199,11 +203,13 @@ class Encoder:
         settings: model, extension method and parameters, max length, prefixes.
         device: ``auto``, ``cpu`` or ``cuda[:n]``.
         dtype: ``auto`` (bfloat16 on CUDA when supported, else float32), ``float32``, ``float16``, ``bfloat16``;
-            the model runs in it, embeddings are always returned as float32.
+            the model is cast after the extender has prepared it (so ``pi`` interpolates in float32);
+            embeddings are always returned as float32.
         batch_tokens: padded tokens per forward pass (batch size × longest input in the batch).
 
     Raises:
         ModelLoadError: the model or tokenizer cannot be loaded.
+        LongEmbedError: unknown ``device`` or ``dtype``, or ``cuda`` without a GPU.
         ExtensionError: the extension method is unknown, badly parameterised, or does not fit the model.
     """
 
@@ -240,7 +246,7 @@ class Encoder:
             self.model = self._load_model(AutoModel, load_from)
         except Exception as exc:
             raise ModelLoadError(f"could not load model {settings.model!r}: {exc}") from None
-        self.model.eval().to(device=self.device, dtype=self.dtype)
+        self.model.eval().to(device=self.device)
         self.tokenizer.model_max_length = 10**9  # we truncate ourselves, with a warning
         self.positions = detect_positions(self.model)
         self.framing = special_token_framing(self.tokenizer)
@@ -248,6 +254,7 @@ class Encoder:
             settings.extend, self.positions, self.framing, settings.max_length, settings.extend_params
         )
         self.extender.prepare_model(self.model)
+        self.model.to(dtype=self.dtype)
         forward_params = inspect.signature(self.model.forward).parameters
         self._takes_token_type_ids = "token_type_ids" in forward_params
         self.dimension = int(self.model.config.hidden_size)
@@ -268,12 +275,18 @@ class Encoder:
         """Content token ids of each text, without special tokens and without truncation."""
         return self.tokenizer(texts, add_special_tokens=False, return_attention_mask=False)["input_ids"]
 
-    def encode(self, texts: list[str], kind: TextKind = "document") -> list[Embedded]:
+    def encode(
+        self, texts: list[str], kind: TextKind = "document", keep_segments: bool = False
+    ) -> list[Embedded]:
         """Embed ``texts`` (queries or whole documents), in input order.
 
         The configured prefix is put before each text; each text is cut to ``max_length`` tokens, turned
         into model inputs by the extender, encoded in token-budget batches, pooled, averaged over its
         segments and L2-normalised.
+
+        Args:
+            keep_segments: also return each model input's own vector (``Embedded.segment_vectors``, e.g. the
+                L_o-token windows of ``pcw``, which the chunked MaxP baseline stores as a multivector).
 
         Returns:
             one :class:`Embedded` per text; vectors have shape (d,), d = :attr:`dimension`.
@@ -288,6 +301,7 @@ class Encoder:
         sums = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for (doc, _), vec in zip(flat, pooled):
             sums[doc] += vec
+        firsts = np.cumsum([0] + [len(p) for p in plans])
         for doc, x in enumerate(ids):
             vec = sums[doc] / len(plans[doc])
             norm = float(np.linalg.norm(vec))
@@ -297,6 +311,7 @@ class Encoder:
                     n_tokens=len(x) + self.framing.n_special,
                     truncated=len(x) > limit,
                     n_segments=len(plans[doc]),
+                    segment_vectors=pooled[firsts[doc] : firsts[doc + 1]].copy() if keep_segments else None,
                 )
             )
         return out

@@ -27,3 +27,7 @@ class CollectionNotFound(StoreError):
 
 class IngestError(LongEmbedError):
     """Nothing could be ingested (no readable document)."""
+
+
+class BenchError(LongEmbedError):
+    """A benchmark cannot run as asked (no data source, malformed task files, bad task/length/method list)."""

@@ -21,6 +21,8 @@ DEFAULT_STORE = ".longembed"
 """Default directory of the embedded (local-mode) Qdrant store, relative to the working directory."""
 DEFAULT_COLLECTION = "default"
 DOC_VECTOR = "doc"
+CHUNKS_VECTOR = "chunks"
+"""Optional multivector of a document's chunk embeddings (Qdrant MAX_SIM: a document scores as its best chunk)."""
 POINT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/longembed/longembed/point")
 
 
@@ -31,11 +33,16 @@ def point_id(relative_path: str) -> str:
 
 @dataclass(frozen=True)
 class StoredDocument:
-    """One document to write: its vector (shape (d,)) and payload (path, title, sha256, n_tokens, truncated, text)."""
+    """One document to write: its vector (shape (d,)) and payload (path, title, sha256, n_tokens, truncated, text).
+
+    ``chunks`` (shape (n_chunks, d)) is written as the ``chunks`` multivector; only for collections created
+    with ``with_chunks=True``.
+    """
 
     path: str
     vector: list[float]
     payload: dict[str, Any]
+    chunks: list[list[float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -126,20 +133,45 @@ class Store:
                 "ingest with the same settings or choose another --collection"
             )
 
-    def ensure_collection(self, collection: str, settings: IndexSettings, dimension: int) -> None:
+    def ensure_collection(
+        self, collection: str, settings: IndexSettings, dimension: int, with_chunks: bool = False
+    ) -> None:
         """Create ``collection`` for ``settings``, or check that an existing one was built with the same settings.
 
+        With ``with_chunks`` the collection also holds a ``chunks`` multivector per document (cosine,
+        ``MultiVectorConfig`` with MAX_SIM), for the chunked MaxP baseline.
+
         Raises:
-            StoreError: the collection exists with other settings (the message names the differences).
+            StoreError: the collection exists with other settings (the message names the differences), or
+                ``with_chunks`` is asked of an existing collection without chunks.
         """
         if self.exists(collection):
             self.check_settings(collection, settings)
+            if with_chunks and not self.has_chunks(collection):
+                raise StoreError(f"collection {collection!r} has no {CHUNKS_VECTOR!r} multivector")
             return
+        vectors = {DOC_VECTOR: models.VectorParams(size=dimension, distance=models.Distance.COSINE)}
+        if with_chunks:
+            vectors[CHUNKS_VECTOR] = models.VectorParams(
+                size=dimension,
+                distance=models.Distance.COSINE,
+                multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM),
+            )
         self.client.create_collection(
             collection,
-            vectors_config={DOC_VECTOR: models.VectorParams(size=dimension, distance=models.Distance.COSINE)},
+            vectors_config=vectors,
             metadata={"settings": settings.to_dict(), "dimension": dimension, "created_by": "longembed"},
         )
+
+    def has_chunks(self, collection: str) -> bool:
+        """Whether ``collection`` holds a ``chunks`` multivector next to ``doc``."""
+        vectors = self.client.get_collection(collection).config.params.vectors
+        return isinstance(vectors, dict) and CHUNKS_VECTOR in vectors
+
+    def delete_collection(self, collection: str) -> None:
+        """Drop ``collection`` and its points (no error when it does not exist)."""
+        if self.exists(collection):
+            self.client.delete_collection(collection)
 
     # -- points ------------------------------------------------------------------------------------------
     def upsert(self, collection: str, documents: list[StoredDocument]) -> None:
@@ -149,7 +181,11 @@ class Store:
         self.client.upsert(
             collection,
             points=[
-                models.PointStruct(id=point_id(d.path), vector={DOC_VECTOR: d.vector}, payload=d.payload)
+                models.PointStruct(
+                    id=point_id(d.path),
+                    vector={DOC_VECTOR: d.vector, **({CHUNKS_VECTOR: d.chunks} if d.chunks is not None else {})},
+                    payload=d.payload,
+                )
                 for d in documents
             ],
             wait=True,
@@ -158,9 +194,44 @@ class Store:
     def count(self, collection: str) -> int:
         return self.client.count(collection, exact=True).count
 
-    def search(self, collection: str, vector: list[float], k: int) -> list[Hit]:
-        """The ``k`` nearest documents to ``vector`` (shape (d,)) by cosine similarity, best first."""
+    def vector_counts(self, collection: str) -> dict[str, int]:
+        """How many vectors each named vector of ``collection`` holds (``doc``: one per point; ``chunks``: all chunks).
+
+        Reads every point's vectors, so it costs a pass over the collection.
+        """
+        names = [DOC_VECTOR, *([CHUNKS_VECTOR] if self.has_chunks(collection) else [])]
+        counts = dict.fromkeys(names, 0)
+        offset = None
+        while True:
+            records, offset = self.client.scroll(
+                collection, limit=256, offset=offset, with_payload=False, with_vectors=names
+            )
+            for record in records:
+                vectors = record.vector or {}
+                counts[DOC_VECTOR] += DOC_VECTOR in vectors
+                if CHUNKS_VECTOR in counts:
+                    counts[CHUNKS_VECTOR] += len(vectors.get(CHUNKS_VECTOR) or [])
+            if offset is None:
+                return counts
+
+    def search(self, collection: str, vector: list[float], k: int, using: str = DOC_VECTOR) -> list[Hit]:
+        """The ``k`` nearest documents to ``vector`` (shape (d,)) by cosine similarity, best first.
+
+        With ``using="chunks"`` a document scores as its best chunk: max over chunks of cosine(vector, chunk)
+        (Qdrant MAX_SIM with a one-vector query).
+
+        Raises:
+            StoreError: ``using`` names a vector the collection does not have.
+        """
+        if using == CHUNKS_VECTOR:
+            if not self.has_chunks(collection):
+                raise StoreError(f"collection {collection!r} has no {CHUNKS_VECTOR!r} multivector")
+            query: Any = [vector]
+        elif using == DOC_VECTOR:
+            query = vector
+        else:
+            raise StoreError(f"unknown vector {using!r}; valid: {DOC_VECTOR}, {CHUNKS_VECTOR}")
         response = self.client.query_points(
-            collection, query=vector, using=DOC_VECTOR, limit=k, with_payload=True
+            collection, query=query, using=using, limit=k, with_payload=True
         )
         return [Hit(rank=i + 1, score=float(p.score), payload=p.payload or {}) for i, p in enumerate(response.points)]

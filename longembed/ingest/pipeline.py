@@ -1,9 +1,10 @@
-"""Ingest: read a folder -> embed whole documents -> write them to a Qdrant collection."""
+"""Ingest: read a folder (or take documents in memory) -> embed whole documents -> write them to a Qdrant collection."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,12 +88,56 @@ def ingest(
     return summary
 
 
+def ingest_documents(
+    documents: Sequence[SourceDocument],
+    settings: IndexSettings,
+    store: Store,
+    collection: str,
+    encoder: Encoder | None = None,
+    docs_per_batch: int = DEFAULT_DOCS_PER_BATCH,
+    progress: bool = True,
+    with_chunks: bool = False,
+) -> IngestSummary:
+    """Embed documents already in memory (e.g. a benchmark corpus) and upsert them into ``collection``.
+
+    The same embed-and-store step as :func:`ingest`; a document's point id derives from its ``path``.
+    With ``with_chunks`` every document also gets a ``chunks`` multivector: the vectors of the model inputs
+    the extender split it into (``pcw``: its L_o-token windows), for the chunked MaxP baseline.
+
+    Raises:
+        IngestError: ``documents`` is empty.
+        StoreError: the collection exists with other settings (checked before the model is loaded).
+        ModelLoadError, ExtensionError: from building the encoder.
+    """
+    started = time.perf_counter()
+    if not documents:
+        raise IngestError(f"no document to ingest into collection {collection!r}")
+    if store.exists(collection):
+        store.check_settings(collection, settings)
+    encoder = encoder or Encoder(settings)
+    store.ensure_collection(collection, settings, encoder.dimension, with_chunks=with_chunks)
+    summary = IngestSummary()
+    bar = tqdm(total=len(documents), unit="doc", desc="ingest", disable=not progress)
+    with bar, logging_redirect_tqdm():
+        for start in range(0, len(documents), docs_per_batch):
+            batch = list(documents[start : start + docs_per_batch])
+            _embed_and_store(batch, encoder, store, collection, summary, with_chunks=with_chunks)
+            bar.update(len(batch))
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
 def _embed_and_store(
-    batch: list[SourceDocument], encoder: Encoder, store: Store, collection: str, summary: IngestSummary
+    batch: list[SourceDocument],
+    encoder: Encoder,
+    store: Store,
+    collection: str,
+    summary: IngestSummary,
+    with_chunks: bool = False,
 ) -> None:
     if not batch:
         return
-    embedded = encoder.encode([d.text for d in batch], kind="document")
+    embedded = encoder.encode([d.text for d in batch], kind="document", keep_segments=with_chunks)
     limit = encoder.extender.content_limit + encoder.framing.n_special
     hint = "raise --max-length to keep more" if limit == encoder.settings.max_length else "--extend none keeps L_o tokens"
     stored = []
@@ -114,6 +159,7 @@ def _embed_and_store(
                     "truncated": emb.truncated,
                     "text": doc.text,
                 },
+                chunks=emb.segment_vectors.tolist() if with_chunks else None,
             )
         )
     store.upsert(collection, stored)

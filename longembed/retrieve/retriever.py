@@ -7,7 +7,7 @@ from typing import Any
 
 from longembed.encoder import Encoder
 from longembed.errors import LongEmbedError
-from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, Hit, Store
+from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, DOC_VECTOR, Hit, Store
 
 SNIPPET_CHARS = 200
 MAX_K = 1000
@@ -53,7 +53,7 @@ class Retriever:
     def close(self) -> None:
         self.store.close()
 
-    def search_hits(self, text: str, k: int = 5) -> list[Hit]:
+    def search_hits(self, text: str, k: int = 5, using: str = DOC_VECTOR) -> list[Hit]:
         """The ``k`` best documents for ``text``, best first, with their whole stored payload.
 
         Each hit's payload holds ``path``, ``title``, ``sha256``, ``n_tokens``, ``truncated`` and the
@@ -61,16 +61,19 @@ class Retriever:
 
         Raises:
             LongEmbedError: empty query or k outside 1..1000.
+            StoreError: ``using`` names a vector the collection does not have.
         """
         if not text or not text.strip():
             raise LongEmbedError("the query is empty")
         if not 1 <= k <= MAX_K:
             raise LongEmbedError(f"k must be between 1 and {MAX_K}, got {k}")
         vector = self.encoder.encode([text], kind="query")[0].vector
-        return self.store.search(self.collection, vector.tolist(), k)
+        return self.store.search(self.collection, vector.tolist(), k, using=using)
 
-    def search(self, text: str, k: int = 5) -> list[dict[str, Any]]:
+    def search(self, text: str, k: int = 5, using: str = DOC_VECTOR) -> list[dict[str, Any]]:
         """The ``k`` best documents for ``text``, best first.
+
+        ``using="chunks"`` ranks documents by their best chunk (collections ingested with chunks).
 
         Returns:
             dicts with ``rank`` (1-based), ``score`` (cosine similarity), ``path``, ``title``, ``snippet``
@@ -78,6 +81,7 @@ class Retriever:
 
         Raises:
             LongEmbedError: empty query or k outside 1..1000.
+            StoreError: ``using`` names a vector the collection does not have.
         """
         return [
             {
@@ -89,5 +93,5 @@ class Retriever:
                 "n_tokens": h.payload.get("n_tokens"),
                 "truncated": h.payload.get("truncated"),
             }
-            for h in self.search_hits(text, k)
+            for h in self.search_hits(text, k, using=using)
         ]

@@ -1,0 +1,298 @@
+"""Loading LongEmbed tasks: a LongEmbed-format directory, or the hub dataset ``dwzhu/LongEmbed``.
+
+Directory format, one folder per task (the hub dataset has the same three splits and fields)::
+
+    <DIR>/<task>/corpus.jsonl   {"doc_id": str, "text": str, ["context_length": int]}
+    <DIR>/<task>/queries.jsonl  {"qid": str, "text": str, ["context_length": int]}
+    <DIR>/<task>/qrels.jsonl    {"qid": str, "doc_id": str, ["context_length": int], ["score": int]}
+
+Synthetic tasks carry ``context_length`` (tokens) on every row; qrels without ``score`` mean relevance 1.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from longembed.bench.tasks import HUB_DATASET, TaskInfo, task_info
+from longembed.errors import BenchError
+
+TASK_FILES = ("corpus.jsonl", "queries.jsonl", "qrels.jsonl")
+
+
+@dataclass(frozen=True)
+class CorpusDocument:
+    """One benchmark document; ``context_length`` (tokens) only for synthetic tasks."""
+
+    doc_id: str
+    text: str
+    context_length: int | None = None
+
+
+@dataclass(frozen=True)
+class Query:
+    """One benchmark query; ``context_length`` (tokens) only for synthetic tasks."""
+
+    qid: str
+    text: str
+    context_length: int | None = None
+
+
+@dataclass
+class TaskData:
+    """A whole task as loaded.
+
+    Attributes:
+        info: the task's metadata (label, kind, main metric).
+        source: where it came from, e.g. ``dir:/data/longembed/qmsum`` or ``hub:dwzhu/LongEmbed/qmsum``.
+        corpus, queries: in file order.
+        qrels: qid -> {doc_id: relevance}.
+    """
+
+    info: TaskInfo
+    source: str
+    corpus: list[CorpusDocument]
+    queries: list[Query]
+    qrels: dict[str, dict[str, int]]
+
+    @property
+    def context_lengths(self) -> list[int]:
+        """The context lengths (tokens) of a synthetic task's queries, ascending; empty for a real task."""
+        return sorted({q.context_length for q in self.queries if q.context_length is not None})
+
+
+@dataclass
+class TaskSplit:
+    """What one scoring unit searches: a real task, or one context length of a synthetic task.
+
+    Attributes:
+        info: the task's metadata.
+        context_length: tokens, for a synthetic task's split; ``None`` for a real task.
+        corpus: the documents searched (a synthetic split holds only its length's documents).
+        queries: the queries scored (at most ``limit``), each with at least one relevant document in ``corpus``.
+        qrels: qid -> {doc_id: relevance}, for the kept queries.
+        total_queries, total_documents: sizes before ``limit`` / ``max_docs`` were applied.
+    """
+
+    info: TaskInfo
+    context_length: int | None
+    corpus: list[CorpusDocument]
+    queries: list[Query]
+    qrels: dict[str, dict[str, int]]
+    total_queries: int = 0
+    total_documents: int = 0
+
+    @property
+    def name(self) -> str:
+        """``task`` or ``task@length``."""
+        return self.info.name if self.context_length is None else f"{self.info.name}@{self.context_length}"
+
+
+@dataclass
+class LoadReport:
+    """Loaded tasks, and the tasks or lengths that were asked for but are not there (with the reason)."""
+
+    tasks: list[TaskData] = field(default_factory=list)
+    missing: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _int_or_none(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise BenchError(f"{where}: context_length {value!r} is not a number of tokens") from None
+
+
+def task_from_rows(
+    name: str,
+    source: str,
+    corpus_rows: Iterable[dict[str, Any]],
+    query_rows: Iterable[dict[str, Any]],
+    qrel_rows: Iterable[dict[str, Any]],
+) -> TaskData:
+    """Build a :class:`TaskData` from the rows of the three splits (dicts as in the module docstring).
+
+    Queries without a relevant document or without text are dropped (they cannot be scored).
+
+    Raises:
+        BenchError: a row lacks a required field, or a qrel names an unknown document.
+    """
+    try:
+        corpus = [
+            CorpusDocument(str(r["doc_id"]), str(r["text"]), _int_or_none(r.get("context_length"), f"{source} corpus"))
+            for r in corpus_rows
+        ]
+        queries = [
+            Query(str(r["qid"]), str(r["text"]), _int_or_none(r.get("context_length"), f"{source} queries"))
+            for r in query_rows
+        ]
+        qrels: dict[str, dict[str, int]] = {}
+        for r in qrel_rows:
+            qrels.setdefault(str(r["qid"]), {})[str(r["doc_id"])] = int(r.get("score", 1))
+    except KeyError as exc:
+        raise BenchError(f"{source}: a row has no {exc.args[0]!r} field") from None
+    if not corpus or not queries:
+        raise BenchError(f"{source}: no {'documents' if not corpus else 'queries'}")
+    doc_ids = {d.doc_id for d in corpus}
+    unknown = sorted({d for rel in qrels.values() for d in rel} - doc_ids)
+    if unknown:
+        raise BenchError(f"{source}: qrels name {len(unknown)} unknown document(s), e.g. {unknown[0]!r}")
+    synthetic = any(q.context_length is not None for q in queries)
+    if synthetic and any(d.context_length is None for d in corpus):
+        raise BenchError(f"{source}: queries carry context_length but some documents do not")
+    judged = [q for q in queries if q.text.strip() and any(v > 0 for v in qrels.get(q.qid, {}).values())]
+    return TaskData(task_info(name, synthetic), source, corpus, judged, qrels)
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise BenchError(f"{path}:{number}: not JSON ({exc.msg})") from None
+    return rows
+
+
+def load_task_dir(task_dir: str | Path) -> TaskData:
+    """Load one task folder (``corpus.jsonl``, ``queries.jsonl``, ``qrels.jsonl``); the folder name is the task.
+
+    Raises:
+        BenchError: a file is missing or malformed.
+    """
+    task_dir = Path(task_dir)
+    missing = [f for f in TASK_FILES if not (task_dir / f).is_file()]
+    if missing:
+        raise BenchError(f"{task_dir} has no {', '.join(missing)}")
+    corpus, queries, qrels = (_read_jsonl(task_dir / f) for f in TASK_FILES)
+    return task_from_rows(task_dir.name, f"dir:{task_dir.resolve()}", corpus, queries, qrels)
+
+
+def load_task_hub(name: str, revision: str | None = None) -> TaskData:
+    """Load one task from the hub dataset ``dwzhu/LongEmbed`` with the ``datasets`` library.
+
+    Raises:
+        BenchError: ``datasets`` is not installed, or the hub (or the task) cannot be reached.
+    """
+    try:
+        import datasets
+    except ImportError:
+        raise BenchError(
+            "no --data DIR given, and the `datasets` library needed to load the hub dataset "
+            f"{HUB_DATASET} is not installed (pip install 'longembed[hub]'); give a LongEmbed-format "
+            "directory with --data"
+        ) from None
+    try:
+        splits = datasets.load_dataset(HUB_DATASET, name=name, revision=revision)
+        return task_from_rows(
+            name, f"hub:{HUB_DATASET}/{name}", splits["corpus"], splits["queries"], splits["qrels"]
+        )
+    except BenchError:
+        raise
+    except Exception as exc:  # network, unknown configuration, changed schema ...
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BenchError(f"cannot load {name!r} from the hub dataset {HUB_DATASET}: {reason}") from None
+
+
+def load_tasks(names: Sequence[str], data_dir: str | Path | None = None) -> LoadReport:
+    """Load the named tasks from ``data_dir`` (a LongEmbed-format directory) or, without it, from the hub.
+
+    A task that is missing or malformed is recorded in ``LoadReport.missing`` (task and reason) and skipped.
+
+    Raises:
+        BenchError: ``data_dir`` is not a directory; without ``data_dir``, ``datasets`` is not installed.
+    """
+    report = LoadReport()
+    if data_dir is not None:
+        root = Path(data_dir).expanduser()
+        if not root.is_dir():
+            raise BenchError(f"--data {str(data_dir)!r} is not a directory")
+    elif names:
+        try:
+            import datasets  # noqa: F401
+        except ImportError:
+            load_task_hub(names[0])  # raises the explanatory error
+    for name in names:
+        try:
+            if data_dir is None:
+                report.tasks.append(load_task_hub(name))
+            elif not (root / name).is_dir():
+                report.missing.append({"task": name, "reason": f"no folder {name}/ in {root}"})
+            else:
+                report.tasks.append(load_task_dir(root / name))
+        except BenchError as exc:
+            report.missing.append({"task": name, "reason": str(exc)})
+    return report
+
+
+def select_corpus(
+    corpus: Sequence[CorpusDocument], relevant: set[str], max_docs: int | None
+) -> list[CorpusDocument]:
+    """The documents a split searches: all of ``corpus``, or, with ``max_docs``, every relevant document plus
+    the first other documents in corpus order until ``max_docs`` documents are kept (corpus order is kept)."""
+    if max_docs is None or len(corpus) <= max_docs:
+        return list(corpus)
+    room = max(0, max_docs - len(relevant))
+    keep = set(relevant)
+    for doc in corpus:
+        if room == 0:
+            break
+        if doc.doc_id not in keep:
+            keep.add(doc.doc_id)
+            room -= 1
+    return [d for d in corpus if d.doc_id in keep]
+
+
+def make_splits(
+    task: TaskData,
+    lengths: Sequence[int] | None = None,
+    limit: int | None = None,
+    max_docs: int | None = None,
+) -> tuple[list[TaskSplit], list[dict[str, Any]]]:
+    """The scoring units of ``task``: one per asked context length (synthetic) or the whole task (real).
+
+    Args:
+        lengths: context lengths (tokens) to score a synthetic task at; ``None`` means all it has.
+        limit: keep the first ``limit`` queries (file order) of each split.
+        max_docs: cut each split's corpus to at most this many documents, keeping every relevant document
+            of the kept queries (see :func:`select_corpus`); makes retrieval easier, for quick runs only.
+
+    Returns:
+        the splits, and the asked lengths the task does not have (``{"task", "context_length", "reason"}``).
+    """
+    missing: list[dict[str, Any]] = []
+    if task.info.kind == "synthetic":
+        have = task.context_lengths
+        wanted = list(lengths) if lengths is not None else have
+        groups = []
+        for length in wanted:
+            if length not in have:
+                reason = "no queries of this length"
+                missing.append({"task": task.info.name, "context_length": length, "reason": reason})
+                continue
+            groups.append(
+                (
+                    length,
+                    [d for d in task.corpus if d.context_length == length],
+                    [q for q in task.queries if q.context_length == length],
+                )
+            )
+    else:
+        groups = [(None, task.corpus, task.queries)]
+    splits = []
+    for length, docs, queries in groups:
+        doc_ids = {d.doc_id for d in docs}
+        scorable = [q for q in queries if doc_ids & set(task.qrels[q.qid])]
+        kept = scorable[:limit] if limit is not None else scorable
+        qrels = {q.qid: {d: r for d, r in task.qrels[q.qid].items() if d in doc_ids} for q in kept}
+        relevant = {d for rel in qrels.values() for d, r in rel.items() if r > 0}
+        corpus = select_corpus(docs, relevant, max_docs)
+        splits.append(TaskSplit(task.info, length, corpus, kept, qrels, len(scorable), len(docs)))
+    return splits, missing
