@@ -126,8 +126,19 @@ def main(debug: bool) -> None:
     show_default=True,
     help="Longest document in tokens; longer ones are truncated with a warning (target length L_t for pi).",
 )
-@click.option("--query-prefix", default="", help="Text put before every query (recorded in the collection).")
-@click.option("--document-prefix", default="", help="Text put before every document (recorded in the collection).")
+@click.option(
+    "--query-prefix",
+    default=None,
+    help="Text put before every query, e.g. 'Instruct: Given a question, retrieve passages that answer it\\n"
+    "Query: ' for E5-Mistral / Qwen3-Embedding. Default: the model's own query prompt (sentence-transformers "
+    "config), else none. Recorded in the collection.",
+)
+@click.option(
+    "--document-prefix",
+    default=None,
+    help="Text put before every document. Default: the model's own document prompt, else none. Recorded in "
+    "the collection.",
+)
 @store_options
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
@@ -138,18 +149,18 @@ def ingest(
 ) -> None:
     """Embed every .txt .md .pdf .html file under PATH (a folder, searched recursively, or one file) as one
     whole document and store it in a Qdrant collection. Re-ingesting a file replaces its point."""
-    from longembed.encoder import Encoder
+    from longembed.encoder import Encoder, with_model_prompts
     from longembed.ingest import ingest as run_ingest
     from longembed.store import Store
 
-    settings = IndexSettings(
+    settings = with_model_prompts(IndexSettings(
         model=model,
         extend=extend,
         extend_params=extension_params(extend_param, attn_scale, short_native),
         max_length=max_length,
         query_prefix=query_prefix,
         document_prefix=document_prefix,
-    )
+    ))
     with Store(path=store, url=qdrant_url) as db:
         if db.exists(collection):
             db.check_settings(collection, settings)
