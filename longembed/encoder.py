@@ -325,6 +325,15 @@ class Encoder:
         sums = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for (doc, _), vec in zip(flat, pooled):
             sums[doc] += vec
+        if kind == "query":  # documents are reported by the ingest step, which names the file
+            for x in ids:
+                if len(x) > limit:
+                    log.warning(
+                        "query of %d tokens truncated to %d (%s)",
+                        len(x) + self.framing.n_special,
+                        limit + self.framing.n_special,
+                        f"--extend {self.settings.extend}, L_o = {self.original_length}",
+                    )
         for doc, x in enumerate(ids):
             vec = sums[doc] / len(plans[doc])
             norm = float(np.linalg.norm(vec))
