@@ -153,14 +153,15 @@ def ingest(
     from longembed.ingest import ingest as run_ingest
     from longembed.store import Store
 
-    settings = with_model_prompts(IndexSettings(
+    settings = IndexSettings(
         model=model,
         extend=extend,
         extend_params=extension_params(extend_param, attn_scale, short_native),
         max_length=max_length,
         query_prefix=query_prefix,
         document_prefix=document_prefix,
-    ))
+    )
+    settings = with_model_prompts(settings)  # the collection records the prefixes actually used
     with Store(path=store, url=qdrant_url) as db:
         if db.exists(collection):
             db.check_settings(collection, settings)

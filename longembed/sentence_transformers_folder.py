@@ -151,7 +151,13 @@ def read_sentence_transformers_config(model_dir: str) -> SentenceTransformersCon
         elif kind not in ("", "Transformer"):
             log.warning("sentence-transformers module %s (%s) is not supported and is skipped", kind, path)
     return SentenceTransformersConfig(
-        transformer_path, pooling, normalize, tuple(dense), prompts, default_prompt_name, include_prompt  # type: ignore[arg-type]
+        transformer_path=transformer_path,
+        pooling=pooling,  # type: ignore[arg-type]
+        normalize=normalize,
+        dense=tuple(dense),
+        prompts=prompts,
+        default_prompt_name=default_prompt_name,
+        include_prompt=include_prompt,
     )
 
 

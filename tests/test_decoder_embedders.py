@@ -33,8 +33,9 @@ def words(n: int) -> str:
     return " ".join(vocab[(i * 5) % 7] for i in range(n))
 
 
-def save_decoder(out: Path, minilm: str, family: str, padding_side: str = "left", tokenizer_adds_eos: bool = False,
-                 **config_kw) -> str:
+def save_decoder(
+    out: Path, minilm: str, family: str, padding_side: str = "left", tokenizer_adds_eos: bool = False, **config_kw
+) -> str:
     """A tiny random-weight decoder (linear weights std 2/sqrt(fan_in), so attention depends on positions),
     a decoder-style tokenizer and last-token pooling metadata."""
     import transformers

@@ -28,7 +28,8 @@ def test_inspect_the_bundled_minilm():
     assert "pooling:           mean" in out
     assert "query prefix:      ''" in out and "document prefix:   ''" in out
     assert "special tokens:    before [101], after [102]" in out
-    methods = [line.split()[0] for line in out.split("methods (defaults for --max-length 4096):\n")[1].splitlines()[::2]]
+    listing = out.split("methods (defaults for --max-length 4096):\n")[1].splitlines()
+    methods = [line.split()[0] for line in listing[::2]]
     assert methods == ["none", "pcw", "gp", "rp", "pi"]
 
 
