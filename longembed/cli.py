@@ -128,8 +128,19 @@ def main(debug: bool) -> None:
     show_default=True,
     help="Longest document in tokens; longer ones are truncated with a warning (target length L_t for pi).",
 )
-@click.option("--query-prefix", default="", help="Text put before every query (recorded in the collection).")
-@click.option("--document-prefix", default="", help="Text put before every document (recorded in the collection).")
+@click.option(
+    "--query-prefix",
+    default=None,
+    help="Text put before every query, e.g. 'Instruct: Given a question, retrieve passages that answer it\\n"
+    "Query: ' for E5-Mistral / Qwen3-Embedding. Default: the model's own query prompt (sentence-transformers "
+    "config), else none. Recorded in the collection.",
+)
+@click.option(
+    "--document-prefix",
+    default=None,
+    help="Text put before every document. Default: the model's own document prompt, else none. Recorded in "
+    "the collection.",
+)
 @store_options
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
@@ -140,7 +151,7 @@ def ingest(
 ) -> None:
     """Embed every .txt .md .pdf .html file under PATH (a folder, searched recursively, or one file) as one
     whole document and store it in a Qdrant collection. Re-ingesting a file replaces its point."""
-    from longembed.encoder import Encoder
+    from longembed.encoder import Encoder, with_model_prompts
     from longembed.ingest import ingest as run_ingest
     from longembed.store import Store
 
@@ -152,6 +163,7 @@ def ingest(
         query_prefix=query_prefix,
         document_prefix=document_prefix,
     )
+    settings = with_model_prompts(settings)  # the collection records the prefixes actually used
     with Store(path=store, url=qdrant_url) as db:
         if db.exists(collection):
             db.check_settings(collection, settings)
@@ -271,8 +283,10 @@ PAPER_LENGTHS = "256,512,1024,2048,4096,8192,16384,32768"
 )
 @click.option("--keep-index", is_flag=True, help="Keep the Qdrant collections in --out/index (default: a temp store).")
 @click.option("--compare", is_flag=True, help="Add and print a long-context vs chunked table with encode time.")
-@click.option("--query-prefix", default="", help="Text put before every query (e.g. E5's 'query: ').")
-@click.option("--document-prefix", default="", help="Text put before every document (e.g. E5's 'passage: ').")
+@click.option("--query-prefix", default=None, help="Text put before every query. Default: the model's query prompt.")
+@click.option(
+    "--document-prefix", default=None, help="Text put before every document. Default: the model's document prompt."
+)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option(
     "--dtype",
@@ -388,6 +402,32 @@ def make_needle_command(out, haystack, needles, lengths, per_length, seed) -> No
         seed,
     )
     click.echo(f"wrote {task.write(out)}")
+
+
+@main.group()
+def models() -> None:
+    """Look at embedding models as longembed uses them."""
+
+
+@models.command("inspect")
+@click.argument("model", default=DEFAULT_MODEL)
+@click.option(
+    "--max-length",
+    type=int,
+    default=DEFAULT_MAX_LENGTH,
+    show_default=True,
+    help="Target length L_t from which the methods' defaults are derived.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@click.option("--device", default="cpu", show_default=True, help="auto, cpu or cuda.")
+@user_errors
+def inspect_command(model, max_length, as_json, device) -> None:
+    """Print MODEL's family, position encoding, original length L_o, hidden size and embedding dimension,
+    pooling, prefixes, and the extension methods that apply to it with their default parameters."""
+    from longembed.model_info import format_model_info, inspect_model
+
+    info = inspect_model(model, max_length=max_length, device=device)
+    click.echo(json.dumps(info.to_dict(), indent=2, ensure_ascii=False) if as_json else format_model_info(info))
 
 
 if __name__ == "__main__":  # pragma: no cover

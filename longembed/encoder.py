@@ -10,9 +10,8 @@ import inspect
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
@@ -27,12 +26,29 @@ from longembed.extenders import (
     build_extender,
     find_position_embeddings,
 )
+from longembed.sentence_transformers_folder import (
+    Pooling,
+    SentenceTransformersConfig,
+    TextKind,
+    load_dense_head,
+    read_sentence_transformers_config,
+)
 from longembed.settings import DEFAULT_MODEL, IndexSettings
 
 log = logging.getLogger(__name__)
 
-Pooling = Literal["mean", "cls", "lasttoken"]
-TextKind = Literal["query", "document"]
+__all__ = [
+    "Embedded",
+    "Encoder",
+    "Pooling",
+    "SentenceTransformersConfig",
+    "TextKind",
+    "detect_positions",
+    "pool",
+    "read_sentence_transformers_config",
+    "resolve_model_path",
+    "with_model_prompts",
+]
 
 DEFAULT_MODEL_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "default"}
 DEFAULT_BATCH_TOKENS = 16384
@@ -65,43 +81,32 @@ def resolve_model_path(model: str) -> str:
     return model  # a hub id
 
 
-@dataclass(frozen=True)
-class SentenceTransformersConfig:
-    """What the encoder takes from a sentence-transformers model folder (``modules.json`` and friends)."""
-
-    transformer_path: str = ""
-    pooling: Pooling = "mean"
-    normalize: bool = True
+def model_folder_config(model_path: str) -> SentenceTransformersConfig:
+    """The sentence-transformers metadata of a local model folder (defaults for a hub id or a plain folder)."""
+    if Path(model_path).is_dir():
+        return read_sentence_transformers_config(model_path)
+    return SentenceTransformersConfig()
 
 
-def read_sentence_transformers_config(model_dir: str) -> SentenceTransformersConfig:
-    """Read pooling and normalisation from ``modules.json`` / ``<pooling dir>/config.json`` when present.
+def with_model_prompts(settings: IndexSettings, st: SentenceTransformersConfig | None = None) -> IndexSettings:
+    """``settings`` with every unset (``None``) prefix replaced by the model's own prompt.
 
-    Models without sentence-transformers metadata get mean pooling and normalisation.
+    The prompts come from ``config_sentence_transformers.json`` (:meth:`SentenceTransformersConfig.prompt`),
+    e.g. EmbeddingGemma's ``"task: search result | query: "`` and ``"title: none | text: "``; a model without
+    prompts gets ``""``. Call it before recording settings in a collection, so the collection holds the
+    prefixes actually used. Prefixes that are set (``""`` included) are kept.
+
+    Raises:
+        ModelLoadError: the model path does not exist, or its sentence-transformers files cannot be read.
     """
-    modules_file = Path(model_dir) / "modules.json"
-    if not modules_file.is_file():
-        return SentenceTransformersConfig()
-    modules = json.loads(modules_file.read_text())
-    transformer_path, pooling, normalize = "", "mean", False
-    for module in modules:
-        kind = module.get("type", "").rsplit(".", 1)[-1]
-        if kind == "Transformer":
-            transformer_path = module.get("path", "")
-        elif kind == "Pooling":
-            cfg_file = Path(model_dir) / module.get("path", "") / "config.json"
-            cfg = json.loads(cfg_file.read_text()) if cfg_file.is_file() else {}
-            if cfg.get("pooling_mode_cls_token"):
-                pooling = "cls"
-            elif cfg.get("pooling_mode_lasttoken"):
-                pooling = "lasttoken"
-            elif cfg.get("pooling_mode") in ("cls", "lasttoken", "mean"):
-                pooling = cfg["pooling_mode"]
-            else:
-                pooling = "mean"
-        elif kind == "Normalize":
-            normalize = True
-    return SentenceTransformersConfig(transformer_path, pooling, normalize)  # type: ignore[arg-type]
+    if settings.query_prefix is not None and settings.document_prefix is not None:
+        return settings
+    st = st if st is not None else model_folder_config(resolve_model_path(settings.model))
+    return replace(
+        settings,
+        query_prefix=st.prompt("query") if settings.query_prefix is None else settings.query_prefix,
+        document_prefix=st.prompt("document") if settings.document_prefix is None else settings.document_prefix,
+    )
 
 
 def detect_positions(model: nn.Module) -> ModelPositions:
@@ -127,6 +132,17 @@ def detect_positions(model: nn.Module) -> ModelPositions:
     if has_rope:
         return ModelPositions("rope", max_positions, 0)
     return ModelPositions(None, max_positions, 0)
+
+
+def with_eos(framing: Framing, eos_token_id: int | None) -> Framing:
+    """``framing`` with the EOS token appended when the tokenizer does not end inputs with it.
+
+    Last-token-pooled decoder embedders (E5-Mistral, Qwen3-Embedding, gte-Qwen2) are trained with the EOS
+    token as the last input token, whose hidden state is the embedding.
+    """
+    if eos_token_id is None or framing.suffix[-1:] == (eos_token_id,):
+        return framing
+    return Framing(framing.prefix, (*framing.suffix, eos_token_id))
 
 
 def special_token_framing(tokenizer) -> Framing:
@@ -196,8 +212,27 @@ def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
     return DTYPES[dtype]
 
 
+def bidirectional_if_configured(model: nn.Module) -> bool:
+    """Make every attention module of a decoder bidirectional when its config says ``is_causal: false``.
+
+    transformers builds a bidirectional mask for such a config (``masking_utils.create_causal_mask``), but its
+    SDPA path falls back on each attention module's own ``is_causal`` flag when it skips an all-ones mask, so
+    the flags are cleared too. Returns whether the model is bidirectional that way.
+    """
+    if getattr(model.config, "is_causal", True) is not False:
+        return False
+    for module in model.modules():
+        if hasattr(module, "is_causal") and module is not model:
+            module.is_causal = False
+    return True
+
+
 class Encoder:
     """A Hugging Face model + tokenizer + pooling + one context-window extender.
+
+    The pooled vector goes through the Dense layers of a sentence-transformers folder (e.g. EmbeddingGemma's
+    768 → 3072 → 768), then is L2-normalised. Unset prefixes (``None``) become the model's own prompts
+    (:func:`with_model_prompts`); :attr:`settings` holds the resolved ones.
 
     Args:
         settings: model, extension method and parameters, max length, prefixes.
@@ -225,17 +260,15 @@ class Encoder:
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
-        self.settings = settings
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
         self.batch_tokens = batch_tokens
         self.model_path = resolve_model_path(settings.model)
-        st = (
-            read_sentence_transformers_config(self.model_path)
-            if Path(self.model_path).is_dir()
-            else SentenceTransformersConfig()
-        )
+        st = model_folder_config(self.model_path)
+        self.settings = with_model_prompts(settings, st)
         self.pooling: Pooling = st.pooling
+        if not st.include_prompt:
+            log.warning("the model's pooling excludes prompt tokens (include_prompt=false); longembed pools them too")
         self.normalize = True  # longembed always stores L2-normalised vectors (cosine = dot product)
         load_from = str(Path(self.model_path) / st.transformer_path) if st.transformer_path else self.model_path
         try:
@@ -247,9 +280,13 @@ class Encoder:
         except Exception as exc:
             raise ModelLoadError(f"could not load model {settings.model!r}: {exc}") from None
         self.model.eval().to(device=self.device)
+        bidirectional_if_configured(self.model)
+        self.head = load_dense_head(self.model_path, st.dense).to(self.device) if st.dense else None
         self.tokenizer.model_max_length = 10**9  # we truncate ourselves, with a warning
         self.positions = detect_positions(self.model)
         self.framing = special_token_framing(self.tokenizer)
+        if self.pooling == "lasttoken":
+            self.framing = with_eos(self.framing, self.tokenizer.eos_token_id)
         self.extender: Extender = build_extender(
             settings.extend, self.positions, self.framing, settings.max_length, settings.extend_params
         )
@@ -257,7 +294,7 @@ class Encoder:
         self.model.to(dtype=self.dtype)
         forward_params = inspect.signature(self.model.forward).parameters
         self._takes_token_type_ids = "token_type_ids" in forward_params
-        self.dimension = int(self.model.config.hidden_size)
+        self.dimension = st.dense[-1].out_features if st.dense else int(self.model.config.hidden_size)
 
     @staticmethod
     def _load_model(auto_model, path: str) -> nn.Module:
@@ -301,6 +338,15 @@ class Encoder:
         sums = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for (doc, _), vec in zip(flat, pooled):
             sums[doc] += vec
+        if kind == "query":  # documents are reported by the ingest step, which names the file
+            for x in ids:
+                if len(x) > limit:
+                    log.warning(
+                        "query of %d tokens truncated to %d (%s)",
+                        len(x) + self.framing.n_special,
+                        limit + self.framing.n_special,
+                        f"--extend {self.settings.extend}, L_o = {self.original_length}",
+                    )
         firsts = np.cumsum([0] + [len(p) for p in plans])
         for doc, x in enumerate(ids):
             vec = sums[doc] / len(plans[doc])
@@ -347,12 +393,14 @@ class Encoder:
         input_ids = torch.full((n, longest), pad_id, dtype=torch.long)
         position_ids = torch.zeros((n, longest), dtype=torch.long)
         mask = torch.zeros((n, longest), dtype=torch.long)
+        left = getattr(self.tokenizer, "padding_side", "right") == "left"  # e.g. Qwen3-Embedding
         for row, seg in enumerate(segments):
             length = len(seg.input_ids)
-            input_ids[row, :length] = torch.tensor(seg.input_ids)
-            position_ids[row, :length] = torch.tensor(seg.position_ids)
-            position_ids[row, length:] = seg.position_ids[-1]
-            mask[row, :length] = 1
+            real = slice(longest - length, longest) if left else slice(0, length)
+            input_ids[row, real] = torch.tensor(seg.input_ids)
+            position_ids[row] = seg.position_ids[0] if left else seg.position_ids[-1]
+            position_ids[row, real] = torch.tensor(seg.position_ids)
+            mask[row, real] = 1
         inputs = {
             "input_ids": input_ids.to(self.device),
             "attention_mask": mask.to(self.device),
@@ -362,6 +410,8 @@ class Encoder:
             inputs["token_type_ids"] = torch.zeros_like(inputs["input_ids"])
         hidden = self.model(**inputs).last_hidden_state.float()
         pooled = pool(hidden, inputs["attention_mask"], self.pooling)
+        if self.head is not None:
+            pooled = self.head(pooled)
         if self.normalize:
             pooled = torch.nn.functional.normalize(pooled, dim=-1)
         return pooled.cpu().numpy()
@@ -372,16 +422,17 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: Pooling) -
 
     Args:
         hidden: last hidden states, shape (batch, length, d).
-        attention_mask: 1 for real tokens, 0 for right padding, shape (batch, length).
-        pooling: ``mean`` over real tokens, ``cls`` (first token) or ``lasttoken`` (last real token).
+        attention_mask: 1 for real tokens, 0 for padding (right or left), shape (batch, length).
+        pooling: ``mean`` over real tokens, ``cls`` (first real token) or ``lasttoken`` (last real token).
 
     Returns:
         shape (batch, d).
     """
+    rows = torch.arange(hidden.shape[0], device=hidden.device)
     if pooling == "cls":
-        return hidden[:, 0]
+        return hidden[rows, attention_mask.argmax(dim=1)]
     if pooling == "lasttoken":
-        last = attention_mask.sum(dim=1) - 1
-        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+        length = attention_mask.shape[1]
+        return hidden[rows, length - 1 - attention_mask.flip(dims=[1]).argmax(dim=1)]
     weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)

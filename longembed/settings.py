@@ -33,16 +33,19 @@ class IndexSettings:
         extend_params: parameters of the method (validated by the method).
         max_length: longest input in tokens (special tokens included); longer documents are truncated
             with a warning. For ``pi`` it is also the target length L_t.
-        query_prefix: text put before every query (e.g. ``"query: "`` for E5).
-        document_prefix: text put before every document (e.g. ``"passage: "`` for E5).
+        query_prefix: text put before every query (e.g. ``"query: "`` for E5). ``None``: the model's own
+            query prompt from ``config_sentence_transformers.json`` (``""`` when it has none), filled in by
+            :func:`longembed.encoder.with_model_prompts` before the settings are recorded in a collection.
+        document_prefix: text put before every document (e.g. ``"passage: "`` for E5); ``None`` as above
+            with the model's document prompt.
     """
 
     model: str = DEFAULT_MODEL
     extend: str = DEFAULT_EXTEND
     extend_params: dict[str, Any] = field(default_factory=dict)
     max_length: int = DEFAULT_MAX_LENGTH
-    query_prefix: str = ""
-    document_prefix: str = ""
+    query_prefix: str | None = None
+    document_prefix: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_length, int) or self.max_length <= 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,8 @@ def test_ingest_records_settings_and_payload(docs, tmp_path, caplog):
         assert [f.path for f in summary.failed] == ["empty.md"]
         assert summary.truncated == ["long.txt"]
         assert "long.txt has 1802 tokens; truncated to 1024" in caplog.text
-        assert store.settings("c") == SETTINGS
+        # MiniLM has no prompts: the unset prefixes are recorded as the empty prefixes actually used
+        assert store.settings("c") == replace(SETTINGS, query_prefix="", document_prefix="")
         point = store.client.retrieve("c", [point_id("long.txt")], with_payload=True)[0]
         assert point.payload["path"] == "long.txt" and point.payload["title"] == "long"
         assert point.payload["n_tokens"] == 1802 and point.payload["truncated"] is True

@@ -236,6 +236,24 @@ def test_family_is_rope_and_short_inputs_keep_the_original_embedding(family, fam
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
+def test_family_none_enforces_the_trained_length(family, family_dirs, caplog):
+    """RoPE models accept any length; under ``none`` inputs past L_o are cut to their first L_o tokens (the
+    embedding of the cut text), reported as truncated, and a truncated query is logged."""
+    path = family_dirs[family]
+    enc = encoder(path, "none", max_length=8 * L_O)
+    assert enc.extender.content_limit == L_O - 2  # min(max_length, L_o) minus [CLS] [SEP]
+    long_text, head = words(3 * L_O), words(L_O - 2)
+    assert enc.tokenize([long_text])[0][: L_O - 2] == enc.tokenize([head])[0]
+    got, cut = enc.encode([long_text, head])
+    assert (got.n_tokens, got.truncated, cut.truncated) == (3 * L_O + 2, True, False)
+    np.testing.assert_allclose(got.vector, cut.vector, atol=1e-6)
+    assert np.abs(got.vector - vectors(encoder(path, "pi", factor="1"), [long_text])[0]).max() > 1e-3
+    with caplog.at_level("WARNING", logger="longembed.encoder"):
+        enc.encode([long_text], kind="query")
+    assert f"query of {3 * L_O + 2} tokens truncated to {L_O}" in caplog.text
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
 def test_family_rotary_frequencies_after_pi_ntk_yarn(family, family_dirs):
     """(b) ntk: (θλ)^(−2j/D) on global layers from their own θ; pi: position m/s; local layers untouched."""
     from transformers import AutoConfig

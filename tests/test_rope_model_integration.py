@@ -3,7 +3,9 @@ global layers θ = 1e6, sliding ±512-token layers θ = 1e4), real weights.
 
 Runs only when ``LONGEMBED_ROPE_MODEL`` names the model folder (``/work/shared/tools/fetch-embeddinggemma DIR``
 builds it; 1.2 GB, Gemma terms of use, never committed); skipped otherwise, and in CI. It checks position
-mechanics on the transformer's pooled output (the encoder's pooling), not retrieval quality.
+mechanics on the encoder's output (pooling, the folder's two Dense layers 768 → 3072 → 768, normalisation),
+and that short texts get exactly sentence-transformers' embedding with the model's query/document prompts;
+not retrieval quality.
 """
 
 from __future__ import annotations
@@ -62,3 +64,19 @@ def test_embeddinggemma_self_extend_past_l_o():
     got = vectors(encoder("se", max_length=4096), [LONG])[0]
     assert np.isfinite(got).all() and abs(np.linalg.norm(got) - 1) < 1e-5
     assert np.abs(got - long_item.vector).max() > 1e-4
+
+
+def test_embeddinggemma_matches_sentence_transformers_with_its_prompts():
+    """Dense layers and prompts ("task: search result | query: ", "title: none | text: ") as in
+    ``SentenceTransformer(DIR).encode(texts, prompt_name=...)``, float32 on CPU."""
+    from sentence_transformers import SentenceTransformer
+
+    enc = encoder("none", max_length=2048)
+    assert enc.settings.query_prefix == "task: search result | query: "
+    assert enc.settings.document_prefix == "title: none | text: "
+    assert enc.dimension == 768 and [type(m).__name__ for m in enc.head] == ["Dense", "Dense"]
+    reference = SentenceTransformer(MODEL, device="cpu")
+    for kind in ("query", "document"):
+        want = reference.encode(SHORT, prompt_name=kind, convert_to_numpy=True)
+        got = np.stack([e.vector for e in enc.encode(SHORT, kind=kind)])
+        np.testing.assert_allclose(got, want, atol=1e-4, err_msg=kind)

@@ -47,7 +47,9 @@ class BenchMethod:
         """Whether its collection stores the ``chunks`` multivector."""
         return self.using == CHUNKS_VECTOR
 
-    def settings(self, model: str, max_length: int, query_prefix: str = "", document_prefix: str = "") -> IndexSettings:
+    def settings(
+        self, model: str, max_length: int, query_prefix: str | None = None, document_prefix: str | None = None
+    ) -> IndexSettings:
         return IndexSettings(
             model=model,
             extend=self.extend,

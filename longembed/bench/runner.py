@@ -77,8 +77,8 @@ class BenchConfig:
     device: str = "auto"
     dtype: str = "float32"
     batch_tokens: int = DEFAULT_BATCH_TOKENS
-    query_prefix: str = ""
-    document_prefix: str = ""
+    query_prefix: str | None = None
+    document_prefix: str | None = None
     progress: bool = True
     compare: bool = False
     command: str | None = None
@@ -303,6 +303,7 @@ def run_bench(config: BenchConfig) -> BenchRun:
         bar = stack.enter_context(tqdm(total=len(methods) * len(splits), unit="run", disable=not config.progress))
         for method in methods:
             settings = method.settings(config.model, config.max_length, config.query_prefix, config.document_prefix)
+            settings = with_model_prompts(settings)  # None -> the model's own prompts
             try:
                 encoder = Encoder(settings, device=config.device, batch_tokens=config.batch_tokens, dtype=config.dtype)
             except ExtensionError as exc:

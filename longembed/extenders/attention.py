@@ -145,8 +145,8 @@ def self_extend_attention(
         right = rotate(q, i // g - c - i, spec.inv_freq).float() @ key_grouped.float().transpose(-1, -2)
         diff = pos[None, :] - i[:, None]
         logits = torch.where(diff.abs() < w, near, torch.where(diff < 0, left, right)) * factor
-        if mask is not None:
-            logits = logits.masked_fill(~mask[:, :, start:stop].to(torch.bool), float("-inf"))
+        if mask is not None:  # the lowest finite value, not -inf: a fully masked (padding) row stays finite
+            logits = logits.masked_fill(~mask[:, :, start:stop].to(torch.bool), torch.finfo(logits.dtype).min)
         weights = torch.softmax(logits, dim=-1)
         out[:, :, start:stop] = (weights @ value.float()).to(query.dtype)
     return out.transpose(1, 2).contiguous()
@@ -173,6 +173,10 @@ def longembed_attention(module, query, key, value, attention_mask, scaling=None,
         mask = attention_mask
         if mask is not None and mask.dtype != torch.bool:  # additive float mask
             mask = mask == 0
+        length = query.shape[2]
+        if mask is None and kwargs.get("is_causal", getattr(module, "is_causal", False)) and length > 1:
+            # transformers skips an unpadded causal mask and relies on SDPA's is_causal flag: rebuild it
+            mask = torch.ones(length, length, dtype=torch.bool, device=query.device).tril()[None, None]
         out = self_extend_attention(query, key, value, mask, scaling, control.self_extend, control.row_scale)
         return out, None
     if control.row_scale is not None:

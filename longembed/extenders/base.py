@@ -177,6 +177,14 @@ class Extender:
                 raise ExtensionError(f"parameter {key}={value!r} of {cls.name!r} must lie in {bounds}")
         return out
 
+    def effective_params(self) -> dict[str, Any]:
+        """The parameters as this extender uses them, defaults derived from L_t and L_o filled in.
+
+        Raises:
+            ExtensionError: a default cannot be derived (e.g. ntk's λ for s > 8).
+        """
+        return dict(self.params)
+
     @property
     def L_o(self) -> int:  # noqa: N802 - the paper's symbol
         return self.positions.original_length

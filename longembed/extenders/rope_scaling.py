@@ -146,6 +146,9 @@ class RopeScaling(Extender):
         """Whether the method leaves the frequencies as they are (s = 1)."""
         return self.s == 1
 
+    def effective_params(self) -> dict[str, Any]:
+        return {**self.params, "factor": self.s}
+
     def scaled(self, config: Any, table: RotaryTable) -> tuple[torch.Tensor, float]:
         """The rescaled (inverse frequencies, cos/sin factor) of ``table``."""
         raise NotImplementedError
@@ -237,6 +240,9 @@ class NtkInterpolation(RopeScaling):
     @property
     def changes_nothing(self) -> bool:
         return self.lam == 1
+
+    def effective_params(self) -> dict[str, Any]:
+        return {**super().effective_params(), "lambda": self.lam}
 
     @property
     def lam(self) -> float:

@@ -11,7 +11,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from longembed.encoder import Encoder
+from longembed.encoder import Encoder, with_model_prompts
 from longembed.errors import IngestError
 from longembed.ingest.reader import ReadFailure, SourceDocument, list_files, read_file
 from longembed.settings import IndexSettings
@@ -61,6 +61,7 @@ def ingest(
     """
     started = time.perf_counter()
     base, files = list_files(root)
+    settings = with_model_prompts(settings)  # record the prefixes actually used
     if store.exists(collection):
         store.check_settings(collection, settings)  # fail before loading the model
     encoder = encoder or Encoder(settings)
@@ -112,6 +113,7 @@ def ingest_documents(
     started = time.perf_counter()
     if not documents:
         raise IngestError(f"no document to ingest into collection {collection!r}")
+    settings = with_model_prompts(settings)  # record the prefixes actually used
     if store.exists(collection):
         store.check_settings(collection, settings)
     encoder = encoder or Encoder(settings)
