@@ -28,7 +28,7 @@ from longembed.bench.data import TaskSplit, load_tasks, make_splits
 from longembed.bench.methods import BenchMethod, resolve_methods
 from longembed.bench.metrics import evaluate
 from longembed.bench.tasks import TASKS
-from longembed.encoder import DEFAULT_BATCH_TOKENS, Encoder
+from longembed.encoder import DEFAULT_BATCH_TOKENS, Encoder, with_model_prompts
 from longembed.errors import BenchError, ExtensionError
 from longembed.ingest import SourceDocument, ingest_documents
 from longembed.retrieve import Retriever
