@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from longembed.encoder import Encoder
 from longembed.errors import LongEmbedError
 from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, Store
+
+log = logging.getLogger(__name__)
 
 SNIPPET_CHARS = 200
 MAX_K = 1000
@@ -34,7 +37,7 @@ class Retriever:
         qdrant_url: str | None = None,
         device: str = "auto",
     ) -> None:
-        self.store = store if isinstance(store, Store) else Store(path=store, url=qdrant_url)
+        self.store = store if isinstance(store, Store) else Store(path=store, url=qdrant_url, create=False)
         self.collection = collection
         self.settings = self.store.settings(collection)
         self.encoder = Encoder(self.settings, device=device)
@@ -56,7 +59,14 @@ class Retriever:
             raise LongEmbedError("the query is empty")
         if not 1 <= k <= MAX_K:
             raise LongEmbedError(f"k must be between 1 and {MAX_K}, got {k}")
-        vector = self.encoder.encode([text], kind="query")[0].vector
+        embedded = self.encoder.encode([text], kind="query")[0]
+        if embedded.truncated:
+            log.warning(
+                "the query has %d tokens; only the first %d are used",
+                embedded.n_tokens,
+                self.encoder.extender.content_limit + self.encoder.framing.n_special,
+            )
+        vector = embedded.vector
         hits = self.store.search(self.collection, vector.tolist(), k)
         return [
             {
