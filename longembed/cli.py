@@ -139,6 +139,7 @@ def ingest(
     Unchanged documents (same text sha256 and settings) are skipped, changed ones replace their point, so an
     interrupted run can simply be started again. Hidden files and folders are skipped, symlinked folders are
     not followed, files with other extensions are counted and skipped."""
+    from longembed.encoder import resolve_model_path
     from longembed.ingest import ingest as run_ingest
     from longembed.ingest import scan
     from longembed.store import Store
@@ -151,7 +152,8 @@ def ingest(
         query_prefix=query_prefix,
         document_prefix=document_prefix,
     )
-    listing = scan(path)  # a wrong path fails before the store is opened or the model loaded
+    listing = scan(path)  # a wrong path or model path fails before the store is opened or the model loaded
+    resolve_model_path(model)
     click.echo(f"reading {listing.describe()}", err=True)
     with Store(path=store, url=qdrant_url) as db:
         summary = run_ingest(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 
 from tqdm.auto import tqdm
@@ -162,6 +162,10 @@ class _Run:
     summary: IngestSummary
     seen: set[str] = field(default_factory=set)
     """Point ids of the documents read in this run (written or confirmed unchanged)."""
+    by_source: dict[str, StoredState] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_source = {s.source: s for s in self.stored.values() if s.source}
 
     def process(self, reads: list[SourceDocument | ReadFailure], force: bool) -> None:
         """Sort one batch of reads into failed / unchanged / to embed, then embed and write the rest."""
@@ -176,8 +180,12 @@ class _Run:
                 log.warning("%s: %s", read.path, read.note)
                 self.summary.notes.append(f"{read.path}: {read.note}")
             pid = point_id(read.path)
-            self.seen.add(pid)
             old = self.stored.get(pid)
+            if old is None and read.source in self.by_source:
+                # the same file, stored from another root under another relative path: keep that one point
+                old = self.by_source[read.source]
+                read, pid = replace(read, path=old.path), old.point_id
+            self.seen.add(pid)
             if old and not force and old.sha256 == read.sha256 and old.settings_fingerprint == fingerprint:
                 self.summary.unchanged.append(read.path)
                 if old.source != read.source:  # same document reached through a moved root
@@ -193,7 +201,9 @@ class _Run:
             self.encoder = Encoder(self.settings, device=self.device)
             if self.settings.extend == "none":
                 log.warning(
-                    "--extend none truncates every document at the model's %d tokens", self.encoder.original_length
+                    "--extend none truncates every document at %d tokens (the model's %d, or --max-length if smaller)",
+                    self.encoder.extender.content_limit + self.encoder.framing.n_special,
+                    self.encoder.original_length,
                 )
         if not self.collection_ready:
             self.store.ensure_collection(self.collection, self.settings, self.encoder.dimension)
