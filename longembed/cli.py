@@ -86,7 +86,7 @@ def main(debug: bool) -> None:
 
 
 @main.command()
-@click.argument("path", type=click.Path(path_type=str))
+@click.argument("path", type=click.Path(path_type=str, readable=False))  # scan() explains unreadable paths
 @click.option(
     "--model",
     default=DEFAULT_MODEL,
@@ -180,7 +180,7 @@ def query(text, k, store, qdrant_url, collection, as_json, device) -> None:
     from longembed.retrieve import Retriever
 
     if text == "-":
-        text = click.get_text_stream("stdin").read()
+        text = click.get_binary_stream("stdin").read().decode("utf-8", errors="replace")
 
     retriever = Retriever(store=store, collection=collection, qdrant_url=qdrant_url, device=device)
     try:

@@ -290,6 +290,9 @@ def _open_server(url: str) -> QdrantClient:
 def _check_local_store(path: Path, create: bool) -> None:
     """Refuse a local store directory that Qdrant would silently recreate, empty or scatter files into.
 
+    The one repair made: an empty ``meta.json`` with no collection data (a store whose creation was killed
+    before Qdrant wrote it) is removed so that Qdrant creates the store again; there was nothing in it.
+
     Raises:
         StoreError: ``path`` is a file; it does not exist and ``create`` is false; it is a non-empty folder
             without ``meta.json``; its ``meta.json`` is unreadable; or a collection it lists has no data.
@@ -317,6 +320,11 @@ def _check_local_store(path: Path, create: bool) -> None:
                 f"{path} is not a longembed store (no meta.json) and is not empty ({', '.join(foreign[:3])}"
                 f"{', ...' if len(foreign) > 3 else ''}); choose an empty or new --store directory"
             )
+        return
+    if meta_file.stat().st_size == 0 and "collection" not in entries:
+        # the process that created this store was killed before it wrote meta.json: nothing was ever stored
+        log.info("%s has an empty meta.json and no data: finishing its creation", path)
+        meta_file.unlink()
         return
     try:
         meta = json.loads(meta_file.read_text(encoding="utf-8"))

@@ -75,9 +75,12 @@ def can_deny_reads() -> bool:
     """Whether a child started with :func:`drop_file_read_override` (as root) or as this user is denied a 000 file."""
     if os.geteuid() != 0:
         return True
-    probe = subprocess.run(
-        ["cat", "/proc/self/status"], preexec_fn=drop_file_read_override, capture_output=True, text=True
-    )
+    try:
+        probe = subprocess.run(
+            ["cat", "/proc/self/status"], preexec_fn=drop_file_read_override, capture_output=True, text=True
+        )
+    except (OSError, subprocess.SubprocessError):  # no CAP_SETPCAP (e.g. a restricted container)
+        return False
     if probe.returncode != 0:
         return False
     cap_eff = next(line for line in probe.stdout.splitlines() if line.startswith("CapEff:")).split()[1]

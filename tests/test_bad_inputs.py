@@ -192,7 +192,8 @@ def test_every_kind_of_bad_file_in_one_folder(tmp_path):
     )
     assert "WARNING: utf16.txt: decoded as UTF-16-LE (byte-order mark)" in err
     huge_warning = [line for line in err if line.startswith("WARNING: huge.txt has more than")]
-    assert len(huge_warning) == 1 and huge_warning[0].endswith("tokens; truncated to 128 (raise --max-length to keep more)")
+    assert len(huge_warning) == 1
+    assert huge_warning[0].endswith("tokens; truncated to 128 (raise --max-length to keep more)")
     assert done.stdout.strip().startswith("ingested 9 documents (")
     assert ": 9 new, 0 updated, 0 unchanged, 0 pruned, 7 failed; " in done.stdout
     assert "skipped 2 unsupported, 2 hidden, 1 symlinked folder(s)" in done.stdout
@@ -257,14 +258,23 @@ def test_unreadable_file_and_folder_are_reported(tmp_path):
     (docs / "locked_dir" / "inside.txt").write_text("Inside a folder nobody may list.")
     (docs / "locked.txt").chmod(0)
     (docs / "locked_dir").chmod(0)
+    preexec = drop_file_read_override if os.geteuid() == 0 else None
     try:
-        done = run_cli(
-            "ingest", str(docs), "--store", str(tmp_path / "store"), "--collection", "c", *FAST, cwd=tmp_path,
-            preexec_fn=drop_file_read_override if os.geteuid() == 0 else None,
+        done, root = in_parallel(
+            lambda: run_cli(
+                "ingest", str(docs), "--store", str(tmp_path / "store"), "--collection", "c", *FAST, cwd=tmp_path,
+                preexec_fn=preexec,
+            ),
+            lambda: run_cli(  # the folder given as PATH cannot be listed at all
+                "ingest", str(docs / "locked_dir"), "--store", str(tmp_path / "store2"), *FAST, cwd=tmp_path,
+                preexec_fn=preexec,
+            ),
         )
     finally:
         (docs / "locked.txt").chmod(stat.S_IRUSR | stat.S_IWUSR)
         (docs / "locked_dir").chmod(stat.S_IRWXU)
+    assert_one_line_error(root, f"cannot list the folder '{docs / 'locked_dir'}': Permission denied")
+    assert not (tmp_path / "store2").exists()
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
     assert "failed: locked.txt: no permission to read the file" in lines
@@ -296,10 +306,15 @@ def test_path_model_and_option_errors(tmp_path, base, tiny_models):
     (tmp_path / "single").mkdir()
     single = tmp_path / "single" / "one.md"
     single.write_text("# One file\nA single file is ingested like a folder of one.")
+    (tmp_path / "pictures").mkdir()
+    (tmp_path / "pictures" / "image.png").write_bytes(b"\x89PNG")
+    (tmp_path / "blank").mkdir()
+    (tmp_path / "blank" / "empty.txt").write_bytes(b"")
+    (tmp_path / "blank" / "spaces.md").write_text("   ")
     port = closed_port()
     (
         missing, single_ok, no_model, no_tokenizer, not_applicable, zero, negative, absurd, too_small, not_int,
-        other, unreachable, debug,
+        other, unreachable, debug, no_supported, unsupported_file, nothing_readable, unknown_method,
     ) = in_parallel(
         ingest(str(tmp_path / "nope")),
         ingest(str(single), *FAST[:4], store=tmp_path / "single-store"),
@@ -314,6 +329,10 @@ def test_path_model_and_option_errors(tmp_path, base, tiny_models):
         ingest(str(docs), "--model", str(tiny_models["bert"]), *FAST[:4], store=other_model),
         lambda: run_cli("ingest", str(docs), "--qdrant-url", f"http://127.0.0.1:{port}", *FAST, cwd=tmp_path),
         lambda: run_cli("--debug", "ingest", str(tmp_path / "nope"), "--store", str(next(stores)), cwd=tmp_path),
+        ingest(str(tmp_path / "pictures"), store=tmp_path / "store-a"),
+        ingest(str(tmp_path / "pictures" / "image.png"), store=tmp_path / "store-b"),
+        ingest(str(tmp_path / "blank"), store=tmp_path / "store-c"),
+        ingest(str(docs), "--extend", "bogus", store=tmp_path / "store-d"),
     )
     assert_one_line_error(missing, f"path '{tmp_path / 'nope'}' does not exist")
     assert single_ok.returncode == 0, single_ok.stderr
@@ -336,6 +355,14 @@ def test_path_model_and_option_errors(tmp_path, base, tiny_models):
     assert state(other_model) == base["state"]  # nothing stored was lost
     assert_one_line_error(unreachable, f"cannot reach the Qdrant server at http://127.0.0.1:{port}")
     assert debug.returncode == 1 and "Traceback" in debug.stderr and "IngestError" in debug.stderr
+    assert_one_line_error(no_supported, "no supported files (.txt, .md, .pdf, .html, .htm) under")
+    assert_one_line_error(unsupported_file, "image.png' is not a supported file type")
+    line = assert_one_line_error(nothing_readable, "no document could be ingested from")
+    assert "empty.txt: empty file" in line and "spaces.md: whitespace only, no text" in line
+    assert unknown_method.returncode == 2
+    assert "Invalid value for '--extend': 'bogus' is not one of" in unknown_method.stderr
+    assert not any((tmp_path / f"store-{x}").exists() for x in "abd")
+    assert state(tmp_path / "store-c") == {}
     # no failed command wrote a collection; those that fail on their options or path did not even create a store
     for i in range(11):
         store = tmp_path / f"store{i}"
@@ -426,14 +453,19 @@ def test_damaged_foreign_and_newer_stores_are_refused_and_left_untouched(tmp_pat
 
 
 def test_query_errors_and_edge_cases(tmp_path, base):
-    store = copy_store(base, tmp_path / "store")
+    # one store copy per command: they run in parallel and a local store admits one process at a time
+    copies = iter(copy_store(base, tmp_path / f"store{i}") for i in range(8))
     empty = tmp_path / "empty-store"
     with Store(path=empty) as db:
         db.ensure_collection("c", IndexSettings(extend="none", max_length=128), 384)
+    empty_copy = Path(shutil.copytree(empty, tmp_path / "empty-store-2"))
     megabyte = ("The rocket engine burns liquid oxygen and kerosene at launch. " * 20_000)[: 1 << 20]
 
-    def query(*args, store=store, stdin=None):
-        return lambda: run_cli("query", *args, "--store", str(store), "--collection", "c", cwd=tmp_path, stdin=stdin)
+    def query(*args, store=None, stdin=None, collection="c"):
+        store = store or next(copies)
+        return lambda: run_cli(
+            "query", *args, "--store", str(store), "--collection", collection, cwd=tmp_path, stdin=stdin
+        )
 
     blank, spaces, huge, k0, kneg, khuge, knot, unknown, empty_text, empty_json = in_parallel(
         query(""),
@@ -443,9 +475,9 @@ def test_query_errors_and_edge_cases(tmp_path, base):
         query("cats", "-k", "-3"),
         query("cats", "-k", str(10**12)),
         query("cats", "-k", "many"),
-        lambda: run_cli("query", "cats", "--store", str(store), "--collection", "nope", cwd=tmp_path),
+        query("cats", collection="nope"),
         query("cats", store=empty),
-        query("cats", "--json", store=empty),
+        query("cats", "--json", store=empty_copy),
     )
     assert_one_line_error(blank, "the query is empty")
     assert_one_line_error(spaces, "the query is empty")
@@ -460,4 +492,5 @@ def test_query_errors_and_edge_cases(tmp_path, base):
     assert_one_line_error(unknown, "collection 'nope' does not exist", "(collections: c)")
     assert empty_text.returncode == 0 and empty_text.stdout.strip() == "no documents in the collection"
     assert empty_json.returncode == 0 and json.loads(empty_json.stdout) == []
-    assert state(store) == base["state"]
+    for i in range(8):
+        assert state(tmp_path / f"store{i}") == base["state"]

@@ -12,9 +12,11 @@ import hashlib
 import random
 import signal
 import sqlite3
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -48,29 +50,44 @@ def rows(store: Path) -> int | None:
         return None
 
 
-def ingest_until(work: Path, docs: Path, store: Path, trigger: Callable[[int | None, str], bool], *extra: str):
-    """Run the CLI ingest and SIGKILL it as soon as ``trigger(rows, stderr so far)`` holds.
+class Outcome(NamedTuple):
+    killed: bool
+    rows: int | None
+    code: int
+    stderr: str
 
-    Returns (killed, rows seen at the kill, return code, stderr).
+
+def ingest_until(
+    work: Path,
+    docs: Path,
+    store: Path,
+    trigger: Callable[[int | None, str], bool],
+    *extra: str,
+    sig: signal.Signals = signal.SIGKILL,
+) -> Outcome:
+    """Run the CLI ingest and send it ``sig`` as soon as ``trigger(rows, stderr so far)`` holds.
+
+    ``killed`` is true when the process was still running when the signal was sent and died of a SIGKILL.
     """
-    import subprocess
 
     err_path = work / "stderr.txt"
     with open(err_path, "w") as err, open(work / "stdout.txt", "w") as out:
         proc = subprocess.Popen(
             [*CLI, "ingest", str(docs), "--store", str(store), "--collection", "c", *FAST, *extra],
             cwd=work, env=cli_env(), stdout=out, stderr=err,
+            # a test runner started in the background inherits SIGINT ignored; a terminal's Ctrl-C is not
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         deadline = time.monotonic() + 300
         seen = None
         while proc.poll() is None and time.monotonic() < deadline:
             seen = rows(store)
             if trigger(seen, err_path.read_text()):
-                proc.send_signal(signal.SIGKILL)
+                proc.send_signal(sig)
                 break
             time.sleep(0.01)
-        code = proc.wait(timeout=60)
-    return code == -signal.SIGKILL, seen, code, err_path.read_text()
+        code = proc.wait(timeout=120)
+    return Outcome(code == -signal.SIGKILL, seen, code, err_path.read_text())
 
 
 def check_store(store: Path, allowed: dict[str, set[str]]) -> dict[str, str]:
@@ -117,8 +134,12 @@ def test_sigkill_at_any_moment_then_rerun_leaves_exactly_one_current_point_per_d
     kill_when("right after the collection appears", lambda n, err: n is not None and n >= 0)
     kill_when("after 40 points", lambda n, err: n is not None and n >= 40)
     kill_when("after 100 points", lambda n, err: n is not None and n >= 100)
+    # Ctrl-C (SIGINT) is not a crash: click prints "Aborted!" and exits 1, the store stays consistent
+    interrupted = ingest_until(tmp_path, docs, store, lambda n, err: n is not None and n >= 130, sig=signal.SIGINT)
+    assert interrupted.code == 1 and "Aborted!" in interrupted.stderr and "Traceback" not in interrupted.stderr
+    check_store(store, allowed)
 
-    # change 20 files, delete 10, add 10, and kill the --prune re-ingest twice
+    # change 20 files, delete 10, add 10, and kill the --prune re-ingest (which also resumes the first) twice
     for i in range(20):
         name = f"doc{i:03d}.txt"
         texts[name] = text_of(i, version=1)
@@ -136,7 +157,8 @@ def test_sigkill_at_any_moment_then_rerun_leaves_exactly_one_current_point_per_d
     db_file = store / "collection" / "c" / "storage.sqlite"
     stamp = db_file.stat().st_mtime_ns
     kill_when("at the first rewrite of a changed file", lambda n, err: db_file.stat().st_mtime_ns != stamp, "--prune")
-    kill_when("after the first new file", lambda n, err: n is not None and n > before, "--prune")
+    kill_when("while adding points (documents not stored yet, new files)", lambda n, err: n is not None and n > before,
+              "--prune")
 
     done = run_cli("ingest", str(docs), "--store", str(store), "--collection", "c", *FAST, "--prune", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
