@@ -16,7 +16,17 @@ from longembed.extenders import EXTENDERS
 from longembed.settings import DEFAULT_EXTEND, DEFAULT_MAX_LENGTH, DEFAULT_MODEL, IndexSettings
 from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE
 
+EXIT_OK = 0
+"""Done. Files that could not be read are listed on stderr and counted in the summary; they do not fail a run."""
 EXIT_USER_ERROR = 1
+"""A user mistake or an unusable input, store or model (one ``error:`` line on stderr); nothing stored changed
+except documents already written by the same run."""
+EXIT_USAGE = 2
+"""Click's usage error: an unknown option, a value of the wrong type, a missing argument."""
+EXIT_CODES_HELP = (
+    "Exit codes: 0 done (unreadable files are listed, not fatal); 1 error (one line on stderr, a traceback "
+    "with --debug; nothing stored is lost); 2 bad usage (unknown option, wrong value type)."
+)
 
 
 def store_options(func):
@@ -50,7 +60,7 @@ def user_errors(func):
         except LongEmbedError as exc:
             if click.get_current_context().find_root().params.get("debug"):
                 raise
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {' '.join(str(exc).split())}", err=True)
             sys.exit(EXIT_USER_ERROR)
 
     return wrapper
@@ -76,17 +86,19 @@ def extension_params(values: tuple[str, ...], attn_scale: bool | None, short_nat
     return params
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
 @click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
 @click.version_option(package_name="longembed")
 def main(debug: bool) -> None:
     """Retrieval over long documents: one vector per whole document, from an embedding model whose
     context window is extended past its training length (LongEmbed, arXiv 2404.12096)."""
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s: %(message)s")
+    if not debug:
+        logging.getLogger("pypdf").setLevel(logging.ERROR)  # a damaged PDF is reported once, as a failed file
 
 
 @main.command()
-@click.argument("path", type=click.Path(path_type=str))
+@click.argument("path", type=click.Path(path_type=str, readable=False))  # scan() explains unreadable paths
 @click.option(
     "--model",
     default=DEFAULT_MODEL,
@@ -144,15 +156,29 @@ def main(debug: bool) -> None:
 @store_options
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Also delete the points of documents whose file under PATH is gone (deleted, renamed, now hidden or "
+    "unsupported). Never runs when no document under PATH is readable.",
+)
+@click.option(
+    "--force", is_flag=True, help="Re-embed every document, even those whose text and settings are unchanged."
+)
 @user_errors
 def ingest(
     path, model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix, store,
-    qdrant_url, collection, device, progress,
+    qdrant_url, collection, device, progress, prune, force,
 ) -> None:
     """Embed every .txt .md .pdf .html file under PATH (a folder, searched recursively, or one file) as one
-    whole document and store it in a Qdrant collection. Re-ingesting a file replaces its point."""
-    from longembed.encoder import Encoder, with_model_prompts
+    whole document and store it in a Qdrant collection.
+
+    Unchanged documents (same text sha256 and settings) are skipped, changed ones replace their point, so an
+    interrupted run can simply be started again. Hidden files and folders are skipped, symlinked folders are
+    not followed, files with other extensions are counted and skipped."""
+    from longembed.encoder import resolve_model_path, with_model_prompts
     from longembed.ingest import ingest as run_ingest
+    from longembed.ingest import scan
     from longembed.store import Store
 
     settings = IndexSettings(
@@ -163,19 +189,18 @@ def ingest(
         query_prefix=query_prefix,
         document_prefix=document_prefix,
     )
+    listing = scan(path)  # a wrong path or model path fails before the store is opened or the model loaded
+    resolve_model_path(model)
+    click.echo(f"reading {listing.describe()}", err=True)
     settings = with_model_prompts(settings)  # the collection records the prefixes actually used
     with Store(path=store, url=qdrant_url) as db:
-        if db.exists(collection):
-            db.check_settings(collection, settings)
-        encoder = Encoder(settings, device=device)
-        if extend == "none":
-            click.echo(
-                f"note: --extend none truncates every document at the model's {encoder.original_length} tokens",
-                err=True,
-            )
-        summary = run_ingest(path, settings, db, collection, encoder=encoder, progress=progress)
+        summary = run_ingest(
+            listing, settings, db, collection, progress=progress, prune=prune, force=force, device=device
+        )
     for failure in summary.failed:
         click.echo(f"failed: {failure.path}: {failure.reason}", err=True)
+    for pruned in summary.pruned:
+        click.echo(f"pruned: {pruned}", err=True)
     click.echo(summary.line())
 
 
@@ -187,8 +212,13 @@ def ingest(
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
 @user_errors
 def query(text, k, store, qdrant_url, collection, as_json, device) -> None:
-    """Find the documents that best match TEXT, encoded with the model and settings recorded in the collection."""
+    """Find the documents that best match TEXT, encoded with the model and settings recorded in the collection.
+
+    TEXT "-" reads the query from standard input (for queries longer than the shell allows as an argument)."""
     from longembed.retrieve import Retriever
+
+    if text == "-":
+        text = click.get_binary_stream("stdin").read().decode("utf-8", errors="replace")
 
     retriever = Retriever(store=store, collection=collection, qdrant_url=qdrant_url, device=device)
     try:

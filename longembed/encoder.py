@@ -51,6 +51,8 @@ __all__ = [
 ]
 
 DEFAULT_MODEL_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "default"}
+MIN_VOCABULARY = 100
+"""A tokenizer with fewer tokens than this has no vocabulary (only special tokens): the files are missing."""
 DEFAULT_BATCH_TOKENS = 16384
 """Padded tokens per forward pass (batch size × longest input) when no other budget is given."""
 
@@ -275,6 +277,11 @@ class Encoder:
             self.tokenizer = AutoTokenizer.from_pretrained(load_from)
         except Exception as exc:  # transformers raises OSError, ValueError, ... for a missing tokenizer
             raise ModelLoadError(f"could not load a tokenizer from {settings.model!r}: {exc}") from None
+        if len(self.tokenizer) < MIN_VOCABULARY:  # transformers builds an empty one when the files are missing
+            raise ModelLoadError(
+                f"could not load a tokenizer from {settings.model!r}: it has no tokenizer files "
+                f"(the tokenizer built from its config knows only {len(self.tokenizer)} tokens)"
+            )
         try:
             self.model = self._load_model(AutoModel, load_from)
         except Exception as exc:

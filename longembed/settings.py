@@ -6,6 +6,7 @@ re-creates exactly the encoder that built the index.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -62,6 +63,15 @@ class IndexSettings:
     def from_dict(cls, data: dict[str, Any]) -> IndexSettings:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         return cls(**known)
+
+    def fingerprint(self) -> str:
+        """A short hash (16 hex digits) of these settings, stored with every point.
+
+        A point whose fingerprint differs from the collection's settings was embedded differently and is
+        re-embedded by the next ingest even when its text is unchanged.
+        """
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
     def describe(self) -> str:
         params = ",".join(f"{k}={v}" for k, v in sorted(self.extend_params.items()))

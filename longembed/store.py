@@ -7,7 +7,11 @@ holds the :class:`~longembed.settings.IndexSettings` that built it and the vecto
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
+import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +19,9 @@ from typing import Any
 from qdrant_client import QdrantClient, models
 
 from longembed.errors import CollectionNotFound, StoreError
-from longembed.settings import IndexSettings
+from longembed.settings import SETTINGS_VERSION, IndexSettings
+
+log = logging.getLogger(__name__)
 
 DEFAULT_STORE = ".longembed"
 """Default directory of the embedded (local-mode) Qdrant store, relative to the working directory."""
@@ -24,6 +30,10 @@ DOC_VECTOR = "doc"
 CHUNKS_VECTOR = "chunks"
 """Optional multivector of a document's chunk embeddings (Qdrant MAX_SIM: a document scores as its best chunk)."""
 POINT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/longembed/longembed/point")
+SCROLL_PAGE = 1000
+STATE_FIELDS = ["path", "sha256", "settings_fingerprint", "source"]
+"""Payload fields read by :meth:`Store.stored_documents` (never the text or the vector)."""
+LOCAL_STORE_FILES = {"meta.json", "meta.json.tmp", ".lock", "collection"}
 
 
 def point_id(relative_path: str) -> str:
@@ -46,6 +56,17 @@ class StoredDocument:
 
 
 @dataclass(frozen=True)
+class StoredState:
+    """What a stored point says about its document: enough to skip, replace or prune it without its vector."""
+
+    point_id: str
+    path: str
+    sha256: str
+    settings_fingerprint: str
+    source: str
+
+
+@dataclass(frozen=True)
 class Hit:
     """One search result; ``score`` is the cosine similarity."""
 
@@ -57,22 +78,29 @@ class Hit:
 class Store:
     """A Qdrant client on an embedded local directory (default) or a Qdrant server.
 
+    A local store directory is checked before Qdrant opens it, and is never recreated or emptied: a path that
+    is a file, a non-empty folder that is not a store, a store whose ``meta.json`` is unreadable or whose
+    collection data is missing, or one written by an incompatible qdrant-client each raise
+    :class:`StoreError` and leave the directory untouched.
+
     Args:
-        path: directory of the embedded store (created when missing); ignored when ``url`` is given.
+        path: directory of the embedded store (created when missing and ``create``); ignored when ``url`` is given.
         url: Qdrant server URL, e.g. ``http://localhost:6333``.
+        create: create a missing local store directory (``False`` for read-only uses such as queries).
 
     Raises:
-        StoreError: the local store is held by another process, or the server cannot be reached.
+        StoreError: the local store is held by another process, is damaged or incompatible, does not exist
+            (``create=False``), or the server cannot be reached.
     """
 
-    def __init__(self, path: str | Path = DEFAULT_STORE, url: str | None = None) -> None:
+    def __init__(self, path: str | Path = DEFAULT_STORE, url: str | None = None, create: bool = True) -> None:
         self.location = url or str(path)
+        if url:
+            self.client = _open_server(url)
+            return
+        _check_local_store(Path(path), create)
         try:
-            if url:
-                self.client = QdrantClient(url=url, timeout=10)
-                self.client.get_collections()
-            else:
-                self.client = QdrantClient(path=str(path))
+            self.client = QdrantClient(path=str(path))
         except RuntimeError as exc:
             if "already accessed" in str(exc):
                 raise StoreError(
@@ -80,11 +108,15 @@ class Store:
                     "stop that process (e.g. `longembed serve`; a running server takes documents with POST /ingest) "
                     "or use a Qdrant server with --qdrant-url"
                 ) from None
-            raise StoreError(f"cannot open the store {self.location}: {exc}") from None
-        except Exception as exc:
-            if url:
-                raise StoreError(f"cannot reach the Qdrant server at {url}: {exc}") from None
-            raise StoreError(f"cannot open the store {self.location}: {exc}") from None
+            raise StoreError(f"cannot open the store {self.location}: {_first_line(exc)}") from None
+        except OSError as exc:
+            raise StoreError(f"cannot open the store {self.location}: {exc.strerror or _first_line(exc)}") from None
+        except Exception as exc:  # json, pydantic, sqlite3 errors from a damaged or foreign store
+            raise StoreError(
+                f"cannot open the store {self.location}: it is damaged or was written by an incompatible "
+                f"qdrant-client ({type(exc).__name__}: {_first_line(exc)}); it was left untouched: restore it "
+                "from a backup, or move it away and ingest again"
+            ) from None
 
     def close(self) -> None:
         self.client.close()
@@ -118,6 +150,12 @@ class Store:
         metadata = self.client.get_collection(collection).config.metadata or {}
         if "settings" not in metadata:
             raise StoreError(f"collection {collection!r} in {self.location} was not created by longembed")
+        version = metadata["settings"].get("settings_version", SETTINGS_VERSION)
+        if not isinstance(version, int) or version > SETTINGS_VERSION:
+            raise StoreError(
+                f"collection {collection!r} in {self.location} was written by a newer longembed (settings version "
+                f"{version}, this one reads {SETTINGS_VERSION}); upgrade longembed to use it"
+            )
         return IndexSettings.from_dict(metadata["settings"])
 
     def check_settings(self, collection: str, settings: IndexSettings) -> None:
@@ -157,11 +195,18 @@ class Store:
                 distance=models.Distance.COSINE,
                 multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM),
             )
-        self.client.create_collection(
-            collection,
-            vectors_config=vectors,
-            metadata={"settings": settings.to_dict(), "dimension": dimension, "created_by": "longembed"},
-        )
+        try:
+            self.client.create_collection(
+                collection,
+                vectors_config=vectors,
+                metadata={"settings": settings.to_dict(), "dimension": dimension, "created_by": "longembed"},
+            )
+        except ValueError as exc:  # local mode: a name that is not allowed (e.g. "../x")
+            raise StoreError(f"cannot create collection {collection!r}: {_first_line(exc)}") from None
+        except Exception as exc:
+            raise StoreError(
+                f"cannot create collection {collection!r} in {self.location}: {_first_line(exc)}"
+            ) from None
 
     def has_chunks(self, collection: str) -> bool:
         """Whether ``collection`` holds a ``chunks`` multivector next to ``doc``."""
@@ -175,21 +220,75 @@ class Store:
 
     # -- points ------------------------------------------------------------------------------------------
     def upsert(self, collection: str, documents: list[StoredDocument]) -> None:
-        """Write documents in one batch; a document whose path is already stored replaces its point."""
+        """Write documents in one batch; a document whose path is already stored replaces its point.
+
+        Each point is written whole (one SQLite transaction per point in local mode), so a crash leaves every
+        point either old or new, never half written.
+
+        Raises:
+            StoreError: the write failed (disk full, server gone); points written before are kept.
+        """
         if not documents:
             return
-        self.client.upsert(
-            collection,
-            points=[
-                models.PointStruct(
-                    id=point_id(d.path),
-                    vector={DOC_VECTOR: d.vector, **({CHUNKS_VECTOR: d.chunks} if d.chunks is not None else {})},
-                    payload=d.payload,
-                )
-                for d in documents
-            ],
-            wait=True,
+        points = [
+            models.PointStruct(
+                id=point_id(d.path),
+                vector={DOC_VECTOR: d.vector, **({CHUNKS_VECTOR: d.chunks} if d.chunks is not None else {})},
+                payload=d.payload,
+            )
+            for d in documents
+        ]
+        self._write("write to", collection, lambda: self.client.upsert(collection, points=points, wait=True))
+
+    def set_payload(self, collection: str, point: str, payload: dict[str, Any]) -> None:
+        """Overwrite the given payload fields of one point (its vector and other fields stay)."""
+        self._write(
+            "update", collection, lambda: self.client.set_payload(collection, payload, points=[point], wait=True)
         )
+
+    def delete(self, collection: str, points: Iterable[str]) -> None:
+        """Delete points by id."""
+        ids = list(points)
+        if ids:
+            self._write(
+                "delete from",
+                collection,
+                lambda: self.client.delete(collection, points_selector=models.PointIdsList(points=ids), wait=True),
+            )
+
+    def _write(self, verb: str, collection: str, action) -> None:
+        try:
+            action()
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(
+                f"cannot {verb} collection {collection!r} in {self.location}: {_first_line(exc)}; "
+                "everything stored before is kept, run the same command again to resume"
+            ) from None
+
+    def stored_documents(self, collection: str) -> dict[str, StoredState]:
+        """Point id -> :class:`StoredState` of every point in ``collection`` (payload fields only, no vectors).
+
+        Points written before a field existed have it empty (``""``).
+        """
+        out: dict[str, StoredState] = {}
+        offset = None
+        while True:
+            points, offset = self.client.scroll(
+                collection, limit=SCROLL_PAGE, offset=offset, with_payload=STATE_FIELDS, with_vectors=False
+            )
+            for p in points:
+                payload = p.payload or {}
+                out[str(p.id)] = StoredState(
+                    point_id=str(p.id),
+                    path=str(payload.get("path", "")),
+                    sha256=str(payload.get("sha256", "")),
+                    settings_fingerprint=str(payload.get("settings_fingerprint", "")),
+                    source=str(payload.get("source", "")),
+                )
+            if offset is None:
+                return out
 
     def count(self, collection: str) -> int:
         return self.client.count(collection, exact=True).count
@@ -235,3 +334,87 @@ class Store:
             collection, query=query, using=using, limit=k, with_payload=True
         )
         return [Hit(rank=i + 1, score=float(p.score), payload=p.payload or {}) for i, p in enumerate(response.points)]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _open_server(url: str) -> QdrantClient:
+    """A client for the Qdrant server at ``url``, after one request that proves it answers.
+
+    Raises:
+        StoreError: the URL is malformed or nothing answers there.
+    """
+    with warnings.catch_warnings(record=True) as caught:  # the client warns when it cannot read the version
+        warnings.simplefilter("always")
+        try:
+            client = QdrantClient(url=url, timeout=10)
+            client.get_collections()
+        except Exception as exc:
+            raise StoreError(f"cannot reach the Qdrant server at {url}: {_first_line(exc)}") from None
+    for warning in caught:
+        log.warning("%s", _first_line(Exception(str(warning.message))))
+    return client
+
+
+def _check_local_store(path: Path, create: bool) -> None:
+    """Refuse a local store directory that Qdrant would silently recreate, empty or scatter files into.
+
+    The one repair made: an empty ``meta.json`` with no collection data (a store whose creation was killed
+    before Qdrant wrote it) is removed so that Qdrant creates the store again; there was nothing in it.
+
+    Raises:
+        StoreError: ``path`` is a file; it does not exist and ``create`` is false; it is a non-empty folder
+            without ``meta.json``; its ``meta.json`` is unreadable; or a collection it lists has no data.
+    """
+    if path.exists() and not path.is_dir():
+        raise StoreError(f"the store path {path} is a file, not a store directory; choose another --store")
+    if not path.exists():
+        if not create:
+            raise StoreError(f"there is no store at {path}; create one with `longembed ingest PATH --store {path}`")
+        return
+    meta_file = path / "meta.json"
+    try:
+        entries = {p.name for p in path.iterdir()}
+    except OSError as exc:
+        raise StoreError(f"cannot open the store {path}: {exc.strerror or exc}") from None
+    if not meta_file.exists():
+        if "collection" in entries:
+            raise StoreError(
+                f"the store {path} is damaged: meta.json is missing but collection data is present; it was left "
+                "untouched: restore meta.json from a backup, or move the store away and ingest again"
+            )
+        foreign = sorted(entries - LOCAL_STORE_FILES)
+        if foreign:
+            raise StoreError(
+                f"{path} is not a longembed store (no meta.json) and is not empty ({', '.join(foreign[:3])}"
+                f"{', ...' if len(foreign) > 3 else ''}); choose an empty or new --store directory"
+            )
+        return
+    if meta_file.stat().st_size == 0 and "collection" not in entries:
+        # the process that created this store was killed before it wrote meta.json: nothing was ever stored
+        log.info("%s has an empty meta.json and no data: finishing its creation", path)
+        meta_file.unlink()
+        return
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        collections = meta["collections"]
+        if not isinstance(collections, dict):
+            raise TypeError("'collections' is not an object")
+    except OSError as exc:
+        raise StoreError(f"cannot read {meta_file}: {exc.strerror or exc}") from None
+    except Exception as exc:
+        raise StoreError(
+            f"the store {path} is damaged or from an incompatible version: {meta_file.name} is unreadable "
+            f"({type(exc).__name__}: {_first_line(exc)}); it was left untouched: restore it from a backup, or move "
+            "the store away and ingest again"
+        ) from None
+    for name in collections:
+        folder = path / "collection" / name
+        if not any((folder / f).exists() for f in ("storage.sqlite", "storage.dbm", "storage.dbm.db")):
+            raise StoreError(
+                f"the store {path} is damaged: the data of collection {name!r} ({folder}/storage.sqlite) is missing; "
+                "it was left untouched: restore it from a backup, or move the store away and ingest again"
+            )

@@ -58,7 +58,7 @@ def folder(tmp_path: Path) -> Path:
 def test_reads_every_supported_type_as_one_document(folder):
     docs = {d.path: d for d in read_documents(folder)}
     assert sorted(docs) == ["empty.txt", "notes.txt", "page.html", "report.pdf", "sub/design.md"]
-    assert isinstance(docs["empty.txt"], ReadFailure) and docs["empty.txt"].reason == "no text in file"
+    assert isinstance(docs["empty.txt"], ReadFailure) and docs["empty.txt"].reason == "empty file"
     notes = docs["notes.txt"]
     assert isinstance(notes, SourceDocument)
     assert notes.text == "The budget is 12.50 euros per remote control."

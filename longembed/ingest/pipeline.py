@@ -1,91 +1,152 @@
-"""Ingest: read a folder (or take documents in memory) -> embed whole documents -> write them to a Qdrant collection."""
+"""Ingest: read a folder (or take documents in memory) -> embed whole documents -> write them to a Qdrant collection.
+
+Guarantees (each point is written whole, and its id is the UUID5 of the document's relative path):
+
+- **idempotent**: a document whose stored point has the same text sha256 and the same settings fingerprint is
+  not embedded again ("unchanged"); a changed document replaces its point ("updated");
+- **resumable and crash-safe**: the process may be killed at any moment; the next run skips what was stored
+  and embeds the rest, so the collection ends with exactly one point per readable document;
+- **nothing lost**: settings are checked before any write, a file that can no longer be read keeps its
+  previous point, and ``prune`` runs only after every readable document is stored.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePath
 
 from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from longembed.encoder import Encoder, with_model_prompts
-from longembed.errors import IngestError
-from longembed.ingest.reader import ReadFailure, SourceDocument, list_files, read_file
+from longembed.encoder import Encoder, resolve_model_path, with_model_prompts
+from longembed.errors import IngestError, LongEmbedError
+from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, read_file, scan
 from longembed.settings import IndexSettings
-from longembed.store import Store, StoredDocument
+from longembed.store import Store, StoredDocument, StoredState, point_id
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DOCS_PER_BATCH = 8
+CLIP_CHARS_PER_TOKEN = 32
+"""A text longer than (content limit + margin) × this many characters is tokenized by growing prefixes, so a
+50 MB single-line file costs a few thousand tokens, not millions."""
+CLIP_MARGIN_TOKENS = 64
+"""Tokens past the content limit a prefix must reach, so the cut word cannot change the kept tokens."""
+MAX_STORED_TEXT_CHARS = 1_000_000
+"""Longest text kept in a point's payload (for snippets); ``text_chars`` records the full length."""
 
 
 @dataclass
 class IngestSummary:
-    """What one ingest run did. Times in seconds, lengths in tokens."""
+    """What one ingest run did. Times in seconds, lengths in tokens; lists hold relative paths.
+
+    Attributes:
+        documents: documents embedded and written in this run (``new`` + ``updated``).
+        tokens: tokens embedded in this run.
+        new, updated, unchanged: documents by what happened to their point (unchanged ones are not embedded).
+        pruned: points deleted because their file is gone (``prune`` only).
+        truncated: embedded documents longer than the content limit.
+        failed: files (or folders) that could not be read or embedded.
+        unsupported, hidden, symlinked_folders: entries skipped while listing.
+        notes: one line per document whose text was decoded with a fallback (encoding, replacement).
+    """
 
     documents: int = 0
     tokens: int = 0
+    new: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
     truncated: list[str] = field(default_factory=list)
     failed: list[ReadFailure] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+    hidden: list[str] = field(default_factory=list)
+    symlinked_folders: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def line(self) -> str:
+        skipped = f"{len(self.unsupported)} unsupported, {len(self.hidden)} hidden"
+        if self.symlinked_folders:
+            skipped += f", {len(self.symlinked_folders)} symlinked folder(s)"
         return (
-            f"ingested {self.documents} documents ({self.tokens} tokens), {len(self.truncated)} truncated, "
-            f"{len(self.failed)} failed, in {self.seconds:.1f} s"
+            f"ingested {self.documents} documents ({self.tokens} tokens): {len(self.new)} new, "
+            f"{len(self.updated)} updated, {len(self.unchanged)} unchanged, {len(self.pruned)} pruned, "
+            f"{len(self.failed)} failed; {len(self.truncated)} truncated; skipped {skipped}; in {self.seconds:.1f} s"
         )
 
 
 def ingest(
-    root: str | Path,
+    root: str | Path | Listing,
     settings: IndexSettings,
     store: Store,
     collection: str,
     encoder: Encoder | None = None,
     docs_per_batch: int = DEFAULT_DOCS_PER_BATCH,
     progress: bool = True,
+    prune: bool = False,
+    force: bool = False,
+    device: str = "auto",
 ) -> IngestSummary:
     """Embed every supported file under ``root`` as one whole document and upsert it into ``collection``.
 
-    Documents longer than ``settings.max_length`` tokens are truncated with a warning naming the file and
-    its token count; the payload records ``n_tokens`` and ``truncated``. Files that cannot be read are
-    listed in the summary; the others are still ingested.
+    Documents longer than the content limit (``settings.max_length``, or L_o for ``none``) are truncated with
+    a warning naming the file and its token count; the payload records ``n_tokens`` and ``truncated``. Files
+    that cannot be read are listed in the summary; the others are still ingested. The model is loaded only
+    when a document needs embedding, and the collection is created only when the first point is written.
+
+    Args:
+        root: a folder, one file, or a :class:`Listing` from :func:`~longembed.ingest.reader.scan`.
+        encoder: an already built encoder for ``settings`` (built on ``device`` when needed otherwise).
+        prune: afterwards, delete the points whose file under ``root`` is gone (never when nothing was readable).
+        force: re-embed documents even when their text and settings are unchanged.
 
     Raises:
-        IngestError: ``root`` is missing or has no supported file, or no document could be ingested.
-        StoreError: the collection exists with other settings (checked before the model is loaded).
+        IngestError: ``root`` is missing or has no supported file, or no document is readable.
+        StoreError: the collection exists with other settings (checked before the model is loaded and before
+            any write), or a write fails (what was written stays; the next run resumes).
         ModelLoadError, ExtensionError: from building the encoder.
     """
     started = time.perf_counter()
-    base, files = list_files(root)
+    listing = root if isinstance(root, Listing) else scan(root)
+    resolve_model_path(settings.model)  # a missing model path fails before any file is read
     settings = with_model_prompts(settings)  # record the prefixes actually used
-    if store.exists(collection):
-        store.check_settings(collection, settings)  # fail before loading the model
-    encoder = encoder or Encoder(settings)
-    store.ensure_collection(collection, settings, encoder.dimension)
-    summary = IngestSummary()
+    exists = store.exists(collection)
+    if exists:
+        store.check_settings(collection, settings)
+    run = _Run(
+        settings=settings,
+        store=store,
+        collection=collection,
+        encoder=encoder,
+        device=device,
+        stored=store.stored_documents(collection) if exists else {},
+        collection_ready=exists,
+        summary=IngestSummary(
+            unsupported=list(listing.unsupported),
+            hidden=list(listing.hidden),
+            symlinked_folders=list(listing.symlinked_folders),
+            failed=list(listing.problems),
+        ),
+    )
+    files = listing.files
     bar = tqdm(total=len(files), unit="doc", desc="ingest", disable=not progress)
     with bar, logging_redirect_tqdm():
         for start in range(0, len(files), docs_per_batch):
-            batch: list[SourceDocument] = []
-            for file in files[start : start + docs_per_batch]:
-                read = read_file(base, file)
-                if isinstance(read, ReadFailure):
-                    log.warning("could not read %s: %s", read.path, read.reason)
-                    summary.failed.append(read)
-                else:
-                    batch.append(read)
-            _embed_and_store(batch, encoder, store, collection, summary)
-            bar.update(len(files[start : start + docs_per_batch]))
-            elapsed = time.perf_counter() - started
-            bar.set_postfix(tok_s=f"{summary.tokens / max(elapsed, 1e-9):.0f}")
-    summary.seconds = time.perf_counter() - started
-    if summary.documents == 0:
+            chunk = files[start : start + docs_per_batch]
+            run.process([read_file(listing.base, f) for f in chunk], force)
+            bar.update(len(chunk))
+            bar.set_postfix(tok_s=f"{run.summary.tokens / max(time.perf_counter() - started, 1e-9):.0f}")
+    summary = run.summary
+    if not (summary.new or summary.updated or summary.unchanged):
         reasons = "; ".join(f"{f.path}: {f.reason}" for f in summary.failed[:5])
-        raise IngestError(f"no document could be ingested from {str(root)!r} ({reasons})")
+        raise IngestError(f"no document could be ingested from {str(listing.root)!r} ({reasons})")
+    if prune:
+        summary.pruned = _prune(listing, run, store, collection)
+    summary.seconds = time.perf_counter() - started
     return summary
 
 
@@ -98,12 +159,14 @@ def ingest_documents(
     docs_per_batch: int = DEFAULT_DOCS_PER_BATCH,
     progress: bool = True,
     with_chunks: bool = False,
+    device: str = "auto",
 ) -> IngestSummary:
     """Embed documents already in memory (e.g. a benchmark corpus) and upsert them into ``collection``.
 
-    The same embed-and-store step as :func:`ingest`; a document's point id derives from its ``path``.
-    With ``with_chunks`` every document also gets a ``chunks`` multivector: the vectors of the model inputs
-    the extender split it into (``pcw``: its L_o-token windows), for the chunked MaxP baseline.
+    The same steps as :func:`ingest` (unchanged documents skipped, settings checked before any write); a
+    document's point id derives from its ``path``. With ``with_chunks`` every document also gets a ``chunks``
+    multivector: the vectors of the model inputs the extender split it into (``pcw``: its L_o-token
+    windows), for the chunked MaxP baseline.
 
     Raises:
         IngestError: ``documents`` is empty.
@@ -114,54 +177,200 @@ def ingest_documents(
     if not documents:
         raise IngestError(f"no document to ingest into collection {collection!r}")
     settings = with_model_prompts(settings)  # record the prefixes actually used
-    if store.exists(collection):
+    exists = store.exists(collection)
+    if exists:
         store.check_settings(collection, settings)
-    encoder = encoder or Encoder(settings)
-    store.ensure_collection(collection, settings, encoder.dimension, with_chunks=with_chunks)
-    summary = IngestSummary()
+    run = _Run(
+        settings=settings,
+        store=store,
+        collection=collection,
+        encoder=encoder,
+        device=device,
+        stored=store.stored_documents(collection) if exists else {},
+        collection_ready=exists,
+        summary=IngestSummary(),
+        with_chunks=with_chunks,
+    )
     bar = tqdm(total=len(documents), unit="doc", desc="ingest", disable=not progress)
     with bar, logging_redirect_tqdm():
         for start in range(0, len(documents), docs_per_batch):
             batch = list(documents[start : start + docs_per_batch])
-            _embed_and_store(batch, encoder, store, collection, summary, with_chunks=with_chunks)
+            run.process(batch, force=False)
             bar.update(len(batch))
-    summary.seconds = time.perf_counter() - started
-    return summary
+    run.summary.seconds = time.perf_counter() - started
+    return run.summary
 
 
-def _embed_and_store(
-    batch: list[SourceDocument],
-    encoder: Encoder,
-    store: Store,
-    collection: str,
-    summary: IngestSummary,
-    with_chunks: bool = False,
-) -> None:
-    if not batch:
-        return
-    embedded = encoder.encode([d.text for d in batch], kind="document", keep_segments=with_chunks)
-    limit = encoder.extender.content_limit + encoder.framing.n_special
-    hint = "raise --max-length to keep more" if limit == encoder.settings.max_length else "--extend none keeps L_o tokens"
-    stored = []
-    for doc, emb in zip(batch, embedded):
-        if emb.truncated:
-            log.warning("%s has %d tokens; truncated to %d (%s)", doc.path, emb.n_tokens, limit, hint)
-            summary.truncated.append(doc.path)
-        summary.documents += 1
-        summary.tokens += min(emb.n_tokens, limit)
-        stored.append(
-            StoredDocument(
-                path=doc.path,
-                vector=emb.vector.tolist(),
-                payload={
-                    "path": doc.path,
-                    "title": doc.title,
-                    "sha256": doc.sha256,
-                    "n_tokens": emb.n_tokens,
-                    "truncated": emb.truncated,
-                    "text": doc.text,
-                },
-                chunks=emb.segment_vectors.tolist() if with_chunks else None,
+@dataclass
+class _Run:
+    """The state of one ingest run: the lazily loaded encoder and what the collection held when it started."""
+
+    settings: IndexSettings
+    store: Store
+    collection: str
+    encoder: Encoder | None
+    device: str
+    stored: dict[str, StoredState]
+    collection_ready: bool
+    summary: IngestSummary
+    with_chunks: bool = False
+    """Also store each document's model inputs (``pcw``: its L_o-token windows) as the ``chunks`` multivector."""
+    seen: set[str] = field(default_factory=set)
+    """Point ids of the documents read in this run (written or confirmed unchanged)."""
+    by_source: dict[str, StoredState] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_source = {s.source: s for s in self.stored.values() if s.source}
+
+    def process(self, reads: list[SourceDocument | ReadFailure], force: bool) -> None:
+        """Sort one batch of reads into failed / unchanged / to embed, then embed and write the rest."""
+        fingerprint = self.settings.fingerprint()
+        to_embed: list[SourceDocument] = []
+        for read in reads:
+            if isinstance(read, ReadFailure):
+                log.info("could not read %s: %s", read.path, read.reason)  # listed in the summary
+                self.summary.failed.append(read)
+                continue
+            if read.note:
+                log.warning("%s: %s", read.path, read.note)
+                self.summary.notes.append(f"{read.path}: {read.note}")
+            pid = point_id(read.path)
+            old = self.stored.get(pid)
+            if old is None and read.source in self.by_source:
+                # the same file, stored from another root under another relative path: keep that one point
+                old = self.by_source[read.source]
+                read, pid = replace(read, path=old.path), old.point_id
+            self.seen.add(pid)
+            if old and not force and old.sha256 == read.sha256 and old.settings_fingerprint == fingerprint:
+                self.summary.unchanged.append(read.path)
+                if old.source != read.source:  # same document reached through a moved root
+                    self.store.set_payload(self.collection, pid, {"source": read.source})
+                continue
+            to_embed.append(read)
+        if to_embed:
+            self._embed_and_store(to_embed, fingerprint)
+
+    def _ready_encoder(self) -> Encoder:
+        """The encoder (loaded on first use) and, before the first write, the collection."""
+        if self.encoder is None:
+            self.encoder = Encoder(self.settings, device=self.device)
+            if self.settings.extend == "none":
+                log.warning(
+                    "--extend none truncates every document at %d tokens (the model's %d, or --max-length if smaller)",
+                    self.encoder.extender.content_limit + self.encoder.framing.n_special,
+                    self.encoder.original_length,
+                )
+        if not self.collection_ready:
+            self.store.ensure_collection(
+                self.collection, self.settings, self.encoder.dimension, with_chunks=self.with_chunks
             )
-        )
-    store.upsert(collection, stored)
+            self.collection_ready = True
+        return self.encoder
+
+    def _embed_and_store(self, batch: list[SourceDocument], fingerprint: str) -> None:
+        encoder = self._ready_encoder()
+        limit = encoder.extender.content_limit + encoder.framing.n_special
+        at_max_length = limit == encoder.settings.max_length
+        hint = "raise --max-length to keep more" if at_max_length else "--extend none keeps L_o tokens"
+        texts, clipped = zip(*(_clip(d.text, encoder) for d in batch))
+        embedded = _encode_each_on_error(encoder, list(texts), batch, self.summary, keep_segments=self.with_chunks)
+        stored = []
+        for doc, emb, was_clipped in zip(batch, embedded, clipped):
+            if emb is None:
+                continue
+            if emb.truncated:
+                more = "more than " if was_clipped else ""
+                log.warning("%s has %s%d tokens; truncated to %d (%s)", doc.path, more, emb.n_tokens, limit, hint)
+                self.summary.truncated.append(doc.path)
+            (self.summary.updated if point_id(doc.path) in self.stored else self.summary.new).append(doc.path)
+            self.summary.documents += 1
+            self.summary.tokens += min(emb.n_tokens, limit)
+            stored.append(
+                StoredDocument(
+                    path=doc.path,
+                    vector=emb.vector.tolist(),
+                    payload={
+                        "path": doc.path,
+                        "title": doc.title,
+                        "sha256": doc.sha256,
+                        "n_tokens": emb.n_tokens,
+                        "truncated": emb.truncated,
+                        "text": doc.text[:MAX_STORED_TEXT_CHARS],
+                        "text_chars": len(doc.text),
+                        "source": doc.source,
+                        "encoding": doc.encoding,
+                        "settings_fingerprint": fingerprint,
+                    },
+                    chunks=emb.segment_vectors.tolist() if self.with_chunks else None,
+                )
+            )
+        self.store.upsert(self.collection, stored)
+
+
+def _clip(text: str, encoder: Encoder) -> tuple[str, bool]:
+    """A prefix of ``text`` whose first (content limit) tokens are those of the whole text, and whether it was cut.
+
+    Texts up to (limit + margin) × :data:`CLIP_CHARS_PER_TOKEN` characters are returned whole; longer ones are
+    cut to growing prefixes (×4 each time) until a prefix has more than limit + margin tokens.
+    """
+    limit = encoder.extender.content_limit + CLIP_MARGIN_TOKENS
+    budget = limit * CLIP_CHARS_PER_TOKEN
+    while budget < len(text):
+        head = text[:budget]
+        if len(encoder.tokenize([head])[0]) > limit:
+            return head, True
+        budget *= 4
+    return text, False
+
+
+def _encode_each_on_error(
+    encoder: Encoder, texts: list[str], batch: list[SourceDocument], summary: IngestSummary, keep_segments: bool
+):
+    """Encode a batch; if that fails, encode its documents one by one and list the ones that fail alone."""
+    try:
+        return encoder.encode(texts, kind="document", keep_segments=keep_segments)
+    except (LongEmbedError, KeyboardInterrupt):
+        raise
+    except Exception:
+        if len(texts) == 1:
+            raise
+    out = []
+    for text, doc in zip(texts, batch):
+        try:
+            out.append(encoder.encode([text], kind="document", keep_segments=keep_segments)[0])
+        except (LongEmbedError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            reason = f"could not embed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            log.warning("could not embed %s: %s", doc.path, reason)
+            summary.failed.append(ReadFailure(doc.path, reason))
+            out.append(None)
+    return out
+
+
+def _is_under(source: str, root: Path) -> bool:
+    path = PurePath(source)
+    return path == root or root in path.parents
+
+
+def _prune(listing: Listing, run: _Run, store: Store, collection: str) -> list[str]:
+    """Delete the points whose source file lies under the ingested root but is no longer listed (or vanished).
+
+    Points without a recorded source (written by older versions) are never pruned.
+    """
+    present = {str(f) for f in listing.files}
+    vanished = {f.path for f in run.summary.failed if f.missing}
+    gone = [
+        state
+        for pid, state in run.stored.items()
+        if state.source
+        and pid not in run.seen
+        and _is_under(state.source, listing.root)
+        and (state.source not in present or state.path in vanished)
+    ]
+    gone.sort(key=lambda s: s.path)
+    if gone:
+        store.delete(collection, [s.point_id for s in gone])
+        for state in gone:
+            log.info("pruned %s (file gone)", state.path)
+    return [s.path for s in gone]

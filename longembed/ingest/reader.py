@@ -1,10 +1,19 @@
-"""Reading a folder (or one file) into whole documents with LlamaIndex's ``SimpleDirectoryReader``."""
+"""Reading a folder (or one file) into whole documents.
+
+Listing is our own walk (:func:`scan`) so that every skipped entry is counted and nothing can hang or loop:
+hidden files and folders are skipped without being entered, symlinked folders are not followed, unreadable
+folders are reported. Each file is then read with LlamaIndex's ``SimpleDirectoryReader.load_file`` and the
+reader registered for its extension (plain text with encoding detection, PDF, HTML).
+"""
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from llama_index.core import SimpleDirectoryReader
@@ -12,6 +21,7 @@ from llama_index.readers.file import PDFReader
 
 from longembed.errors import IngestError
 from longembed.ingest.html import HtmlTextReader
+from longembed.ingest.text import NotTextError, PlainTextReader
 
 SUPPORTED_EXTENSIONS = (".txt", ".md", ".pdf", ".html", ".htm")
 
@@ -25,48 +35,139 @@ class SourceDocument:
         title: HTML ``<title>``, a Markdown file's first ``#`` heading, else the file name without extension.
         text: the full text (PDF pages joined, HTML converted to text).
         sha256: hex digest of ``text`` encoded as UTF-8.
+        source: absolute path of the file (the ingested root resolved, then ``path``).
+        encoding: the encoding the text was decoded with (``utf-8`` for PDF and HTML).
+        note: how the text was decoded when that was not plain UTF-8 (empty otherwise).
     """
 
     path: str
     title: str
     text: str
     sha256: str
+    source: str = ""
+    encoding: str = "utf-8"
+    note: str = ""
 
 
 @dataclass(frozen=True)
 class ReadFailure:
-    """A file that could not be read, and why."""
+    """A file (or folder, path ending in ``/``) that could not be read, and why.
+
+    ``missing`` is true when the file was listed but gone when read (``--prune`` treats it as deleted).
+    """
 
     path: str
     reason: str
+    missing: bool = False
+
+
+@dataclass
+class Listing:
+    """What :func:`scan` found under a root.
+
+    Attributes:
+        root: the scanned path, resolved (a folder, or the single file given).
+        base: the folder that document paths are relative to (``root``, or a single file's folder).
+        files: supported files to read, sorted by relative path.
+        unsupported: relative paths of files skipped for their extension.
+        hidden: relative paths of hidden files and folders (name starting with ``.``), skipped unentered.
+        symlinked_folders: relative paths of symlinks to folders, not followed.
+        problems: entries that cannot be read at all (unreadable folders).
+    """
+
+    root: Path
+    base: Path
+    files: list[Path] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+    hidden: list[str] = field(default_factory=list)
+    symlinked_folders: list[str] = field(default_factory=list)
+    problems: list[ReadFailure] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """e.g. ``120 file(s) under /docs (skipped: 3 unsupported, 1 hidden, 1 symlinked folder)``."""
+        skipped = [
+            f"{n} {what}"
+            for n, what in (
+                (len(self.unsupported), "unsupported"),
+                (len(self.hidden), "hidden"),
+                (len(self.symlinked_folders), "symlinked folder(s)"),
+                (len(self.problems), "unreadable folder(s)"),
+            )
+            if n
+        ]
+        return f"{len(self.files)} file(s) under {self.root}" + (
+            f" (skipped: {', '.join(skipped)})" if skipped else ""
+        )
 
 
 def _file_extractor() -> dict:
-    html = HtmlTextReader()
-    return {".pdf": PDFReader(return_full_document=True), ".html": html, ".htm": html}
+    html, text = HtmlTextReader(), PlainTextReader()
+    return {".pdf": PDFReader(return_full_document=True), ".html": html, ".htm": html, ".txt": text, ".md": text}
+
+
+def _is_supported(path: Path) -> bool:
+    return path.suffix.lower() in SUPPORTED_EXTENSIONS
+
+
+def scan(root: str | Path) -> Listing:
+    """List the supported files under ``root`` (a folder, searched recursively, or one file).
+
+    Raises:
+        IngestError: ``root`` does not exist, is neither a file nor a folder, cannot be listed, is an
+            unsupported single file, or holds no supported file.
+    """
+    given = Path(root).expanduser()
+    exts = ", ".join(SUPPORTED_EXTENSIONS)
+    if not given.exists():
+        if given.is_symlink():
+            raise IngestError(f"path {str(given)!r} is a broken symlink or a symlink loop")
+        raise IngestError(f"path {str(given)!r} does not exist")
+    resolved = given.resolve()
+    if given.is_file():
+        if not _is_supported(given):
+            raise IngestError(f"{str(given)!r} is not a supported file type ({exts})")
+        return Listing(root=resolved, base=resolved.parent, files=[resolved])
+    if not given.is_dir():
+        raise IngestError(f"path {str(given)!r} is neither a file nor a folder")
+    listing = Listing(root=resolved, base=resolved)
+    listing_errors: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(resolved, onerror=listing_errors.append, followlinks=False):
+        folder = Path(dirpath)
+        kept = []
+        for name in sorted(dirnames):
+            rel = (folder / name).relative_to(resolved).as_posix()
+            if name.startswith("."):
+                listing.hidden.append(rel + "/")
+            elif (folder / name).is_symlink():
+                listing.symlinked_folders.append(rel + "/")
+            else:
+                kept.append(name)
+        dirnames[:] = kept  # os.walk descends only into these
+        for name in filenames:
+            path = folder / name
+            rel = path.relative_to(resolved).as_posix()
+            if name.startswith("."):
+                listing.hidden.append(rel)
+            elif not _is_supported(path):
+                listing.unsupported.append(rel)
+            else:
+                listing.files.append(path)
+    for exc in listing_errors:
+        where = Path(exc.filename) if exc.filename else resolved
+        if where == resolved:
+            raise IngestError(f"cannot list the folder {str(given)!r}: {exc.strerror or exc}")
+        rel = where.relative_to(resolved).as_posix() + "/"
+        listing.problems.append(ReadFailure(rel, f"cannot list this folder: {exc.strerror or exc}"))
+    listing.files.sort(key=lambda p: p.relative_to(resolved).as_posix())
+    if not listing.files and not listing.problems:
+        raise IngestError(f"no supported files ({exts}) under {str(given)!r}")
+    return listing
 
 
 def list_files(root: str | Path) -> tuple[Path, list[Path]]:
-    """The base directory and the supported, non-hidden files under ``root`` (recursively), sorted.
-
-    ``root`` may be a folder or a single file (its base directory is then its parent).
-
-    Raises:
-        IngestError: ``root`` does not exist, or holds no supported file.
-    """
-    root = Path(root).expanduser()
-    if not root.exists():
-        raise IngestError(f"path {str(root)!r} does not exist")
-    exts = ", ".join(SUPPORTED_EXTENSIONS)
-    if root.is_file():
-        if root.suffix.lower() not in SUPPORTED_EXTENSIONS:
-            raise IngestError(f"{str(root)!r} is not a supported file type ({exts})")
-        return root.resolve().parent, [root.resolve()]
-    try:
-        reader = SimpleDirectoryReader(input_dir=str(root), recursive=True, required_exts=list(SUPPORTED_EXTENSIONS))
-    except ValueError:
-        raise IngestError(f"no supported files ({exts}) under {str(root)!r}") from None
-    return root.resolve(), sorted(Path(f).resolve() for f in reader.input_files)
+    """The base directory and the supported, non-hidden files under ``root`` (see :func:`scan`)."""
+    listing = scan(root)
+    return listing.base, listing.files
 
 
 def _title(path: Path, text: str, metadata: dict) -> str:
@@ -79,34 +180,88 @@ def _title(path: Path, text: str, metadata: dict) -> str:
     return path.stem
 
 
+def _os_reason(exc: OSError, file: Path) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symlink loop (the link points back to itself)"
+    if exc.errno == errno.ENOENT:
+        return "broken symlink (its target does not exist)" if file.is_symlink() else "file disappeared during the run"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "no permission to read the file"
+    return f"cannot read the file: {exc.strerror or exc}"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The error underneath LlamaIndex's "Error loading file" and tenacity's ``RetryError`` (PDFReader retries)."""
+    for _ in range(10):
+        attempt = getattr(exc, "last_attempt", None)
+        inner = attempt.exception() if attempt is not None and hasattr(attempt, "exception") else None
+        inner = inner or exc.__cause__
+        if inner is None:
+            break
+        exc = inner
+    return exc
+
+
 def read_file(base: Path, file: Path) -> SourceDocument | ReadFailure:
-    """Read one file with the reader LlamaIndex picks for its extension; never raises for a bad file."""
+    """Read one file with the reader LlamaIndex picks for its extension; never raises for a bad file.
+
+    Returns a :class:`ReadFailure` for: a file that is missing, unreadable (permissions), a symlink loop, not a
+    regular file (a FIFO or device must not block the run), empty or whitespace only, binary, or that its
+    reader cannot parse (e.g. a corrupt PDF).
+    """
     rel = file.relative_to(base).as_posix()
     try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return ReadFailure(rel.encode("utf-8", "replace").decode(), "file name is not valid UTF-8")
+    try:
+        info = os.stat(file)
+    except OSError as exc:
+        missing = exc.errno == errno.ENOENT and not file.is_symlink()
+        return ReadFailure(rel, _os_reason(exc, file), missing=missing)
+    if not stat.S_ISREG(info.st_mode):
+        return ReadFailure(rel, "not a regular file")
+    if info.st_size == 0:
+        return ReadFailure(rel, "empty file")
+    try:
         parts = SimpleDirectoryReader.load_file(
-            file,
-            file_metadata=lambda _: {},
-            file_extractor=_file_extractor(),
-            raise_on_error=True,
-            errors="replace",
+            file, file_metadata=lambda _: {}, file_extractor=_file_extractor(), raise_on_error=True
         )
-    except Exception as exc:  # readers raise anything from OSError to pypdf errors
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return ReadFailure(rel, reason)
+    except Exception as exc:  # load_file wraps the reader's error ("Error loading file") in its cause
+        cause = _root_cause(exc)
+        if isinstance(cause, OSError) and cause.errno is not None:
+            return ReadFailure(rel, _os_reason(cause, file), missing=cause.errno == errno.ENOENT)
+        if isinstance(cause, NotTextError):
+            return ReadFailure(rel, str(cause))
+        kind = "not a readable PDF" if file.suffix.lower() == ".pdf" else "cannot parse the file"
+        return ReadFailure(rel, f"{kind}: {_first_line(cause)}")
     text = "\n\n".join(p.text for p in parts if p.text)
     if not text.strip():
-        return ReadFailure(rel, "no text in file")
+        reason = {".pdf": "no extractable text (a scanned PDF?)", ".html": "no text outside tags, scripts and styles"}
+        return ReadFailure(rel, reason.get(file.suffix.lower(), "whitespace only, no text"))
     metadata = parts[0].metadata if parts else {}
     return SourceDocument(
         path=rel,
         title=_title(file, text, metadata),
         text=text,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        source=str(base / rel),
+        encoding=str(metadata.get("encoding", "utf-8")),
+        note=str(metadata.get("decode_note", "")),
     )
 
 
 def read_documents(root: str | Path) -> Iterator[SourceDocument | ReadFailure]:
-    """Read every supported file under ``root`` lazily, one whole document per file, in path order."""
-    base, files = list_files(root)
-    for file in files:
-        yield read_file(base, file)
+    """Read every supported file under ``root`` lazily, one whole document per file, in path order.
+
+    Unreadable folders found while listing come first, as :class:`ReadFailure`.
+    """
+    listing = scan(root)
+    yield from listing.problems
+    for file in listing.files:
+        yield read_file(listing.base, file)

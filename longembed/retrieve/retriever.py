@@ -9,6 +9,7 @@ from longembed.encoder import Encoder
 from longembed.errors import LongEmbedError
 from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, DOC_VECTOR, Hit, Store
 
+
 SNIPPET_CHARS = 200
 MAX_K = 1000
 
@@ -39,7 +40,7 @@ class Retriever:
         device: str = "auto",
         encoder: Encoder | None = None,
     ) -> None:
-        self.store = store if isinstance(store, Store) else Store(path=store, url=qdrant_url)
+        self.store = store if isinstance(store, Store) else Store(path=store, url=qdrant_url, create=False)
         self.collection = collection
         self.settings = self.store.settings(collection)
         if encoder is not None:

@@ -1,0 +1,169 @@
+"""Idempotent ingest into a real embedded Qdrant store with the real all-MiniLM-L6-v2 model.
+
+Unchanged documents are skipped (no embedding computed), changed ones replace their point, ``prune`` deletes
+the points of files that are gone (and only under the ingested root), nothing readable means nothing deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from longembed.encoder import Encoder
+from longembed.errors import IngestError
+from longembed.ingest import ingest
+from longembed.ingest.pipeline import CLIP_CHARS_PER_TOKEN, _clip
+from longembed.settings import IndexSettings
+from longembed.store import DOC_VECTOR, Store, point_id
+
+SETTINGS = IndexSettings(extend="none", max_length=128)
+
+TEXTS = {
+    "cats.txt": "Cats purr and chase mice around the barn at night.",
+    "rockets.txt": "The rocket engine burns liquid oxygen and kerosene at launch.",
+    "budget.md": "# Budget\nThe remote control may cost at most 12.50 euros to produce.",
+    "notes/harbour.txt": "The harbour committee approved a new pier for the fishing fleet.",
+    "notes/garden.txt": "Tomatoes need sun, water and a stake to climb.",
+}
+
+
+class CountingEncoder(Encoder):
+    """The real encoder, counting the texts it embeds (to prove that unchanged documents cost nothing)."""
+
+    texts_encoded = 0
+
+    def encode(self, texts, kind="document"):
+        if kind == "document":
+            self.texts_encoded += len(texts)
+        return super().encode(texts, kind)
+
+
+@pytest.fixture(scope="module")
+def encoder() -> CountingEncoder:
+    return CountingEncoder(SETTINGS, device="cpu")
+
+
+def write_folder(folder: Path, texts: dict[str, str]) -> Path:
+    for rel, text in texts.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_text(text)
+    return folder
+
+
+def points(store: Store, collection: str = "c") -> dict[str, dict]:
+    """path -> payload (+ vector) of every point, checking that each point's id is the UUID5 of its path."""
+    out = {}
+    for p in store.client.scroll(collection, limit=10_000, with_payload=True, with_vectors=True)[0]:
+        assert str(p.id) == point_id(p.payload["path"])
+        assert p.payload["path"] not in out
+        out[p.payload["path"]] = {**p.payload, "vector": np.array(p.vector[DOC_VECTOR])}
+    return out
+
+
+def run(folder, store, encoder, **kw):
+    return ingest(folder, SETTINGS, store, "c", encoder=encoder, progress=False, **kw)
+
+
+def test_unchanged_folder_computes_no_embedding_and_changed_file_replaces_its_point(tmp_path, encoder):
+    docs = write_folder(tmp_path / "docs", TEXTS)
+    with Store(path=tmp_path / "store") as store:
+        before = encoder.texts_encoded
+        first = run(docs, store, encoder)
+        assert sorted(first.new) == sorted(TEXTS) and first.documents == 5
+        assert encoder.texts_encoded - before == 5
+        stored = points(store)
+        assert {p: s["sha256"] for p, s in stored.items()} == {
+            p: hashlib.sha256(t.encode()).hexdigest() for p, t in TEXTS.items()
+        }
+        assert stored["cats.txt"]["source"] == str((docs / "cats.txt").resolve())
+        assert stored["cats.txt"]["settings_fingerprint"] == SETTINGS.fingerprint()
+
+        again = run(docs, store, encoder)
+        assert encoder.texts_encoded - before == 5  # not one more text embedded
+        assert (again.documents, again.tokens, again.new, again.updated) == (0, 0, [], [])
+        assert sorted(again.unchanged) == sorted(TEXTS)
+        assert again.line().startswith("ingested 0 documents (0 tokens): 0 new, 0 updated, 5 unchanged, 0 pruned")
+
+        (docs / "cats.txt").write_text("Dogs bark at the postman every morning.")
+        changed = run(docs, store, encoder)
+        assert encoder.texts_encoded - before == 6
+        assert changed.updated == ["cats.txt"] and len(changed.unchanged) == 4 and changed.new == []
+        after = points(store)
+        assert len(after) == 5
+        assert after["cats.txt"]["sha256"] == hashlib.sha256(b"Dogs bark at the postman every morning.").hexdigest()
+        assert after["cats.txt"]["text"] == "Dogs bark at the postman every morning."
+        assert not np.allclose(after["cats.txt"]["vector"], stored["cats.txt"]["vector"])
+        np.testing.assert_array_equal(after["rockets.txt"]["vector"], stored["rockets.txt"]["vector"])
+        expected = encoder.encode(["Dogs bark at the postman every morning."])[0].vector
+        np.testing.assert_allclose(after["cats.txt"]["vector"], expected, atol=1e-6)
+
+        forced = run(docs, store, encoder, force=True)
+        assert sorted(forced.updated) == sorted(TEXTS) and forced.documents == 5
+
+
+def test_prune_removes_deleted_and_renamed_files_only_under_the_root(tmp_path, encoder):
+    docs = write_folder(tmp_path / "docs", TEXTS)
+    other = write_folder(tmp_path / "other", {"elsewhere.txt": "Penguins live in the southern hemisphere."})
+    with Store(path=tmp_path / "store") as store:
+        run(docs, store, encoder)
+        run(other, store, encoder)
+        (docs / "rockets.txt").unlink()
+        (docs / "notes" / "garden.txt").rename(docs / "notes" / "vegetables.txt")
+        (other / "elsewhere.txt").unlink()  # gone too, but outside the root ingested below
+
+        kept = run(docs, store, encoder)  # without --prune stale points stay
+        assert kept.new == ["notes/vegetables.txt"] and kept.pruned == []
+        assert len(points(store)) == 7
+
+        pruned = run(docs, store, encoder, prune=True)
+        assert pruned.pruned == ["notes/garden.txt", "rockets.txt"]
+        assert pruned.documents == 0 and len(pruned.unchanged) == 4
+        assert sorted(points(store)) == [
+            "budget.md", "cats.txt", "elsewhere.txt", "notes/harbour.txt", "notes/vegetables.txt"
+        ]
+
+        # a single file as the root: only that file is in scope, its siblings' points stay
+        single = run(docs / "cats.txt", store, encoder, prune=True)
+        assert single.pruned == [] and single.unchanged == ["cats.txt"]
+        # a sub-folder as the root: its files keep the points they have (no second point under a shorter
+        # path), the file deleted there is pruned, the rest of the collection stays
+        (docs / "notes" / "harbour.txt").unlink()
+        sub = run(docs / "notes", store, encoder, prune=True)
+        assert (sub.pruned, sub.unchanged, sub.new) == (["notes/harbour.txt"], ["notes/vegetables.txt"], [])
+        assert sorted(points(store)) == ["budget.md", "cats.txt", "elsewhere.txt", "notes/vegetables.txt"]
+        (docs / "notes" / "vegetables.txt").write_text("Carrots and leeks grow in cold soil.")
+        sub = run(docs / "notes", store, encoder)
+        assert sub.updated == ["notes/vegetables.txt"] and sub.new == []
+        assert points(store)["notes/vegetables.txt"]["text"] == "Carrots and leeks grow in cold soil."
+
+
+def test_nothing_readable_prunes_nothing_and_unreadable_file_keeps_its_point(tmp_path, encoder):
+    docs = write_folder(tmp_path / "docs", {"a.txt": "Alpha text about owls.", "b.txt": "Beta text about bees."})
+    with Store(path=tmp_path / "store") as store:
+        run(docs, store, encoder)
+        (docs / "a.txt").write_text("   \n")  # still there, no longer readable
+        summary = run(docs, store, encoder, prune=True)
+        assert [(f.path, f.reason) for f in summary.failed] == [("a.txt", "whitespace only, no text")]
+        assert summary.pruned == [] and sorted(points(store)) == ["a.txt", "b.txt"]
+        assert points(store)["a.txt"]["text"] == "Alpha text about owls."
+        (docs / "b.txt").write_text("")
+        with pytest.raises(IngestError, match="no document could be ingested"):
+            run(docs, store, encoder, prune=True)
+        assert sorted(points(store)) == ["a.txt", "b.txt"]  # an empty-looking folder deletes nothing
+
+
+def test_clipped_long_text_embeds_exactly_like_the_whole_text(encoder):
+    """A text far longer than the limit is tokenized by prefixes; its first tokens, and so its vector, are those
+    of the whole text (compared on a 200k-character text that can still be tokenized whole)."""
+    words = "the harbour committee met on tuesday to discuss budget pier fishing fleet and weather".split()
+    text = " ".join(words[(i * 7) % len(words)] for i in range(40_000))
+    head, clipped = _clip(text, encoder)
+    assert clipped and len(head) < len(text) and len(head) >= (126 + 64) * CLIP_CHARS_PER_TOKEN
+    whole, cut = encoder.encode([text, head])
+    assert whole.truncated and cut.truncated
+    np.testing.assert_array_equal(whole.vector, cut.vector)
+    short = "A short note."
+    assert _clip(short, encoder) == (short, False)
