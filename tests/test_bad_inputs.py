@@ -483,8 +483,8 @@ def test_query_errors_and_edge_cases(tmp_path, base):
     assert_one_line_error(spaces, "the query is empty")
     assert huge.returncode == 0, huge.stderr
     assert json.loads(huge.stdout)[0]["path"] == "rockets.txt"
-    warning = [line for line in huge.stderr.splitlines() if line.startswith("WARNING: the query has")]
-    assert len(warning) == 1 and warning[0].endswith("tokens; only the first 128 are used")
+    warning = [line for line in huge.stderr.splitlines() if line.startswith("WARNING: query of")]
+    assert len(warning) == 1 and warning[0].endswith("tokens truncated to 128 (--extend none, L_o = 512)")
     assert_one_line_error(k0, "k must be between 1 and 1000, got 0")
     assert_one_line_error(kneg, "k must be between 1 and 1000, got -3")
     assert_one_line_error(khuge, f"k must be between 1 and 1000, got {10**12}")
