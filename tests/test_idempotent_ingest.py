@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from longembed.encoder import Encoder
+from longembed.encoder import Encoder, with_model_prompts
 from longembed.errors import IngestError
 from longembed.ingest import ingest
 from longembed.ingest.pipeline import CLIP_CHARS_PER_TOKEN, _clip
@@ -79,7 +79,7 @@ def test_unchanged_folder_computes_no_embedding_and_changed_file_replaces_its_po
             p: hashlib.sha256(t.encode()).hexdigest() for p, t in TEXTS.items()
         }
         assert stored["cats.txt"]["source"] == str((docs / "cats.txt").resolve())
-        assert stored["cats.txt"]["settings_fingerprint"] == SETTINGS.fingerprint()
+        assert stored["cats.txt"]["settings_fingerprint"] == with_model_prompts(SETTINGS).fingerprint()
 
         again = run(docs, store, encoder)
         assert encoder.texts_encoded - before == 5  # not one more text embedded

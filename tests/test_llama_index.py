@@ -20,7 +20,7 @@ from llama_index.vector_stores.qdrant import QdrantVectorStore
 from qdrant_client import QdrantClient
 
 from conftest import SAMPLE_DOCS
-from longembed.encoder import Encoder
+from longembed.encoder import Encoder, with_model_prompts
 from longembed.errors import IngestError
 from longembed.ingest import ingest
 from longembed.integrations.llama_index import LongEmbedEmbedding, LongEmbedRetriever, documents_from_folder
@@ -191,4 +191,4 @@ def test_longembed_retriever_over_an_ingested_collection(tmp_path, encoder):
     finally:
         retriever.close()
     embed = LongEmbedEmbedding.from_collection(tmp_path / "store", "meetings", device="cpu")
-    assert embed.settings == SETTINGS
+    assert embed.settings == with_model_prompts(SETTINGS)  # the collection records the resolved prefixes

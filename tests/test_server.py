@@ -274,7 +274,7 @@ def test_ingest_a_folder_on_the_server(client, tmp_path):
     response = client.post("/ingest", json={"path": str(tmp_path), "collection": "folder"})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["documents"] == 2 and body["failed"] == [{"path": "empty.txt", "reason": "no text in file"}]
+    assert body["documents"] == 2 and body["failed"] == [{"path": "empty.txt", "reason": "whitespace only, no text"}]
     hits = client.post("/search", json={"query": "lighthouse money", "collection": "folder"}).json()["results"]
     assert [h["path"] for h in hits] == ["a.txt", "sub/b.md"]
     # into an existing collection built with other settings: the collection's own settings are used

@@ -128,7 +128,8 @@ def test_cli_ingest_on_the_held_store_fails_clearly(server, store_path, tmp_path
         capture_output=True, text=True, env=ENV, timeout=300,
     )
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    message = done.stderr.strip()
+    reading, message = done.stderr.strip().splitlines()  # "reading 1 file(s) under ...", then the error
+    assert reading.startswith("reading 1 file(s) under")
     assert message.startswith(f"error: the store {store_path} is in use by another longembed process")
     assert "`longembed serve`" in message and "POST /ingest" in message and "--qdrant-url" in message
     # the running server takes the document instead

@@ -327,8 +327,9 @@ def _encode_each_on_error(
     encoder: Encoder, texts: list[str], batch: list[SourceDocument], summary: IngestSummary, keep_segments: bool
 ):
     """Encode a batch; if that fails, encode its documents one by one and list the ones that fail alone."""
+    extra = {"keep_segments": True} if keep_segments else {}  # plain encoders need not know the option
     try:
-        return encoder.encode(texts, kind="document", keep_segments=keep_segments)
+        return encoder.encode(texts, kind="document", **extra)
     except (LongEmbedError, KeyboardInterrupt):
         raise
     except Exception:
@@ -337,7 +338,7 @@ def _encode_each_on_error(
     out = []
     for text, doc in zip(texts, batch):
         try:
-            out.append(encoder.encode([text], kind="document", keep_segments=keep_segments)[0])
+            out.append(encoder.encode([text], kind="document", **extra)[0])
         except (LongEmbedError, KeyboardInterrupt):
             raise
         except Exception as exc:

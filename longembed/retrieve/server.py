@@ -243,11 +243,11 @@ class CollectionInfo(BaseModel):
     name: str
     documents: int
     model: str
-    extension: str = Field(description="Context-window extension method (none, pcw, gp, rp, pi).")
+    extension: str = Field(description="Context-window extension method (none, pcw, gp, rp, pi, ntk, yarn, se).")
     extend_params: dict[str, Any]
     max_length: int
-    query_prefix: str
-    document_prefix: str
+    query_prefix: str | None = Field(description="Put before queries; null: the model's own prompt.")
+    document_prefix: str | None = Field(description="Put before documents; null: the model's own prompt.")
 
 
 class CollectionsResponse(BaseModel):
