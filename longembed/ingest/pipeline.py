@@ -113,25 +113,13 @@ def ingest(
     started = time.perf_counter()
     listing = root if isinstance(root, Listing) else scan(root)
     resolve_model_path(settings.model)  # a missing model path fails before any file is read
-    settings = with_model_prompts(settings)  # record the prefixes actually used
-    exists = store.exists(collection)
-    if exists:
-        store.check_settings(collection, settings)
-    run = _Run(
-        settings=settings,
-        store=store,
-        collection=collection,
-        encoder=encoder,
-        device=device,
-        stored=store.stored_documents(collection) if exists else {},
-        collection_ready=exists,
-        summary=IngestSummary(
-            unsupported=list(listing.unsupported),
-            hidden=list(listing.hidden),
-            symlinked_folders=list(listing.symlinked_folders),
-            failed=list(listing.problems),
-        ),
+    summary = IngestSummary(
+        unsupported=list(listing.unsupported),
+        hidden=list(listing.hidden),
+        symlinked_folders=list(listing.symlinked_folders),
+        failed=list(listing.problems),
     )
+    run = _Run.start(settings, store, collection, encoder, device, summary)
     files = listing.files
     bar = tqdm(total=len(files), unit="doc", desc="ingest", disable=not progress)
     with bar, logging_redirect_tqdm():
@@ -140,7 +128,6 @@ def ingest(
             run.process([read_file(listing.base, f) for f in chunk], force)
             bar.update(len(chunk))
             bar.set_postfix(tok_s=f"{run.summary.tokens / max(time.perf_counter() - started, 1e-9):.0f}")
-    summary = run.summary
     if not (summary.new or summary.updated or summary.unchanged):
         reasons = "; ".join(f"{f.path}: {f.reason}" for f in summary.failed[:5])
         raise IngestError(f"no document could be ingested from {str(listing.root)!r} ({reasons})")
@@ -176,21 +163,7 @@ def ingest_documents(
     started = time.perf_counter()
     if not documents:
         raise IngestError(f"no document to ingest into collection {collection!r}")
-    settings = with_model_prompts(settings)  # record the prefixes actually used
-    exists = store.exists(collection)
-    if exists:
-        store.check_settings(collection, settings)
-    run = _Run(
-        settings=settings,
-        store=store,
-        collection=collection,
-        encoder=encoder,
-        device=device,
-        stored=store.stored_documents(collection) if exists else {},
-        collection_ready=exists,
-        summary=IngestSummary(),
-        with_chunks=with_chunks,
-    )
+    run = _Run.start(settings, store, collection, encoder, device, IngestSummary(), with_chunks=with_chunks)
     bar = tqdm(total=len(documents), unit="doc", desc="ingest", disable=not progress)
     with bar, logging_redirect_tqdm():
         for start in range(0, len(documents), docs_per_batch):
@@ -218,6 +191,39 @@ class _Run:
     seen: set[str] = field(default_factory=set)
     """Point ids of the documents read in this run (written or confirmed unchanged)."""
     by_source: dict[str, StoredState] = field(default_factory=dict)
+
+    @classmethod
+    def start(
+        cls,
+        settings: IndexSettings,
+        store: Store,
+        collection: str,
+        encoder: Encoder | None,
+        device: str,
+        summary: IngestSummary,
+        with_chunks: bool = False,
+    ) -> _Run:
+        """Resolve the model's prompts into ``settings``, check them against an existing collection (before the
+        model is loaded and before any write) and read what the collection holds.
+
+        Raises:
+            StoreError: the collection exists with other settings.
+        """
+        settings = with_model_prompts(settings)  # record the prefixes actually used
+        exists = store.exists(collection)
+        if exists:
+            store.check_settings(collection, settings)
+        return cls(
+            settings=settings,
+            store=store,
+            collection=collection,
+            encoder=encoder,
+            device=device,
+            stored=store.stored_documents(collection) if exists else {},
+            collection_ready=exists,
+            summary=summary,
+            with_chunks=with_chunks,
+        )
 
     def __post_init__(self) -> None:
         self.by_source = {s.source: s for s in self.stored.values() if s.source}
