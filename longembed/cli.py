@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from longembed.encoder import DEFAULT_BATCH_TOKENS
+from longembed.encoder import DEFAULT_BATCH_TOKENS, DEFAULT_BATCH_TOKENS_CUDA
 from longembed.errors import LongEmbedError
 from longembed.extenders import EXTENDERS
 from longembed.settings import DEFAULT_EXTEND, DEFAULT_MAX_LENGTH, DEFAULT_MODEL, IndexSettings
@@ -48,6 +48,41 @@ def store_options(func):
         help="Directory of the embedded (local-mode) Qdrant store.",
     )(func)
     return func
+
+
+def encoder_options(func):
+    """--device, --dtype and --batch-tokens: where and how the model runs (not recorded in the collection)."""
+    func = click.option(
+        "--batch-tokens",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="N",
+        help=f"Padded tokens per forward pass (batch size x longest input); a longer input runs alone. "
+        f"Default: {DEFAULT_BATCH_TOKENS} on a CPU, {DEFAULT_BATCH_TOKENS_CUDA} on a GPU.",
+    )(func)
+    func = click.option(
+        "--dtype",
+        type=click.Choice(["auto", "float32", "bfloat16", "float16"]),
+        default="auto",
+        show_default=True,
+        help="Model weight dtype; auto = bfloat16 on a CUDA GPU that supports it, else float32. Embeddings are "
+        "stored as float32 either way.",
+    )(func)
+    return click.option(
+        "--device", default="auto", show_default=True, callback=check_device, help="auto, cpu, cuda or cuda:N."
+    )(func)
+
+
+def check_device(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Refuse an unknown device, or cuda on a machine without a GPU, before anything is read or loaded."""
+    from longembed.encoder import pick_device
+    from longembed.errors import LongEmbedError
+
+    try:
+        pick_device(value)
+    except LongEmbedError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
 
 
 def user_errors(func):
@@ -154,7 +189,7 @@ def main(debug: bool) -> None:
     "the collection.",
 )
 @store_options
-@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@encoder_options
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
 @click.option(
     "--prune",
@@ -168,7 +203,7 @@ def main(debug: bool) -> None:
 @user_errors
 def ingest(
     path, model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix, store,
-    qdrant_url, collection, device, progress, prune, force,
+    qdrant_url, collection, device, dtype, batch_tokens, progress, prune, force,
 ) -> None:
     """Embed every .txt .md .pdf .html file under PATH (a folder, searched recursively, or one file) as one
     whole document and store it in a Qdrant collection.
@@ -195,7 +230,8 @@ def ingest(
     settings = with_model_prompts(settings)  # the collection records the prefixes actually used
     with Store(path=store, url=qdrant_url) as db:
         summary = run_ingest(
-            listing, settings, db, collection, progress=progress, prune=prune, force=force, device=device
+            listing, settings, db, collection, progress=progress, prune=prune, force=force, device=device,
+            dtype=dtype, batch_tokens=batch_tokens,
         )
     for failure in summary.failed:
         click.echo(f"failed: {failure.path}: {failure.reason}", err=True)
@@ -209,9 +245,9 @@ def ingest(
 @click.option("-k", "k", type=int, default=5, show_default=True, help="Number of documents to return.")
 @store_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of results.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@encoder_options
 @user_errors
-def query(text, k, store, qdrant_url, collection, as_json, device) -> None:
+def query(text, k, store, qdrant_url, collection, as_json, device, dtype, batch_tokens) -> None:
     """Find the documents that best match TEXT, encoded with the model and settings recorded in the collection.
 
     TEXT "-" reads the query from standard input (for queries longer than the shell allows as an argument)."""
@@ -220,7 +256,9 @@ def query(text, k, store, qdrant_url, collection, as_json, device) -> None:
     if text == "-":
         text = click.get_binary_stream("stdin").read().decode("utf-8", errors="replace")
 
-    retriever = Retriever(store=store, collection=collection, qdrant_url=qdrant_url, device=device)
+    retriever = Retriever(
+        store=store, collection=collection, qdrant_url=qdrant_url, device=device, dtype=dtype, batch_tokens=batch_tokens
+    )
     try:
         results = retriever.search(text, k)
     finally:
@@ -239,15 +277,18 @@ def query(text, k, store, qdrant_url, collection, as_json, device) -> None:
 @store_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (loopback by default).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="TCP port.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@encoder_options
 @user_errors
-def serve(store, qdrant_url, collection, host, port, device) -> None:
+def serve(store, qdrant_url, collection, host, port, device, dtype, batch_tokens) -> None:
     """Serve search, embeddings and ingest over HTTP (FastAPI; API docs at /docs). --collection is the default
     collection of requests that name none. A local --store stays locked while the server runs: ingest through
     POST /ingest, or share a Qdrant server with --qdrant-url."""
     from longembed.retrieve.server import serve as run_server
 
-    run_server(store=store, qdrant_url=qdrant_url, collection=collection, host=host, port=port, device=device)
+    run_server(
+        store=store, qdrant_url=qdrant_url, collection=collection, host=host, port=port, device=device, dtype=dtype,
+        batch_tokens=batch_tokens,
+    )
 
 
 def comma_list(value: str | None) -> list[str] | None:
@@ -317,17 +358,7 @@ PAPER_LENGTHS = "256,512,1024,2048,4096,8192,16384,32768"
 @click.option(
     "--document-prefix", default=None, help="Text put before every document. Default: the model's document prompt."
 )
-@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
-@click.option(
-    "--dtype",
-    type=click.Choice(["float32", "bfloat16", "float16"]),
-    default="float32",
-    show_default=True,
-    help="Model weight dtype (bfloat16 on a GPU for long inputs).",
-)
-@click.option(
-    "--batch-tokens", type=int, default=DEFAULT_BATCH_TOKENS, show_default=True, help="Padded tokens per forward pass."
-)
+@encoder_options
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show progress and a line per run.")
 @click.pass_context
 @user_errors

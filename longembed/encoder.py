@@ -10,6 +10,7 @@ import inspect
 import json
 import logging
 import os
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -41,6 +42,7 @@ __all__ = [
     "Embedded",
     "Encoder",
     "Pooling",
+    "PreparedTexts",
     "SentenceTransformersConfig",
     "TextKind",
     "detect_positions",
@@ -54,7 +56,14 @@ DEFAULT_MODEL_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "default"}
 MIN_VOCABULARY = 100
 """A tokenizer with fewer tokens than this has no vocabulary (only special tokens): the files are missing."""
 DEFAULT_BATCH_TOKENS = 16384
-"""Padded tokens per forward pass (batch size × longest input) when no other budget is given."""
+"""Padded tokens per forward pass (batch size × longest input) on a CPU when no other budget is given."""
+DEFAULT_BATCH_TOKENS_CUDA = 131072
+"""The same on a CUDA GPU (one 32k-token document of the default model in bf16 uses well under 1 GiB)."""
+
+
+def default_batch_tokens(device: torch.device) -> int:
+    """:data:`DEFAULT_BATCH_TOKENS_CUDA` on a CUDA device, else :data:`DEFAULT_BATCH_TOKENS` (tokens)."""
+    return DEFAULT_BATCH_TOKENS_CUDA if device.type == "cuda" else DEFAULT_BATCH_TOKENS
 
 
 def resolve_model_path(model: str) -> str:
@@ -179,6 +188,24 @@ class Embedded:
     segment_vectors: np.ndarray | None = None
 
 
+@dataclass(frozen=True)
+class PreparedTexts:
+    """Texts tokenized and split into model inputs by the extender, ready for :meth:`Encoder.encode_prepared`.
+
+    Preparing is CPU work without the model (the tokenizer releases the GIL), so the ingest step prepares the
+    next documents in a worker thread while the model encodes the current ones.
+
+    Attributes:
+        kind: ``query`` or ``document`` (decides the prefix that was put before each text).
+        token_ids: per text, its content token ids with the prefix, before truncation.
+        plans: per text, its model inputs (segments) after truncation to the content limit.
+    """
+
+    kind: TextKind
+    token_ids: list[list[int]]
+    plans: list[list[Segment]]
+
+
 def pick_device(device: str = "auto") -> torch.device:
     """``auto`` -> ``cuda`` when a GPU is visible, else ``cpu``.
 
@@ -242,11 +269,12 @@ class Encoder:
         dtype: ``auto`` (bfloat16 on CUDA when supported, else float32), ``float32``, ``float16``, ``bfloat16``;
             the model is cast after the extender has prepared it (so ``pi`` interpolates in float32);
             embeddings are always returned as float32.
-        batch_tokens: padded tokens per forward pass (batch size × longest input in the batch).
+        batch_tokens: padded tokens per forward pass (batch size × longest input in the batch); ``None`` =
+            :func:`default_batch_tokens` of the device. An input longer than the budget gets a batch of its own.
 
     Raises:
         ModelLoadError: the model or tokenizer cannot be loaded.
-        LongEmbedError: unknown ``device`` or ``dtype``, or ``cuda`` without a GPU.
+        LongEmbedError: unknown ``device`` or ``dtype``, ``cuda`` without a GPU, or ``batch_tokens`` < 1.
         ExtensionError: the extension method is unknown, badly parameterised, or does not fit the model.
     """
 
@@ -254,7 +282,7 @@ class Encoder:
         self,
         settings: IndexSettings,
         device: str = "auto",
-        batch_tokens: int = DEFAULT_BATCH_TOKENS,
+        batch_tokens: int | None = None,
         dtype: str = "auto",
     ) -> None:
         from transformers import AutoModel, AutoTokenizer
@@ -264,7 +292,10 @@ class Encoder:
         hf_logging.disable_progress_bar()
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
-        self.batch_tokens = batch_tokens
+        if batch_tokens is not None and batch_tokens < 1:
+            raise LongEmbedError(f"batch tokens must be at least 1, got {batch_tokens}")
+        self.batch_tokens = batch_tokens if batch_tokens is not None else default_batch_tokens(self.device)
+        self._tokenizer_lock = threading.Lock()  # prepare() may run in the ingest step's worker thread
         self.model_path = resolve_model_path(settings.model)
         st = model_folder_config(self.model_path)
         self.settings = with_model_prompts(settings, st)
@@ -316,13 +347,15 @@ class Encoder:
         return self.positions.original_length
 
     def tokenize(self, texts: list[str]) -> list[list[int]]:
-        """Content token ids of each text, without special tokens and without truncation."""
-        return self.tokenizer(texts, add_special_tokens=False, return_attention_mask=False)["input_ids"]
+        """Content token ids of each text, without special tokens and without truncation (thread-safe)."""
+        with self._tokenizer_lock:
+            return self.tokenizer(texts, add_special_tokens=False, return_attention_mask=False)["input_ids"]
 
     def encode(
         self, texts: list[str], kind: TextKind = "document", keep_segments: bool = False
     ) -> list[Embedded]:
-        """Embed ``texts`` (queries or whole documents), in input order.
+        """Embed ``texts`` (queries or whole documents), in input order: :meth:`prepare`, then
+        :meth:`encode_prepared`.
 
         The configured prefix is put before each text; each text is cut to ``max_length`` tokens, turned
         into model inputs by the extender, encoded in token-budget batches, pooled, averaged over its
@@ -335,17 +368,28 @@ class Encoder:
         Returns:
             one :class:`Embedded` per text; vectors have shape (d,), d = :attr:`dimension`.
         """
+        return self.encode_prepared(self.prepare(texts, kind), keep_segments=keep_segments)
+
+    def prepare(self, texts: list[str], kind: TextKind = "document") -> PreparedTexts:
+        """Tokenize ``texts`` (with the query or document prefix) and split each into the extender's model inputs,
+        after truncation to the content limit (``max_length``, or L_o for ``none``, minus special tokens).
+        Needs no model; safe to call from another thread while :meth:`encode_prepared` runs."""
         prefix = self.settings.query_prefix if kind == "query" else self.settings.document_prefix
         ids = self.tokenize([prefix + t for t in texts])
         limit = self.extender.content_limit
-        plans: list[list[Segment]] = [self.extender.segments(x[:limit]) for x in ids]
+        return PreparedTexts(kind=kind, token_ids=ids, plans=[self.extender.segments(x[:limit]) for x in ids])
+
+    def encode_prepared(self, prepared: PreparedTexts, keep_segments: bool = False) -> list[Embedded]:
+        """Embed texts made ready by :meth:`prepare`; see :meth:`encode`."""
+        ids, plans = prepared.token_ids, prepared.plans
+        limit = self.extender.content_limit
         flat = [(doc, seg) for doc, segs in enumerate(plans) for seg in segs]
         pooled = self._encode_segments([seg for _, seg in flat])
         out: list[Embedded] = []
-        sums = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        sums = np.zeros((len(ids), self.dimension), dtype=np.float32)
         for (doc, _), vec in zip(flat, pooled):
             sums[doc] += vec
-        if kind == "query":  # documents are reported by the ingest step, which names the file
+        if prepared.kind == "query":  # documents are reported by the ingest step, which names the file
             for x in ids:
                 if len(x) > limit:
                     log.warning(

@@ -35,10 +35,10 @@ class CountingEncoder(Encoder):
 
     texts_encoded = 0
 
-    def encode(self, texts, kind="document"):
-        if kind == "document":
-            self.texts_encoded += len(texts)
-        return super().encode(texts, kind)
+    def encode_prepared(self, prepared, keep_segments=False):  # every embedding goes through the model here
+        if prepared.kind == "document":
+            self.texts_encoded += len(prepared.token_ids)
+        return super().encode_prepared(prepared, keep_segments)
 
 
 @pytest.fixture(scope="module")

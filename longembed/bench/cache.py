@@ -13,12 +13,13 @@ import hashlib
 import json
 import sqlite3
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from longembed.encoder import Embedded, Encoder, TextKind
+from longembed.encoder import Embedded, Encoder, PreparedTexts, TextKind
 
 
 def text_sha256(text: str) -> str:
@@ -118,6 +119,12 @@ class EmbeddingCache:
         self.db.commit()
 
 
+@dataclass(frozen=True)
+class _Deferred:
+    texts: list[str]
+    kind: TextKind
+
+
 class CachedEncoder:
     """An :class:`~longembed.encoder.Encoder` whose document embeddings come from an :class:`EmbeddingCache`
     when present; everything else (queries, attributes such as ``extender`` or ``dimension``) is the encoder's.
@@ -142,6 +149,16 @@ class CachedEncoder:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.encoder, name)
+
+    def prepare(self, texts: list[str], kind: TextKind = "document") -> _Deferred:
+        """Nothing to do ahead: which documents need the model is known only after the cache lookup."""
+        return _Deferred(list(texts), kind)
+
+    def encode_prepared(self, prepared: _Deferred | PreparedTexts, keep_segments: bool = False) -> list[Embedded]:
+        """As :meth:`encode` for texts from :meth:`prepare`."""
+        if not isinstance(prepared, _Deferred):
+            raise TypeError("CachedEncoder.encode_prepared takes what CachedEncoder.prepare returned")
+        return self.encode(prepared.texts, kind=prepared.kind, keep_segments=keep_segments)
 
     def encode(self, texts: list[str], kind: TextKind = "document", keep_segments: bool = False) -> list[Embedded]:
         """As :meth:`Encoder.encode`; documents are looked up first and only the missing ones are encoded

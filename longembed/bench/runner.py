@@ -28,7 +28,7 @@ from longembed.bench.data import TaskSplit, load_tasks, make_splits
 from longembed.bench.methods import BenchMethod, resolve_methods
 from longembed.bench.metrics import evaluate
 from longembed.bench.tasks import TASKS
-from longembed.encoder import DEFAULT_BATCH_TOKENS, Encoder, with_model_prompts
+from longembed.encoder import Encoder, with_model_prompts
 from longembed.errors import BenchError, ExtensionError
 from longembed.ingest import SourceDocument, ingest_documents
 from longembed.retrieve import Retriever
@@ -58,7 +58,8 @@ class BenchConfig:
         out: folder of the report (results.json, report.md, synthetic.png).
         cache: the embedding cache file; ``None``: ``<out>/embeddings-cache.sqlite``.
         keep_index: keep the Qdrant collections in ``<out>/index`` instead of a temporary store.
-        device, dtype, batch_tokens: passed to the encoder.
+        device, dtype, batch_tokens: passed to the encoder (``auto`` dtype: bfloat16 on a CUDA GPU, else float32;
+            ``None`` batch tokens: the device's default).
         compare: add the long-context vs chunked comparison (with encode time) to report.md.
         command: the command line that started the run (recorded in the report).
     """
@@ -75,8 +76,8 @@ class BenchConfig:
     cache: str | None = None
     keep_index: bool = False
     device: str = "auto"
-    dtype: str = "float32"
-    batch_tokens: int = DEFAULT_BATCH_TOKENS
+    dtype: str = "auto"
+    batch_tokens: int | None = None
     query_prefix: str | None = None
     document_prefix: str | None = None
     progress: bool = True
@@ -320,7 +321,7 @@ def run_bench(config: BenchConfig) -> BenchRun:
                     "dimension": encoder.dimension,
                     "pooling": encoder.pooling,
                     "device": str(encoder.device),
-                    "dtype": config.dtype,
+                    "dtype": str(encoder.dtype).removeprefix("torch."),
                 }
             cached = CachedEncoder(encoder, cache)
             for split in splits:

@@ -13,15 +13,17 @@ Guarantees (each point is written whole, and its id is the UUID5 of the document
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 
 from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from longembed.encoder import Encoder, resolve_model_path, with_model_prompts
+from longembed.encoder import Encoder, PreparedTexts, resolve_model_path, with_model_prompts
 from longembed.errors import IngestError, LongEmbedError
 from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, read_file, scan
 from longembed.settings import IndexSettings
@@ -52,6 +54,10 @@ class IngestSummary:
         failed: files (or folders) that could not be read or embedded.
         unsupported, hidden, symlinked_folders: entries skipped while listing.
         notes: one line per document whose text was decoded with a fallback (encoding, replacement).
+        seconds: wall time of the run.
+        stage_seconds: time spent per step (seconds): ``read`` (files read, decoded, hashed) and ``prepare``
+            (clipped, tokenized, split into model inputs) run in a worker thread, one batch ahead of ``encode``
+            (the model) and ``write`` (Qdrant upserts), so their sum can exceed ``seconds``.
     """
 
     documents: int = 0
@@ -67,6 +73,9 @@ class IngestSummary:
     symlinked_folders: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(
+        default_factory=lambda: {"read": 0.0, "prepare": 0.0, "encode": 0.0, "write": 0.0}
+    )
 
     def line(self) -> str:
         skipped = f"{len(self.unsupported)} unsupported, {len(self.hidden)} hidden"
@@ -90,6 +99,8 @@ def ingest(
     prune: bool = False,
     force: bool = False,
     device: str = "auto",
+    dtype: str = "auto",
+    batch_tokens: int | None = None,
 ) -> IngestSummary:
     """Embed every supported file under ``root`` as one whole document and upsert it into ``collection``.
 
@@ -100,7 +111,10 @@ def ingest(
 
     Args:
         root: a folder, one file, or a :class:`Listing` from :func:`~longembed.ingest.reader.scan`.
-        encoder: an already built encoder for ``settings`` (built on ``device`` when needed otherwise).
+        encoder: an already built encoder for ``settings`` (otherwise built when first needed, with ``device``,
+            ``dtype`` and ``batch_tokens``, see :class:`~longembed.encoder.Encoder`).
+        docs_per_batch: documents read and embedded together; the next batch is read and tokenized in a worker
+            thread while the model encodes the current one.
         prune: afterwards, delete the points whose file under ``root`` is gone (never when nothing was readable).
         force: re-embed documents even when their text and settings are unchanged.
 
@@ -119,14 +133,21 @@ def ingest(
         symlinked_folders=list(listing.symlinked_folders),
         failed=list(listing.problems),
     )
-    run = _Run.start(settings, store, collection, encoder, device, summary)
+    run = _Run.start(settings, store, collection, encoder, _EncoderOptions(device, dtype, batch_tokens), summary)
     files = listing.files
+    batches = [files[start : start + docs_per_batch] for start in range(0, len(files), docs_per_batch)]
+
+    def read_and_prepare(chunk: list[Path]) -> _Batch:
+        began = time.perf_counter()
+        reads = [read_file(listing.base, f) for f in chunk]
+        run.add_time("read", began)
+        return run.prepare(reads, force)
+
     bar = tqdm(total=len(files), unit="doc", desc="ingest", disable=not progress)
     with bar, logging_redirect_tqdm():
-        for start in range(0, len(files), docs_per_batch):
-            chunk = files[start : start + docs_per_batch]
-            run.process([read_file(listing.base, f) for f in chunk], force)
-            bar.update(len(chunk))
+        for batch in _one_ahead(batches, read_and_prepare):
+            run.process(batch, force)
+            bar.update(len(batch.reads))
             bar.set_postfix(tok_s=f"{run.summary.tokens / max(time.perf_counter() - started, 1e-9):.0f}")
     if not (summary.new or summary.updated or summary.unchanged):
         reasons = "; ".join(f"{f.path}: {f.reason}" for f in summary.failed[:5])
@@ -147,10 +168,13 @@ def ingest_documents(
     progress: bool = True,
     with_chunks: bool = False,
     device: str = "auto",
+    dtype: str = "auto",
+    batch_tokens: int | None = None,
 ) -> IngestSummary:
     """Embed documents already in memory (e.g. a benchmark corpus) and upsert them into ``collection``.
 
-    The same steps as :func:`ingest` (unchanged documents skipped, settings checked before any write); a
+    The same steps as :func:`ingest` (unchanged documents skipped, settings checked before any write, the next
+    batch tokenized in a worker thread while the current one is encoded); a
     document's point id derives from its ``path``. With ``with_chunks`` every document also gets a ``chunks``
     multivector: the vectors of the model inputs the extender split it into (``pcw``: its L_o-token
     windows), for the chunked MaxP baseline.
@@ -163,15 +187,62 @@ def ingest_documents(
     started = time.perf_counter()
     if not documents:
         raise IngestError(f"no document to ingest into collection {collection!r}")
-    run = _Run.start(settings, store, collection, encoder, device, IngestSummary(), with_chunks=with_chunks)
+    options = _EncoderOptions(device, dtype, batch_tokens)
+    run = _Run.start(settings, store, collection, encoder, options, IngestSummary(), with_chunks=with_chunks)
+    batches = [list(documents[start : start + docs_per_batch]) for start in range(0, len(documents), docs_per_batch)]
     bar = tqdm(total=len(documents), unit="doc", desc="ingest", disable=not progress)
     with bar, logging_redirect_tqdm():
-        for start in range(0, len(documents), docs_per_batch):
-            batch = list(documents[start : start + docs_per_batch])
+        for batch in _one_ahead(batches, lambda reads: run.prepare(reads, force=False)):
             run.process(batch, force=False)
-            bar.update(len(batch))
+            bar.update(len(batch.reads))
     run.summary.seconds = time.perf_counter() - started
     return run.summary
+
+
+@dataclass(frozen=True)
+class _EncoderOptions:
+    """How to build the encoder when the run needs one (see :class:`~longembed.encoder.Encoder`)."""
+
+    device: str = "auto"
+    dtype: str = "auto"
+    batch_tokens: int | None = None
+
+
+@dataclass
+class _Ready:
+    """Documents of one batch made ready for the model in the worker thread: clipped texts and model inputs."""
+
+    shas: list[str]
+    """sha256 of each document it was made for, in order (checked against what the main thread embeds)."""
+    texts: list[str]
+    clipped: list[bool]
+    prepared: PreparedTexts
+
+
+@dataclass
+class _Batch:
+    """One batch of documents as read, and (once the encoder is loaded) those needing the model made ready."""
+
+    reads: list[SourceDocument | ReadFailure]
+    ready: _Ready | None = None
+
+
+def _one_ahead(batches: Iterable, work: Callable[[object], _Batch]) -> Iterator[_Batch]:
+    """Yield ``work(batch)`` for each batch, in order, computing the next one in a worker thread while the
+    caller handles the current one (reading and tokenizing overlap encoding). An exception in ``work`` is
+    raised when its batch is due; on exit the worker finishes its batch and nothing more is started."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="longembed-read") as pool:
+        ahead: Future | None = None
+        try:
+            for batch in batches:
+                submitted = pool.submit(work, batch)
+                if ahead is not None:
+                    yield ahead.result()
+                ahead = submitted
+            if ahead is not None:
+                yield ahead.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass
@@ -182,7 +253,7 @@ class _Run:
     store: Store
     collection: str
     encoder: Encoder | None
-    device: str
+    options: _EncoderOptions
     stored: dict[str, StoredState]
     collection_ready: bool
     summary: IngestSummary
@@ -191,6 +262,9 @@ class _Run:
     seen: set[str] = field(default_factory=set)
     """Point ids of the documents read in this run (written or confirmed unchanged)."""
     by_source: dict[str, StoredState] = field(default_factory=dict)
+    fingerprint: str = field(init=False, default="")
+    """The settings fingerprint recorded in every point written."""
+    _clock_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     @classmethod
     def start(
@@ -199,7 +273,7 @@ class _Run:
         store: Store,
         collection: str,
         encoder: Encoder | None,
-        device: str,
+        options: _EncoderOptions,
         summary: IngestSummary,
         with_chunks: bool = False,
     ) -> _Run:
@@ -218,7 +292,7 @@ class _Run:
             store=store,
             collection=collection,
             encoder=encoder,
-            device=device,
+            options=options,
             stored=store.stored_documents(collection) if exists else {},
             collection_ready=exists,
             summary=summary,
@@ -227,12 +301,50 @@ class _Run:
 
     def __post_init__(self) -> None:
         self.by_source = {s.source: s for s in self.stored.values() if s.source}
+        self.fingerprint = self.settings.fingerprint()
 
-    def process(self, reads: list[SourceDocument | ReadFailure], force: bool) -> None:
+    def add_time(self, stage: str, since: float) -> None:
+        """Add the seconds since ``since`` (a perf_counter value) to ``stage`` (called from both threads)."""
+        with self._clock_lock:
+            self.summary.stage_seconds[stage] += time.perf_counter() - since
+
+    def _stored_match(self, read: SourceDocument) -> tuple[SourceDocument, str, StoredState | None]:
+        """The read (re-pathed when the same file is stored under another root), its point id, its stored state."""
+        pid = point_id(read.path)
+        old = self.stored.get(pid)
+        if old is None and read.source in self.by_source:
+            # the same file, stored from another root under another relative path: keep that one point
+            old = self.by_source[read.source]
+            read, pid = replace(read, path=old.path), old.point_id
+        return read, pid, old
+
+    def _unchanged(self, read: SourceDocument, old: StoredState | None, force: bool) -> bool:
+        return bool(old and not force and old.sha256 == read.sha256 and old.settings_fingerprint == self.fingerprint)
+
+    def prepare(self, reads: list[SourceDocument | ReadFailure], force: bool) -> _Batch:
+        """Worker-thread step: clip and tokenize the documents of ``reads`` that will need the model (only once
+        the encoder is loaded; before that the main thread does it). Reads nothing the main thread writes."""
+        batch = _Batch(reads)
+        encoder = self.encoder
+        if encoder is None:
+            return batch
+        began = time.perf_counter()
+        docs = [
+            r
+            for r in reads
+            if isinstance(r, SourceDocument) and not self._unchanged(r, self._stored_match(r)[2], force)
+        ]
+        if docs:
+            texts, clipped = zip(*(_clip(d.text, encoder) for d in docs))
+            prepared = encoder.prepare(list(texts), kind="document")
+            batch.ready = _Ready([d.sha256 for d in docs], list(texts), list(clipped), prepared)
+        self.add_time("prepare", began)
+        return batch
+
+    def process(self, batch: _Batch, force: bool) -> None:
         """Sort one batch of reads into failed / unchanged / to embed, then embed and write the rest."""
-        fingerprint = self.settings.fingerprint()
         to_embed: list[SourceDocument] = []
-        for read in reads:
+        for read in batch.reads:
             if isinstance(read, ReadFailure):
                 log.info("could not read %s: %s", read.path, read.reason)  # listed in the summary
                 self.summary.failed.append(read)
@@ -240,26 +352,25 @@ class _Run:
             if read.note:
                 log.warning("%s: %s", read.path, read.note)
                 self.summary.notes.append(f"{read.path}: {read.note}")
-            pid = point_id(read.path)
-            old = self.stored.get(pid)
-            if old is None and read.source in self.by_source:
-                # the same file, stored from another root under another relative path: keep that one point
-                old = self.by_source[read.source]
-                read, pid = replace(read, path=old.path), old.point_id
+            read, pid, old = self._stored_match(read)
             self.seen.add(pid)
-            if old and not force and old.sha256 == read.sha256 and old.settings_fingerprint == fingerprint:
+            if self._unchanged(read, old, force):
                 self.summary.unchanged.append(read.path)
                 if old.source != read.source:  # same document reached through a moved root
                     self.store.set_payload(self.collection, pid, {"source": read.source})
                 continue
             to_embed.append(read)
         if to_embed:
-            self._embed_and_store(to_embed, fingerprint)
+            ready = batch.ready if batch.ready and batch.ready.shas == [d.sha256 for d in to_embed] else None
+            self._embed_and_store(to_embed, self.fingerprint, ready)
 
     def _ready_encoder(self) -> Encoder:
         """The encoder (loaded on first use) and, before the first write, the collection."""
         if self.encoder is None:
-            self.encoder = Encoder(self.settings, device=self.device)
+            options = self.options
+            self.encoder = Encoder(
+                self.settings, device=options.device, dtype=options.dtype, batch_tokens=options.batch_tokens
+            )
             if self.settings.extend == "none":
                 log.warning(
                     "--extend none truncates every document at %d tokens (the model's %d, or --max-length if smaller)",
@@ -273,13 +384,20 @@ class _Run:
             self.collection_ready = True
         return self.encoder
 
-    def _embed_and_store(self, batch: list[SourceDocument], fingerprint: str) -> None:
+    def _embed_and_store(self, batch: list[SourceDocument], fingerprint: str, ready: _Ready | None) -> None:
         encoder = self._ready_encoder()
         limit = encoder.extender.content_limit + encoder.framing.n_special
         at_max_length = limit == encoder.settings.max_length
         hint = "raise --max-length to keep more" if at_max_length else "--extend none keeps L_o tokens"
-        texts, clipped = zip(*(_clip(d.text, encoder) for d in batch))
-        embedded = _encode_each_on_error(encoder, list(texts), batch, self.summary, keep_segments=self.with_chunks)
+        if ready is None:  # the worker thread ran before the encoder was loaded
+            began = time.perf_counter()
+            texts, clipped = zip(*(_clip(d.text, encoder) for d in batch))
+            ready = _Ready([d.sha256 for d in batch], list(texts), list(clipped), encoder.prepare(list(texts)))
+            self.add_time("prepare", began)
+        clipped = ready.clipped
+        began = time.perf_counter()
+        embedded = _encode_each_on_error(encoder, ready, batch, self.summary, keep_segments=self.with_chunks)
+        self.add_time("encode", began)
         stored = []
         for doc, emb, was_clipped in zip(batch, embedded, clipped):
             if emb is None:
@@ -310,7 +428,9 @@ class _Run:
                     chunks=emb.segment_vectors.tolist() if self.with_chunks else None,
                 )
             )
+        began = time.perf_counter()
         self.store.upsert(self.collection, stored)
+        self.add_time("write", began)
 
 
 def _clip(text: str, encoder: Encoder) -> tuple[str, bool]:
@@ -330,19 +450,19 @@ def _clip(text: str, encoder: Encoder) -> tuple[str, bool]:
 
 
 def _encode_each_on_error(
-    encoder: Encoder, texts: list[str], batch: list[SourceDocument], summary: IngestSummary, keep_segments: bool
+    encoder: Encoder, ready: _Ready, batch: list[SourceDocument], summary: IngestSummary, keep_segments: bool
 ):
     """Encode a batch; if that fails, encode its documents one by one and list the ones that fail alone."""
     extra = {"keep_segments": True} if keep_segments else {}  # plain encoders need not know the option
     try:
-        return encoder.encode(texts, kind="document", **extra)
+        return encoder.encode_prepared(ready.prepared, **extra)
     except (LongEmbedError, KeyboardInterrupt):
         raise
     except Exception:
-        if len(texts) == 1:
+        if len(batch) == 1:
             raise
     out = []
-    for text, doc in zip(texts, batch):
+    for text, doc in zip(ready.texts, batch):
         try:
             out.append(encoder.encode([text], kind="document", **extra)[0])
         except (LongEmbedError, KeyboardInterrupt):

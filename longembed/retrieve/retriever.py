@@ -23,6 +23,8 @@ class Retriever:
         collection: collection name.
         qdrant_url: URL of a Qdrant server.
         device: ``auto``, ``cpu`` or ``cuda``.
+        dtype, batch_tokens: model weight dtype and padded tokens per forward pass (see
+            :class:`~longembed.encoder.Encoder`); like ``device``, not recorded in the collection.
         encoder: an already loaded encoder to use instead of loading one; its settings must equal the
             collection's (the HTTP server shares one encoder between collections built the same way).
 
@@ -39,6 +41,8 @@ class Retriever:
         qdrant_url: str | None = None,
         device: str = "auto",
         encoder: Encoder | None = None,
+        dtype: str = "auto",
+        batch_tokens: int | None = None,
     ) -> None:
         self.store = store if isinstance(store, Store) else Store(path=store, url=qdrant_url, create=False)
         self.collection = collection
@@ -49,7 +53,9 @@ class Retriever:
                 raise LongEmbedError(
                     f"the encoder does not match collection {collection!r} ({'; '.join(diffs)})"
                 )
-        self.encoder = encoder if encoder is not None else Encoder(self.settings, device=device)
+        self.encoder = encoder if encoder is not None else Encoder(
+            self.settings, device=device, dtype=dtype, batch_tokens=batch_tokens
+        )
 
     def close(self) -> None:
         self.store.close()

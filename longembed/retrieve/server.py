@@ -272,6 +272,8 @@ class Service:
         collection: the default collection of requests that name none.
         device: where models run (``auto``, ``cpu``, ``cuda``).
         new_collection_settings: settings of collections created by ``/ingest``.
+        dtype, batch_tokens: model weight dtype and padded tokens per forward pass (see
+            :class:`~longembed.encoder.Encoder`).
     """
 
     def __init__(
@@ -280,11 +282,15 @@ class Service:
         collection: str = DEFAULT_COLLECTION,
         device: str = "auto",
         new_collection_settings: IndexSettings | None = None,
+        dtype: str = "auto",
+        batch_tokens: int | None = None,
     ) -> None:
         self.store = store
         self.store.client = Serialized(store.client, threading.RLock())
         self.default_collection = collection
         self.device = device
+        self.dtype = dtype
+        self.batch_tokens = batch_tokens
         self.new_collection_settings = new_collection_settings or IndexSettings()
         self._inference_lock = threading.RLock()
         self._load_lock = threading.Lock()
@@ -300,7 +306,10 @@ class Service:
         with self._load_lock:
             if key not in self._encoders:
                 log.info("loading %s", settings.describe())
-                self._encoders[key] = Serialized(Encoder(settings, device=self.device), self._inference_lock)
+                self._encoders[key] = Serialized(
+                    Encoder(settings, device=self.device, dtype=self.dtype, batch_tokens=self.batch_tokens),
+                    self._inference_lock,
+                )
             return self._encoders[key]
 
     def models_loaded(self) -> list[str]:
@@ -426,6 +435,8 @@ def create_app(
     new_collection_settings: IndexSettings | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     preload: bool = True,
+    dtype: str = "auto",
+    batch_tokens: int | None = None,
 ) -> FastAPI:
     """The FastAPI app over ``store``; the app owns the store and closes it when it shuts down.
 
@@ -437,11 +448,12 @@ def create_app(
             :class:`IndexSettings` when omitted).
         max_body_bytes: largest request body; larger ones get 413.
         preload: load the default collection's model now (when the collection exists).
+        dtype, batch_tokens: model weight dtype and padded tokens per forward pass of every model loaded.
 
     Raises:
         ModelLoadError, ExtensionError: the default collection's model cannot be loaded (with ``preload``).
     """
-    service = Service(store, collection, device, new_collection_settings)
+    service = Service(store, collection, device, new_collection_settings, dtype=dtype, batch_tokens=batch_tokens)
     if preload and store.exists(collection):
         service.encoder(store.settings(collection))
 
@@ -608,6 +620,8 @@ def serve(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     device: str = "auto",
+    dtype: str = "auto",
+    batch_tokens: int | None = None,
 ) -> None:
     """Open the store, load the default collection's model and serve the app with uvicorn until stopped.
 
@@ -627,7 +641,7 @@ def serve(
     try:
         db = Store(path=store, url=qdrant_url)
         try:
-            app = create_app(db, collection=collection, device=device)
+            app = create_app(db, collection=collection, device=device, dtype=dtype, batch_tokens=batch_tokens)
         except BaseException:
             db.close()
             raise
