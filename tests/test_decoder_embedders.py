@@ -11,8 +11,6 @@ mechanics against plain transformers forward passes, not retrieval quality; noth
 from __future__ import annotations
 
 import json
-import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +19,7 @@ import torch
 
 from longembed.encoder import Encoder, pool
 from longembed.settings import IndexSettings
+from tiny_models import save_random_model, small
 
 L_O = 64
 EOS = 102  # [SEP] in the MiniLM vocabulary
@@ -38,22 +37,12 @@ def save_decoder(
 ) -> str:
     """A tiny random-weight decoder (linear weights std 2/sqrt(fan_in), so attention depends on positions),
     a decoder-style tokenizer and last-token pooling metadata."""
-    import transformers
-    from transformers import AutoModel
-
     if family == "mistral":  # Mistral-7B's 4096-token window would make both layers local (never extended)
         config_kw.setdefault("sliding_window", None)
-    config = getattr(transformers, FAMILIES[family])(
-        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
-        head_dim=16, intermediate_size=64, max_position_embeddings=L_O, pad_token_id=0, **config_kw,
+    config = small(
+        FAMILIES[family], num_key_value_heads=1, head_dim=16, max_position_embeddings=L_O, pad_token_id=0, **config_kw
     )
-    torch.manual_seed(0)
-    model = AutoModel.from_config(config)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.Linear):
-                module.weight.normal_(0.0, 2.0 / math.sqrt(module.in_features))
-    model.save_pretrained(out)
+    save_random_model(out, config, tokenizer_from=None)
     tokenizer = json.loads((Path(minilm) / "tokenizer.json").read_text())
     tokenizer["padding"] = tokenizer["truncation"] = None
     if tokenizer_adds_eos:  # like Qwen3-Embedding's tokenizer: text then EOS

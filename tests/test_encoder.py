@@ -7,7 +7,6 @@ configs (BERT, RoBERTa, ModernBERT) to check position mechanics without any down
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,24 +16,12 @@ import torch
 from longembed.encoder import Encoder, pool, read_sentence_transformers_config, resolve_model_path
 from longembed.errors import ExtensionError, ModelLoadError
 from longembed.settings import IndexSettings
+from tiny_models import save_random_model, small
 
 
 def tiny_model_dir(tmp_path: Path, model_path: str, config) -> str:
-    """Save a random-weight model of ``config`` next to the MiniLM tokenizer files."""
-    from transformers import AutoModel
-
-    torch.manual_seed(0)
-    out = tmp_path / config.model_type
-    AutoModel.from_config(config).save_pretrained(out)
-    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copy(Path(model_path) / name, out / name)
-    return str(out)
-
-
-def small(cls, **kw):
-    return cls(
-        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, **kw
-    )
+    """Save a random-weight model of ``config`` (transformers' initialisation) next to the MiniLM tokenizer files."""
+    return save_random_model(tmp_path / config.model_type, config, model_path, position_sensitive=False)
 
 
 def test_default_model_reports_ape_and_512_positions(model_path):

@@ -10,7 +10,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from longembed.cli import main
-from test_encoder import small, tiny_model_dir
+from test_encoder import tiny_model_dir
+from tiny_models import small
 
 
 def run(*args: str):

@@ -9,8 +9,6 @@ position mechanics, not retrieval quality; nothing is downloaded.
 from __future__ import annotations
 
 import math
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,6 +25,7 @@ from longembed.extenders.attention import (
 )
 from longembed.extenders.rope_scaling import default_inv_freq, rotary_tables
 from longembed.settings import IndexSettings
+from tiny_models import save_random_model, small
 
 L_O = 64
 FAMILIES = {
@@ -52,44 +51,13 @@ FAMILIES = {
 }
 
 
-def save_tiny_model(out: Path, minilm: str, config) -> str:
-    """A random-weight model of ``config`` saved with the MiniLM tokenizer files (vocabulary 30522).
-
-    Linear weights are drawn with std 2/sqrt(fan_in) (not transformers' 0.02), so attention logits are of
-    order 1 and attention depends on positions, as in a trained model.
-    """
-    from transformers import AutoModel
-
-    torch.manual_seed(0)
-    model = AutoModel.from_config(config)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.Linear):
-                module.weight.normal_(0.0, 2.0 / math.sqrt(module.in_features))
-    model.save_pretrained(out)
-    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        shutil.copy(Path(minilm) / name, out / name)
-    return str(out)
-
-
 @pytest.fixture(scope="module")
 def family_dirs(model_path, tmp_path_factory) -> dict[str, str]:
-    import transformers
-
     root = tmp_path_factory.mktemp("rope_models")
-    dirs = {}
-    for family, (config_name, extra) in FAMILIES.items():
-        config = getattr(transformers, config_name)(
-            vocab_size=30522,
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=64,
-            max_position_embeddings=L_O,
-            **extra,
-        )
-        dirs[family] = save_tiny_model(root / family, model_path, config)
-    return dirs
+    return {
+        family: save_random_model(root / family, small(config_name, max_position_embeddings=L_O, **extra), model_path)
+        for family, (config_name, extra) in FAMILIES.items()
+    }
 
 
 def encoder(path: str, extend: str, max_length: int = 8 * L_O, **params) -> Encoder:
@@ -400,18 +368,8 @@ def test_attention_scale_on_bert_with_real_weights(model_path):
 def test_roberta_style_models_with_every_ape_method(config_name, model_path, tmp_path):
     """Tiny random RoBERTa/XLM-R: positions start at padding_idx + 1; short inputs keep the original embedding,
     long ones use only rows of the table, and a batch equals one-by-one."""
-    import transformers
-
-    config = getattr(transformers, config_name)(
-        vocab_size=30522,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=L_O + 2,
-        pad_token_id=1,
-    )
-    path = save_tiny_model(tmp_path / config_name, model_path, config)
+    config = small(config_name, max_position_embeddings=L_O + 2, pad_token_id=1)
+    path = save_random_model(tmp_path / config_name, config, model_path)
     texts = [words(10), words(L_O - 2)]
     long_texts = [words(3 * L_O), words(20), words(5 * L_O)]
     base = encoder(path, "none")

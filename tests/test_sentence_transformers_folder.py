@@ -21,7 +21,8 @@ from longembed.ingest import ingest
 from longembed.sentence_transformers_folder import read_sentence_transformers_config
 from longembed.settings import IndexSettings
 from longembed.store import Store
-from test_encoder import small, tiny_model_dir
+from test_encoder import tiny_model_dir
+from tiny_models import small
 
 PROMPTS = {"query": "task: search result | query: ", "document": "title: none | text: ", "STS": "task: sts | "}
 TEXTS = ["what did the team decide about the remote control?", "The remote should be cheap and trendy. " * 12]
