@@ -429,3 +429,19 @@ def test_cli_records_attn_scale_and_short_native_and_refuses_bad_methods(family_
     )
     assert bad.exit_code == 1
     assert "unknown parameter(s) G for extension method 'se'; valid: w (int), g (int), attn_scale (bool)" in bad.output
+
+
+def test_the_bench_records_each_method_as_resolved_for_the_model(family_dirs):
+    """results.json names the RoPE variant of a method and the parameters it derived from L_o and L_t (s = 4)."""
+    from longembed.bench.methods import resolve_methods
+
+    expected = {
+        "pi": ("RoPE linear interpolation", {"factor": 4.0}),
+        "ntk": ("NTK-aware interpolation", {"factor": 4.0, "lambda": 5.0}),  # Table 6: lambda 5 for s = 4
+        "se": ("SelfExtend", {"w": L_O // 4, "g": 5}),  # Table 6: w = L_o / s, g = s + 1
+    }
+    for name, (summary, params) in expected.items():
+        enc = encoder(family_dirs["gemma3_text"], name, max_length=4 * L_O)
+        described = resolve_methods([name])[0].describe(enc.extender)
+        assert described["summary"].startswith(summary), described
+        assert {key: described["extend_params"][key] for key in params} == params

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from longembed.errors import BenchError
-from longembed.extenders import EXTENDERS
+from longembed.extenders import EXTENDERS, Extender
 from longembed.settings import IndexSettings
 from longembed.store import CHUNKS_VECTOR, DOC_VECTOR
 
@@ -58,10 +58,15 @@ class BenchMethod:
             document_prefix=document_prefix,
         )
 
-    def describe(self) -> dict[str, Any]:
-        """What results.json records about the method: its extender, default parameters and searched vector."""
+    def describe(self, extender: Extender | None = None) -> dict[str, Any]:
+        """What results.json records about the method: its extender, parameters and searched vector.
+
+        With the ``extender`` built for the model, its own summary (APE or RoPE) and its effective parameters
+        (defaults resolved for L_o and L_t, e.g. ntk's lambda, se's w and g); without, the strategy's defaults.
+        """
         per_kind = EXTENDERS[self.extend]  # position-encoding kind -> strategy; APE first (the default model's)
-        strategy = per_kind.get("ape") or next(iter(per_kind.values()))
+        strategy = type(extender) if extender is not None else per_kind.get("ape") or next(iter(per_kind.values()))
+        params = extender.effective_params() if extender is not None else dict(strategy.param_defaults)
         if self.kind != "chunked":
             summary = strategy.summary
         elif self.with_chunks:
@@ -70,7 +75,7 @@ class BenchMethod:
             summary = "mean of L_o-token chunks = PCW"
         return {
             "extend": self.extend,
-            "extend_params": dict(strategy.param_defaults),
+            "extend_params": params,
             "kind": self.kind,
             "vector": self.using,
             "summary": summary,

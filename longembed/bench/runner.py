@@ -312,6 +312,7 @@ def run_bench(config: BenchConfig) -> BenchRun:
                 log.warning("skipped method %s: %s", method.name, exc)
                 bar.update(len(splits))
                 continue
+            run.methods[method.name] = method.describe(encoder.extender)  # resolved for this model
             if not run.model:
                 run.model = {
                     "model": config.model,

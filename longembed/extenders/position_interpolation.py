@@ -49,7 +49,7 @@ class PositionInterpolation(Extender):
 
     name = "pi"
     applies_to = frozenset({"ape"})
-    summary = "linear position interpolation of the position-embedding matrix to max_length positions"
+    summary = "APE linear position interpolation: the position-embedding matrix interpolated to s·L_o rows"
 
     @property
     def s(self) -> int:
