@@ -85,6 +85,93 @@ def check_device(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
+INDEX_OPTIONS = [
+    click.option(
+        "--model",
+        default=DEFAULT_MODEL,
+        show_default=True,
+        help="Hugging Face model directory or hub id. The default ships with longembed (no network needed).",
+    ),
+    click.option(
+        "--extend",
+        type=click.Choice(sorted(EXTENDERS)),
+        default=DEFAULT_EXTEND,
+        show_default=True,
+        help="Context-window extension method: none (truncate at the model's length), pcw (parallel context "
+        "windows), gp (grouped positions), rp (recurrent positions, APE), pi (position interpolation), ntk "
+        "(NTK-aware base, RoPE), yarn (RoPE), se (SelfExtend, RoPE).",
+    ),
+    click.option(
+        "--extend-param",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="A parameter of the extension method (repeatable), e.g. lambda=10 for ntk, w=512 g=5 for se.",
+    ),
+    click.option(
+        "--attn-scale/--no-attn-scale",
+        default=None,
+        help="Multiply attention logits by max(1, log L / log L_o) for inputs longer than L_o (LongEmbed "
+        "Appendix B). Default off. Recorded in the collection as the method parameter attn_scale.",
+    ),
+    click.option(
+        "--short-native",
+        is_flag=True,
+        default=None,
+        help="RoPE pi/ntk/yarn: rescale only inputs longer than L_o, so queries and short documents are embedded "
+        "exactly as by the original model. Recorded as the method parameter short_native.",
+    ),
+    click.option(
+        "--max-length",
+        type=int,
+        default=DEFAULT_MAX_LENGTH,
+        show_default=True,
+        help="Longest document in tokens; longer ones are truncated with a warning (target length L_t for pi).",
+    ),
+    click.option(
+        "--query-prefix",
+        default=None,
+        help="Text put before every query, e.g. 'Instruct: Given a question, retrieve passages that answer it\\n"
+        "Query: ' for E5-Mistral / Qwen3-Embedding. Default: the model's own query prompt (sentence-transformers "
+        "config), else none. Recorded in the collection.",
+    ),
+    click.option(
+        "--document-prefix",
+        default=None,
+        help="Text put before every document. Default: the model's own document prompt, else none. Recorded in "
+        "the collection.",
+    ),
+]
+"""click options shared by ``ingest`` and ``serve`` (for the collections that POST /ingest creates)."""
+
+
+def index_options(func):
+    """The settings a collection records: model, extension method and parameters, max length, prefixes."""
+    for option in reversed(INDEX_OPTIONS):
+        func = option(func)
+    return func
+
+
+def index_settings(
+    model: str,
+    extend: str,
+    extend_param: tuple[str, ...],
+    attn_scale: bool | None,
+    short_native: bool | None,
+    max_length: int,
+    query_prefix: str | None,
+    document_prefix: str | None,
+) -> IndexSettings:
+    """:class:`IndexSettings` from the :func:`index_options` values (validated by IndexSettings)."""
+    return IndexSettings(
+        model=model,
+        extend=extend,
+        extend_params=extension_params(extend_param, attn_scale, short_native),
+        max_length=max_length,
+        query_prefix=query_prefix,
+        document_prefix=document_prefix,
+    )
+
+
 def user_errors(func):
     """Turn a LongEmbedError into a one-line message and exit code 1 (a traceback only with --debug)."""
 
@@ -134,60 +221,7 @@ def main(debug: bool) -> None:
 
 @main.command()
 @click.argument("path", type=click.Path(path_type=str, readable=False))  # scan() explains unreadable paths
-@click.option(
-    "--model",
-    default=DEFAULT_MODEL,
-    show_default=True,
-    help="Hugging Face model directory or hub id. The default ships with longembed (no network needed).",
-)
-@click.option(
-    "--extend",
-    type=click.Choice(sorted(EXTENDERS)),
-    default=DEFAULT_EXTEND,
-    show_default=True,
-    help="Context-window extension method: none (truncate at the model's length), pcw (parallel context "
-    "windows), gp (grouped positions), rp (recurrent positions, APE), pi (position interpolation), ntk "
-    "(NTK-aware base, RoPE), yarn (RoPE), se (SelfExtend, RoPE).",
-)
-@click.option(
-    "--extend-param",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="A parameter of the extension method (repeatable), e.g. lambda=10 for ntk, w=512 g=5 for se.",
-)
-@click.option(
-    "--attn-scale/--no-attn-scale",
-    default=None,
-    help="Multiply attention logits by max(1, log L / log L_o) for inputs longer than L_o (LongEmbed "
-    "Appendix B). Default off. Recorded in the collection as the method parameter attn_scale.",
-)
-@click.option(
-    "--short-native",
-    is_flag=True,
-    default=None,
-    help="RoPE pi/ntk/yarn: rescale only inputs longer than L_o, so queries and short documents are embedded "
-    "exactly as by the original model. Recorded as the method parameter short_native.",
-)
-@click.option(
-    "--max-length",
-    type=int,
-    default=DEFAULT_MAX_LENGTH,
-    show_default=True,
-    help="Longest document in tokens; longer ones are truncated with a warning (target length L_t for pi).",
-)
-@click.option(
-    "--query-prefix",
-    default=None,
-    help="Text put before every query, e.g. 'Instruct: Given a question, retrieve passages that answer it\\n"
-    "Query: ' for E5-Mistral / Qwen3-Embedding. Default: the model's own query prompt (sentence-transformers "
-    "config), else none. Recorded in the collection.",
-)
-@click.option(
-    "--document-prefix",
-    default=None,
-    help="Text put before every document. Default: the model's own document prompt, else none. Recorded in "
-    "the collection.",
-)
+@index_options
 @store_options
 @encoder_options
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
@@ -216,13 +250,8 @@ def ingest(
     from longembed.ingest import scan
     from longembed.store import Store
 
-    settings = IndexSettings(
-        model=model,
-        extend=extend,
-        extend_params=extension_params(extend_param, attn_scale, short_native),
-        max_length=max_length,
-        query_prefix=query_prefix,
-        document_prefix=document_prefix,
+    settings = index_settings(
+        model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix
     )
     listing = scan(path)  # a wrong path or model path fails before the store is opened or the model loaded
     resolve_model_path(model)
@@ -278,16 +307,28 @@ def query(text, k, store, qdrant_url, collection, as_json, device, dtype, batch_
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (loopback by default).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="TCP port.")
 @encoder_options
+@index_options
 @user_errors
-def serve(store, qdrant_url, collection, host, port, device, dtype, batch_tokens) -> None:
+def serve(
+    store, qdrant_url, collection, host, port, device, dtype, batch_tokens, model, extend, extend_param, attn_scale,
+    short_native, max_length, query_prefix, document_prefix,
+) -> None:
     """Serve search, embeddings and ingest over HTTP (FastAPI; API docs at /docs). --collection is the default
     collection of requests that name none. A local --store stays locked while the server runs: ingest through
-    POST /ingest, or share a Qdrant server with --qdrant-url."""
+    POST /ingest, or share a Qdrant server with --qdrant-url.
+
+    --model, --extend, --extend-param, --max-length and the prefixes are the settings of collections that
+    POST /ingest creates; existing collections always keep the settings they were built with."""
+    from longembed.encoder import resolve_model_path
     from longembed.retrieve.server import serve as run_server
 
+    settings = index_settings(
+        model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix
+    )
+    resolve_model_path(model)  # a wrong model path fails now, not at the first POST /ingest
     run_server(
         store=store, qdrant_url=qdrant_url, collection=collection, host=host, port=port, device=device, dtype=dtype,
-        batch_tokens=batch_tokens,
+        batch_tokens=batch_tokens, new_collection_settings=settings,
     )
 
 

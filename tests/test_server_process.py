@@ -58,7 +58,7 @@ def server(store_path):
     log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "longembed.cli", "serve", "--store", str(store_path), "--host", "127.0.0.1",
-         "--port", "0", "--device", "cpu"],
+         "--port", "0", "--device", "cpu", "--extend", "pcw", "--max-length", "256"],  # for new collections
         stdout=subprocess.PIPE, stderr=log, text=True, env=ENV, cwd=store_path.parent,
     )
     lines: list[str] = []
@@ -156,3 +156,18 @@ def test_load_script(server):
         capture_output=True, text=True, timeout=60,
     )
     assert refused.returncode == 2 and "is not a loopback address" in refused.stderr
+
+
+def test_post_ingest_creates_new_collections_with_the_serve_settings(server, tmp_path):
+    """serve --extend pcw --max-length 256: a collection made by POST /ingest records them; the existing default
+    collection keeps pi at 1024 (its ingest above went through with its own settings)."""
+    (tmp_path / "budget.txt").write_text("The remote control may cost at most twelve euros fifty to produce.")
+    (tmp_path / "garden.txt").write_text("Tomatoes need sun, water and a wooden stake to climb.")
+    status, body = post(server + "/ingest", {"path": str(tmp_path), "collection": "fresh"})
+    assert status == 200 and body["documents"] == 2, body
+    with urllib.request.urlopen(server + "/collections", timeout=10) as response:
+        listed = {c["name"]: c for c in json.loads(response.read())["collections"]}
+    assert (listed["fresh"]["extension"], listed["fresh"]["max_length"], listed["fresh"]["documents"]) == ("pcw", 256, 2)
+    assert (listed["default"]["extension"], listed["default"]["max_length"]) == ("pi", MAX_LENGTH)
+    status, body = post(server + "/search", {"query": "price of the remote control", "collection": "fresh", "k": 1})
+    assert status == 200 and body["results"][0]["path"] == "budget.txt"

@@ -622,8 +622,12 @@ def serve(
     device: str = "auto",
     dtype: str = "auto",
     batch_tokens: int | None = None,
+    new_collection_settings: IndexSettings | None = None,
 ) -> None:
     """Open the store, load the default collection's model and serve the app with uvicorn until stopped.
+
+    ``new_collection_settings`` are the settings of collections created by ``POST /ingest`` (defaults of
+    :class:`IndexSettings` when omitted); existing collections keep their own.
 
     The address is bound first (``port`` 0 picks a free port; the line printed on start names it). A local
     store stays locked by this process while it runs (``longembed ingest`` on it then fails and says so);
@@ -641,7 +645,10 @@ def serve(
     try:
         db = Store(path=store, url=qdrant_url)
         try:
-            app = create_app(db, collection=collection, device=device, dtype=dtype, batch_tokens=batch_tokens)
+            app = create_app(
+                db, collection=collection, device=device, new_collection_settings=new_collection_settings,
+                dtype=dtype, batch_tokens=batch_tokens,
+            )
         except BaseException:
             db.close()
             raise
