@@ -241,6 +241,7 @@ def test_ingest_documents_creates_a_collection_and_replaces_by_name(client, enco
     assert first.status_code == 200, first.text
     body = first.json()
     assert (body["collection"], body["documents"], body["truncated"], body["failed"]) == ("notes", 2, [], [])
+    assert (body["new"], body["updated"], body["unchanged"]) == (2, 0, 0)
     assert body["tokens"] == sum(e.n_tokens for e in encoder.encode(["passage: " + d["text"] for d in documents]))
     hits = client.post("/search", json={"query": "rocket fuel", "collection": "notes", "k": 2}).json()["results"]
     assert [h["path"] for h in hits] == ["rockets.md", "pets/cats.txt"] and hits[0]["title"] == "Rockets"
@@ -258,6 +259,7 @@ def test_ingest_documents_creates_a_collection_and_replaces_by_name(client, enco
         json={"collection": "notes", "documents": [{"name": "pets/cats.txt", "text": "Dogs bark at the postman."}]},
     )
     assert again.status_code == 200 and again.json()["documents"] == 1
+    assert (again.json()["new"], again.json()["updated"], again.json()["unchanged"]) == (0, 1, 0)
     assert {c["name"]: c for c in client.get("/collections").json()["collections"]}["notes"]["documents"] == 2
     top = client.post("/search", json={"query": "barking dog", "collection": "notes", "k": 1}).json()["results"][0]
     assert top["path"] == "pets/cats.txt" and top["snippet"] == "Dogs bark at the postman."

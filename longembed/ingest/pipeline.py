@@ -82,7 +82,8 @@ class IngestSummary:
         if self.symlinked_folders:
             skipped += f", {len(self.symlinked_folders)} symlinked folder(s)"
         return (
-            f"ingested {self.documents} documents ({self.tokens} tokens): {len(self.new)} new, "
+            f"ingested {self.documents} document{'' if self.documents == 1 else 's'} ({self.tokens} tokens): "
+            f"{len(self.new)} new, "
             f"{len(self.updated)} updated, {len(self.unchanged)} unchanged, {len(self.pruned)} pruned, "
             f"{len(self.failed)} failed; {len(self.truncated)} truncated; skipped {skipped}; in {self.seconds:.1f} s"
         )

@@ -232,7 +232,10 @@ class IngestFailure(BaseModel):
 
 class IngestResponse(BaseModel):
     collection: str
-    documents: int
+    documents: int = Field(description="Documents embedded and written by this request (new + updated).")
+    new: int = Field(description="Documents not in the collection before.")
+    updated: int = Field(description="Documents whose text (or settings) changed: their point was replaced.")
+    unchanged: int = Field(description="Documents already stored with the same text and settings (not embedded).")
     tokens: int
     truncated: list[str]
     failed: list[IngestFailure]
@@ -370,6 +373,9 @@ class Service:
         return IngestResponse(
             collection=name,
             documents=summary.documents,
+            new=len(summary.new),
+            updated=len(summary.updated),
+            unchanged=len(summary.unchanged),
             tokens=summary.tokens,
             truncated=summary.truncated,
             failed=[IngestFailure(path=f.path, reason=f.reason) for f in summary.failed],
