@@ -76,7 +76,6 @@ def encoder_options(func):
 def check_device(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """Refuse an unknown device, or cuda on a machine without a GPU, before anything is read or loaded."""
     from longembed.encoder import pick_device
-    from longembed.errors import LongEmbedError
 
     try:
         pick_device(value)

@@ -147,8 +147,8 @@ def ingest(
     bar = tqdm(total=len(files), unit="doc", desc="ingest", disable=not progress)
     with bar, logging_redirect_tqdm():
         for batch in _one_ahead(batches, read_and_prepare):
-            run.process(batch, force)
-            bar.update(len(batch.reads))
+            run.process(batch)
+            bar.update(batch.size)
             bar.set_postfix(tok_s=f"{run.summary.tokens / max(time.perf_counter() - started, 1e-9):.0f}")
     if not (summary.new or summary.updated or summary.unchanged):
         reasons = "; ".join(f"{f.path}: {f.reason}" for f in summary.failed[:5])
@@ -194,8 +194,8 @@ def ingest_documents(
     bar = tqdm(total=len(documents), unit="doc", desc="ingest", disable=not progress)
     with bar, logging_redirect_tqdm():
         for batch in _one_ahead(batches, lambda reads: run.prepare(reads, force=False)):
-            run.process(batch, force=False)
-            bar.update(len(batch.reads))
+            run.process(batch)
+            bar.update(batch.size)
     run.summary.seconds = time.perf_counter() - started
     return run.summary
 
@@ -208,24 +208,51 @@ class _EncoderOptions:
     dtype: str = "auto"
     batch_tokens: int | None = None
 
+    def build(self, settings: IndexSettings) -> Encoder:
+        return Encoder(settings, device=self.device, dtype=self.dtype, batch_tokens=self.batch_tokens)
+
 
 @dataclass
 class _Ready:
-    """Documents of one batch made ready for the model in the worker thread: clipped texts and model inputs."""
+    """Documents made ready for the model: clipped texts (and whether each was cut) and model inputs."""
 
-    shas: list[str]
-    """sha256 of each document it was made for, in order (checked against what the main thread embeds)."""
     texts: list[str]
     clipped: list[bool]
     prepared: PreparedTexts
 
 
+def _make_ready(docs: list[SourceDocument], encoder: Encoder) -> _Ready:
+    texts, clipped = zip(*(_clip(d.text, encoder) for d in docs))
+    return _Ready(list(texts), list(clipped), encoder.prepare(list(texts), kind="document"))
+
+
+@dataclass
+class _Triaged:
+    """One document as read, matched with what the collection holds for it."""
+
+    read: SourceDocument
+    """The read, re-pathed when the same file is stored under another relative path."""
+    point_id: str
+    old: StoredState | None
+    unchanged: bool
+
+
 @dataclass
 class _Batch:
-    """One batch of documents as read, and (once the encoder is loaded) those needing the model made ready."""
+    """One batch of reads, sorted against the collection in the worker thread, and (once the encoder is loaded)
+    the documents that need the model made ready."""
 
-    reads: list[SourceDocument | ReadFailure]
+    failures: list[ReadFailure]
+    triaged: list[_Triaged]
     ready: _Ready | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.failures) + len(self.triaged)
+
+    @property
+    def to_embed(self) -> list[SourceDocument]:
+        return [t.read for t in self.triaged if not t.unchanged]
 
 
 def _one_ahead(batches: Iterable, work: Callable[[object], _Batch]) -> Iterator[_Batch]:
@@ -309,69 +336,54 @@ class _Run:
         with self._clock_lock:
             self.summary.stage_seconds[stage] += time.perf_counter() - since
 
-    def _stored_match(self, read: SourceDocument) -> tuple[SourceDocument, str, StoredState | None]:
-        """The read (re-pathed when the same file is stored under another root), its point id, its stored state."""
+    def _triage(self, read: SourceDocument, force: bool) -> _Triaged:
         pid = point_id(read.path)
         old = self.stored.get(pid)
         if old is None and read.source in self.by_source:
             # the same file, stored from another root under another relative path: keep that one point
             old = self.by_source[read.source]
             read, pid = replace(read, path=old.path), old.point_id
-        return read, pid, old
-
-    def _unchanged(self, read: SourceDocument, old: StoredState | None, force: bool) -> bool:
-        return bool(old and not force and old.sha256 == read.sha256 and old.settings_fingerprint == self.fingerprint)
+        unchanged = bool(
+            old and not force and old.sha256 == read.sha256 and old.settings_fingerprint == self.fingerprint
+        )
+        return _Triaged(read, pid, old, unchanged)
 
     def prepare(self, reads: list[SourceDocument | ReadFailure], force: bool) -> _Batch:
-        """Worker-thread step: clip and tokenize the documents of ``reads`` that will need the model (only once
-        the encoder is loaded; before that the main thread does it). Reads nothing the main thread writes."""
-        batch = _Batch(reads)
-        encoder = self.encoder
-        if encoder is None:
-            return batch
+        """Worker-thread step: sort ``reads`` into failed / unchanged / to embed against what the collection held
+        at the start, and clip and tokenize the ones to embed (only once the encoder is loaded; before that the
+        main thread does it). Reads nothing the main thread writes."""
         began = time.perf_counter()
-        docs = [
-            r
-            for r in reads
-            if isinstance(r, SourceDocument) and not self._unchanged(r, self._stored_match(r)[2], force)
-        ]
-        if docs:
-            texts, clipped = zip(*(_clip(d.text, encoder) for d in docs))
-            prepared = encoder.prepare(list(texts), kind="document")
-            batch.ready = _Ready([d.sha256 for d in docs], list(texts), list(clipped), prepared)
+        batch = _Batch(
+            failures=[r for r in reads if isinstance(r, ReadFailure)],
+            triaged=[self._triage(r, force) for r in reads if isinstance(r, SourceDocument)],
+        )
+        encoder, docs = self.encoder, batch.to_embed
+        if encoder is not None and docs:
+            batch.ready = _make_ready(docs, encoder)
         self.add_time("prepare", began)
         return batch
 
-    def process(self, batch: _Batch, force: bool) -> None:
-        """Sort one batch of reads into failed / unchanged / to embed, then embed and write the rest."""
-        to_embed: list[SourceDocument] = []
-        for read in batch.reads:
-            if isinstance(read, ReadFailure):
-                log.info("could not read %s: %s", read.path, read.reason)  # listed in the summary
-                self.summary.failed.append(read)
-                continue
-            if read.note:
-                log.warning("%s: %s", read.path, read.note)
-                self.summary.notes.append(f"{read.path}: {read.note}")
-            read, pid, old = self._stored_match(read)
-            self.seen.add(pid)
-            if self._unchanged(read, old, force):
-                self.summary.unchanged.append(read.path)
-                if old.source != read.source:  # same document reached through a moved root
-                    self.store.set_payload(self.collection, pid, {"source": read.source})
-                continue
-            to_embed.append(read)
-        if to_embed:
-            ready = batch.ready if batch.ready and batch.ready.shas == [d.sha256 for d in to_embed] else None
-            self._embed_and_store(to_embed, self.fingerprint, ready)
+    def process(self, batch: _Batch) -> None:
+        """Record one prepared batch (failures, notes, unchanged documents), then embed and write the rest."""
+        for failure in batch.failures:
+            log.info("could not read %s: %s", failure.path, failure.reason)  # listed in the summary
+            self.summary.failed.append(failure)
+        for t in batch.triaged:
+            if t.read.note:
+                log.warning("%s: %s", t.read.path, t.read.note)
+                self.summary.notes.append(f"{t.read.path}: {t.read.note}")
+            self.seen.add(t.point_id)
+            if t.unchanged:
+                self.summary.unchanged.append(t.read.path)
+                if t.old.source != t.read.source:  # same document reached through a moved root
+                    self.store.set_payload(self.collection, t.point_id, {"source": t.read.source})
+        if batch.to_embed:
+            self._embed_and_store(batch.to_embed, batch.ready)
 
     def _ready_encoder(self) -> Encoder:
         """The encoder (loaded on first use) and, before the first write, the collection."""
         if self.encoder is None:
-            options = self.options
-            self.encoder = Encoder(
-                self.settings, device=options.device, dtype=options.dtype, batch_tokens=options.batch_tokens
-            )
+            self.encoder = self.options.build(self.settings)
             if self.settings.extend == "none":
                 log.warning(
                     "--extend none truncates every document at %d tokens (the model's %d, or --max-length if smaller)",
@@ -385,22 +397,20 @@ class _Run:
             self.collection_ready = True
         return self.encoder
 
-    def _embed_and_store(self, batch: list[SourceDocument], fingerprint: str, ready: _Ready | None) -> None:
+    def _embed_and_store(self, batch: list[SourceDocument], ready: _Ready | None) -> None:
         encoder = self._ready_encoder()
         limit = encoder.extender.content_limit + encoder.framing.n_special
         at_max_length = limit == encoder.settings.max_length
         hint = "raise --max-length to keep more" if at_max_length else "--extend none keeps L_o tokens"
         if ready is None:  # the worker thread ran before the encoder was loaded
             began = time.perf_counter()
-            texts, clipped = zip(*(_clip(d.text, encoder) for d in batch))
-            ready = _Ready([d.sha256 for d in batch], list(texts), list(clipped), encoder.prepare(list(texts)))
+            ready = _make_ready(batch, encoder)
             self.add_time("prepare", began)
-        clipped = ready.clipped
         began = time.perf_counter()
         embedded = _encode_each_on_error(encoder, ready, batch, self.summary, keep_segments=self.with_chunks)
         self.add_time("encode", began)
         stored = []
-        for doc, emb, was_clipped in zip(batch, embedded, clipped):
+        for doc, emb, was_clipped in zip(batch, embedded, ready.clipped):
             if emb is None:
                 continue
             if emb.truncated:
@@ -424,7 +434,7 @@ class _Run:
                         "text_chars": len(doc.text),
                         "source": doc.source,
                         "encoding": doc.encoding,
-                        "settings_fingerprint": fingerprint,
+                        "settings_fingerprint": self.fingerprint,
                     },
                     chunks=emb.segment_vectors.tolist() if self.with_chunks else None,
                 )
