@@ -10,11 +10,21 @@ from pathlib import Path
 
 import click
 
-from longembed.encoder import DEFAULT_BATCH_TOKENS, DEFAULT_BATCH_TOKENS_CUDA
 from longembed.errors import LongEmbedError
-from longembed.extenders import EXTENDERS
-from longembed.settings import DEFAULT_EXTEND, DEFAULT_MAX_LENGTH, DEFAULT_MODEL, IndexSettings
-from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE
+from longembed.settings import (
+    DEFAULT_BATCH_TOKENS,
+    DEFAULT_BATCH_TOKENS_CUDA,
+    DEFAULT_COLLECTION,
+    DEFAULT_EXTEND,
+    DEFAULT_MAX_LENGTH,
+    DEFAULT_MODEL,
+    DEFAULT_STORE,
+    EXTEND_METHODS,
+    IndexSettings,
+)
+
+# Heavy modules (torch via the encoder, qdrant-client via the store) are imported inside the commands, so
+# that `longembed --help` and usage errors answer at once.
 
 EXIT_OK = 0
 """Done. Files that could not be read are listed on stderr and counted in the summary; they do not fail a run."""
@@ -93,7 +103,7 @@ INDEX_OPTIONS = [
     ),
     click.option(
         "--extend",
-        type=click.Choice(sorted(EXTENDERS)),
+        type=click.Choice(sorted(EXTEND_METHODS)),
         default=DEFAULT_EXTEND,
         show_default=True,
         help="Context-window extension method: none (truncate at the model's length), pcw (parallel context "
@@ -349,7 +359,7 @@ def comma_ints(value: str | None, option: str) -> list[int] | None:
 
 
 BENCH_TASKS = "passkey,needle,narrativeqa,qmsum,2wikimqa,summ_screen_fd"
-BENCH_METHODS = ",".join([*EXTENDERS, "chunked-maxp", "chunked-mean"])
+BENCH_METHODS = ",".join([*EXTEND_METHODS, "chunked-maxp", "chunked-mean"])
 PAPER_LENGTHS = "256,512,1024,2048,4096,8192,16384,32768"
 
 

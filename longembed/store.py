@@ -19,13 +19,10 @@ from typing import Any
 from qdrant_client import QdrantClient, models
 
 from longembed.errors import CollectionNotFound, StoreError
-from longembed.settings import SETTINGS_VERSION, IndexSettings
+from longembed.settings import DEFAULT_COLLECTION, DEFAULT_STORE, SETTINGS_VERSION, IndexSettings
 
 log = logging.getLogger(__name__)
 
-DEFAULT_STORE = ".longembed"
-"""Default directory of the embedded (local-mode) Qdrant store, relative to the working directory."""
-DEFAULT_COLLECTION = "default"
 DOC_VECTOR = "doc"
 CHUNKS_VECTOR = "chunks"
 """Optional multivector of a document's chunk embeddings (Qdrant MAX_SIM: a document scores as its best chunk)."""
