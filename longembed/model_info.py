@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from longembed.errors import ExtensionError
-from longembed.extenders import build_extender, methods_for, strategy_for
+from longembed.extenders import build_extender, extender_class, methods_for
 from longembed.extenders.rope_scaling import rope_parameters, rotary_tables
 from longembed.settings import DEFAULT_MAX_LENGTH, IndexSettings
 
@@ -76,12 +76,12 @@ def inspect_model(model: str, max_length: int = DEFAULT_MAX_LENGTH, device: str 
     config = enc.model.config
     methods = []
     for name in methods_for(enc.positions.kind):
-        strategy = strategy_for(name, enc.positions.kind)
+        cls = extender_class(name, enc.positions.kind)
         try:
             extender = build_extender(name, enc.positions, enc.framing, max_length, {})
-            methods.append(MethodInfo(name, strategy.summary, extender.effective_params()))
+            methods.append(MethodInfo(name, cls.summary, extender.effective_params()))
         except ExtensionError as exc:
-            methods.append(MethodInfo(name, strategy.summary, None, str(exc)))
+            methods.append(MethodInfo(name, cls.summary, None, str(exc)))
     thetas: dict[str, float] = {}
     for table in rotary_tables(enc.model):
         theta = rope_parameters(config, table.layer_type).get("rope_theta")

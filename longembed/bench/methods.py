@@ -62,13 +62,13 @@ class BenchMethod:
         """What results.json records about the method: its extender, parameters and searched vector.
 
         With the ``extender`` built for the model, its own summary (APE or RoPE) and its effective parameters
-        (defaults resolved for L_o and L_t, e.g. ntk's lambda, se's w and g); without, the strategy's defaults.
+        (defaults resolved for L_o and L_t, e.g. ntk's lambda, se's w and g); without, the extender's defaults.
         """
-        per_kind = EXTENDERS[self.extend]  # position-encoding kind -> strategy; APE first (the default model's)
-        strategy = type(extender) if extender is not None else per_kind.get("ape") or next(iter(per_kind.values()))
-        params = extender.effective_params() if extender is not None else dict(strategy.param_defaults)
+        per_kind = EXTENDERS[self.extend]  # position-encoding kind -> extender class; APE first (the default model's)
+        cls = type(extender) if extender is not None else per_kind.get("ape") or next(iter(per_kind.values()))
+        params = extender.effective_params() if extender is not None else dict(cls.param_defaults)
         if self.kind != "chunked":
-            summary = strategy.summary
+            summary = cls.summary
         elif self.with_chunks:
             summary = "best L_o-token chunk (Qdrant multivector, MAX_SIM)"
         else:

@@ -1,8 +1,9 @@
-"""Context-window extension methods, one small strategy per method, in a registry keyed by name.
+"""Context-window extension methods, one small extender class per method, in a registry keyed by name.
 
-Like transformers' ``ROPE_INIT_FUNCTIONS``: :data:`EXTENDERS` maps a method name to its strategy class per
-position-encoding kind (``pi`` is one strategy for APE models and another for RoPE models; ``gp`` and ``pcw``
-are one strategy for both); :func:`build_extender` validates the parameters and that the method fits the model.
+Like transformers' ``ROPE_INIT_FUNCTIONS``, :data:`EXTENDERS` is a literal dict from a method name to its
+extender class per position-encoding kind (``pi`` is one extender for APE models and another for RoPE models;
+``gp`` and ``pcw`` are one for both); :func:`build_extender` checks that the method fits the model and the
+extender validates its parameters.
 """
 
 from __future__ import annotations
@@ -28,23 +29,19 @@ from longembed.extenders.rope_scaling import (
 from longembed.extenders.self_extend import SelfExtend, self_extend_defaults
 from longembed.extenders.truncation import Truncation
 
-STRATEGIES: tuple[type[Extender], ...] = (
-    Truncation,
-    ParallelContextWindows,
-    GroupedPositions,
-    RecurrentPositions,
-    PositionInterpolation,
-    RopePositionInterpolation,
-    NtkInterpolation,
-    YarnInterpolation,
-    SelfExtend,
-)
-
-EXTENDERS: dict[str, dict[PositionKind | None, type[Extender]]] = {}
-"""method name -> position-encoding kind (``ape``, ``rope``, ``None``) -> strategy class."""
-for _cls in STRATEGIES:
-    for _kind in _cls.applies_to:
-        EXTENDERS.setdefault(_cls.name, {})[_kind] = _cls  # type: ignore[index]
+EXTENDERS: dict[str, dict[PositionKind | None, type[Extender]]] = {
+    "none": {"ape": Truncation, "rope": Truncation, None: Truncation},  # needs no position knowledge
+    "pcw": {"ape": ParallelContextWindows, "rope": ParallelContextWindows},
+    "gp": {"ape": GroupedPositions, "rope": GroupedPositions},
+    "rp": {"ape": RecurrentPositions},
+    "pi": {"ape": PositionInterpolation, "rope": RopePositionInterpolation},
+    "ntk": {"rope": NtkInterpolation},
+    "yarn": {"rope": YarnInterpolation},
+    "se": {"rope": SelfExtend},
+}
+"""Extension method name -> position-encoding kind (``ape``, ``rope``, ``None`` = unrecognised) -> its
+:class:`Extender` class. The one place that says which method applies to which models; its keys are
+:data:`longembed.settings.EXTEND_METHODS`, in that order."""
 
 
 def methods_for(kind: PositionKind | None) -> list[str]:
@@ -52,8 +49,8 @@ def methods_for(kind: PositionKind | None) -> list[str]:
     return [name for name, per_kind in EXTENDERS.items() if kind in per_kind]
 
 
-def strategy_for(name: str, kind: PositionKind | None) -> type[Extender]:
-    """The strategy class of method ``name`` for position encoding ``kind``.
+def extender_class(name: str, kind: PositionKind | None) -> type[Extender]:
+    """The extender class of method ``name`` for position encoding ``kind``.
 
     Raises:
         ExtensionError: unknown method (lists the known ones) or one that does not apply to ``kind``
@@ -80,18 +77,17 @@ def build_extender(
     max_length: int,
     params: dict[str, Any] | None = None,
 ) -> Extender:
-    """Instantiate the strategy registered as ``name``.
+    """Instantiate the extender registered as ``name`` for the model's position encoding.
 
     Raises:
         ExtensionError: unknown method (the message lists the known ones), bad parameters, or a method
             that does not apply to the model's position encoding.
     """
-    return strategy_for(name, positions.kind)(positions, framing, max_length, params)
+    return extender_class(name, positions.kind)(positions, framing, max_length, params)
 
 
 __all__ = [
     "EXTENDERS",
-    "STRATEGIES",
     "Extender",
     "Framing",
     "GroupedPositions",
@@ -107,6 +103,7 @@ __all__ = [
     "Truncation",
     "YarnInterpolation",
     "build_extender",
+    "extender_class",
     "find_position_embeddings",
     "grouped_position_ids",
     "interpolate_position_embeddings",
@@ -114,6 +111,5 @@ __all__ = [
     "ntk_lambda",
     "recurrent_position_ids",
     "self_extend_defaults",
-    "strategy_for",
     "window_starts",
 ]

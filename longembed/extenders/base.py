@@ -1,4 +1,4 @@
-"""What every context-window extension strategy shares.
+"""What every context-window extension method (extender) shares.
 
 Notation follows the LongEmbed paper (Zhu et al. 2024, arXiv 2404.12096, §4): L_o is the model's original
 context length in tokens, L_t the target length, L the length of one input, s a scaling factor.
@@ -88,9 +88,9 @@ max(1, log L / log L_o) for inputs of L > L_o tokens (LongEmbed Appendix B); off
 
 
 class Extender:
-    """A context-window extension strategy (one per method, registered by ``name``).
+    """A context-window extension method for one kind of position encoding (registered by ``name``).
 
-    Subclasses set ``name``, ``applies_to`` and, when they take parameters, ``param_types``
+    Subclasses set ``name`` and, when they take parameters, ``param_types``
     (name -> type), ``param_defaults`` (``None``: derived from L_t and L_o when the extender is built) and
     ``param_ranges`` (name -> (lowest, highest), inclusive, ``None`` for no bound); they override
     :meth:`relative_position_ids` and, when the method changes the model or splits the input,
@@ -104,12 +104,12 @@ class Extender:
         params: method parameters, validated against ``param_types``.
 
     Raises:
-        ExtensionError: the model's position encoding is not one the method applies to, or a parameter
-            is unknown or of the wrong type.
+        ExtensionError: a parameter is unknown or of the wrong type, or ``max_length`` leaves no room for text.
+            (Which position encodings a method applies to is :data:`longembed.extenders.EXTENDERS`'s business:
+            :func:`longembed.extenders.build_extender` checks it.)
     """
 
     name: ClassVar[str]
-    applies_to: ClassVar[frozenset[str]]
     param_types: ClassVar[dict[str, type]] = {}
     param_defaults: ClassVar[dict[str, Any]] = {}
     param_ranges: ClassVar[dict[str, tuple[float | None, float | None]]] = {}
@@ -127,14 +127,6 @@ class Extender:
         self.framing = framing
         self.max_length = max_length
         self.params = self.validate_params(params or {})
-        if positions.kind not in self.applies_to:
-            from longembed.extenders import methods_for  # registry lives in the package root
-
-            kind = positions.kind or "unrecognised"
-            raise ExtensionError(
-                f"extension method {self.name!r} does not apply to a model with {kind} position encoding; "
-                f"methods that do: {', '.join(methods_for(positions.kind))}"
-            )
         if max_length <= framing.n_special:
             raise ExtensionError(
                 f"max length {max_length} leaves no room for text next to {framing.n_special} special tokens"

@@ -26,7 +26,6 @@ class GroupedPositions(Extender):
     """
 
     name = "gp"
-    applies_to = frozenset({"ape", "rope"})
     summary = "grouped positions: pid -> floor(pid / s), s = ceil(L / L_o) per input"
 
     def relative_position_ids(self, length: int) -> list[int]:

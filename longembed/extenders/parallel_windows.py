@@ -30,7 +30,6 @@ class ParallelContextWindows(Extender):
     """
 
     name = "pcw"
-    applies_to = frozenset({"ape", "rope"})
     summary = "embed L_o-token windows separately and average them (parallel context windows)"
 
     def segments(self, content_ids: list[int]) -> list[Segment]:

@@ -48,7 +48,6 @@ class PositionInterpolation(Extender):
     """
 
     name = "pi"
-    applies_to = frozenset({"ape"})
     summary = "APE linear position interpolation: the position-embedding matrix interpolated to s·L_o rows"
 
     @property

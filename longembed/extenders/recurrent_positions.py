@@ -18,7 +18,6 @@ class RecurrentPositions(Extender):
     """Reuse the original L_o position embeddings cyclically."""
 
     name = "rp"
-    applies_to = frozenset({"ape"})
     summary = "recurrent positions: pid -> pid mod L_o"
 
     def relative_position_ids(self, length: int) -> list[int]:

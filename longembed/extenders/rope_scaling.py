@@ -129,7 +129,6 @@ class RopeScaling(Extender):
     Subclasses implement :meth:`scaled` for one table.
     """
 
-    applies_to = frozenset({"rope"})
     param_types: ClassVar[dict[str, type]] = {"factor": float, "short_native": bool}
     param_defaults: ClassVar[dict[str, Any]] = {"factor": None, "short_native": False}
     param_ranges: ClassVar[dict[str, tuple[float | None, float | None]]] = {"factor": (1.0, None)}

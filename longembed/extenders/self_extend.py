@@ -2,7 +2,7 @@
 
 Keys within the neighbour window w of a query keep their relative position; farther keys are seen through
 grouped positions (group size g), shifted so the two regimes join. The attention change lives in
-:func:`longembed.extenders.attention.self_extend_attention`; this strategy sets its parameters and switches it
+:func:`longembed.extenders.attention.self_extend_attention`; this extender sets its parameters and switches it
 on for inputs longer than L_o only, so shorter inputs get exactly the original model's embedding.
 """
 
@@ -51,7 +51,6 @@ class SelfExtend(Extender):
     """
 
     name = "se"
-    applies_to = frozenset({"rope"})
     param_types: ClassVar[dict[str, type]] = {"w": int, "g": int}
     param_defaults: ClassVar[dict[str, Any]] = {"w": None, "g": None}
     param_ranges: ClassVar[dict[str, tuple[float | None, float | None]]] = {"w": (1, None), "g": (1, None)}

@@ -13,7 +13,6 @@ class Truncation(Extender):
     """
 
     name = "none"
-    applies_to = frozenset({"ape", "rope", None})  # truncation needs no position knowledge
     summary = "truncate every input at the model's original length L_o"
 
     @property
