@@ -66,6 +66,18 @@ TRUE_WORDS = {"true", "1", "yes", "on"}
 FALSE_WORDS = {"false", "0", "no", "off"}
 
 
+def scale_factor(length: int, original_length: int) -> int:
+    """The integer scaling factor s = ⌈L / L_o⌉ (1 when ``length`` ≤ L_o), both in tokens (LongEmbed §4.2).
+
+    The one place s is derived: from L_t for ``pi``, the RoPE methods' default ``factor`` and SelfExtend's
+    default (w, g); from each input's own L for ``gp``.
+
+    >>> scale_factor(4096, 512), scale_factor(300, 512), scale_factor(513, 512)
+    (8, 1, 2)
+    """
+    return max(1, -(-length // original_length))
+
+
 def parse_bool(value: Any) -> bool:
     """``true/false``, ``1/0``, ``yes/no``, ``on/off`` (any case), or a bool.
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
-from longembed.extenders.base import Extender
+from longembed.extenders.base import Extender, scale_factor
 
 
 def grouped_position_ids(length: int, original_length: int) -> list[int]:
@@ -15,7 +13,7 @@ def grouped_position_ids(length: int, original_length: int) -> list[int]:
     >>> grouped_position_ids(10, 4)
     [0, 0, 0, 1, 1, 1, 2, 2, 2, 3]
     """
-    s = max(1, math.ceil(length / original_length))
+    s = scale_factor(length, original_length)
     return [p // s for p in range(length)]
 
 

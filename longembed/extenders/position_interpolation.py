@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
-from longembed.extenders.base import Extender
+from longembed.extenders.base import Extender, scale_factor
 
 
 def interpolate_position_embeddings(weight: torch.Tensor, s: int) -> torch.Tensor:
@@ -53,7 +51,7 @@ class PositionInterpolation(Extender):
     @property
     def s(self) -> int:
         """Scaling factor s = ⌈L_t / L_o⌉ (1 when max_length ≤ L_o)."""
-        return max(1, math.ceil(self.max_length / self.L_o))
+        return scale_factor(self.max_length, self.L_o)
 
     def relative_position_ids(self, length: int) -> list[int]:
         if length <= self.L_o:

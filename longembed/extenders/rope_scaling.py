@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -23,7 +22,7 @@ import torch
 from torch import nn
 
 from longembed.errors import ExtensionError
-from longembed.extenders.base import Extender, Segment
+from longembed.extenders.base import Extender, Segment, scale_factor
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +137,7 @@ class RopeScaling(Extender):
         """Scaling factor s: the ``factor`` parameter, else ⌈L_t / L_o⌉ (1 when max_length ≤ L_o)."""
         if self.params["factor"] is not None:
             return float(self.params["factor"])
-        return float(max(1, math.ceil(self.max_length / self.L_o)))
+        return float(scale_factor(self.max_length, self.L_o))
 
     @property
     def changes_nothing(self) -> bool:

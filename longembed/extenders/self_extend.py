@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from torch import nn
 
 from longembed.extenders.attention import SelfExtendSpec, install
-from longembed.extenders.base import Extender, Segment
+from longembed.extenders.base import Extender, Segment, scale_factor
 from longembed.extenders.rope_scaling import global_rotary_tables
 
 log = logging.getLogger(__name__)
@@ -58,7 +57,7 @@ class SelfExtend(Extender):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        window, group = self_extend_defaults(math.ceil(self.max_length / self.L_o), self.L_o)
+        window, group = self_extend_defaults(scale_factor(self.max_length, self.L_o), self.L_o)
         self.window = self.params["w"] if self.params["w"] is not None else window
         self.group = self.params["g"] if self.params["g"] is not None else group
         self.params.update(w=self.window, g=self.group)
