@@ -85,7 +85,7 @@ def encoder_options(func):
 
 def check_device(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """Refuse an unknown device, or cuda on a machine without a GPU, before anything is read or loaded."""
-    from longembed.encoder import pick_device
+    from longembed.models.device import pick_device
 
     try:
         pick_device(value)
@@ -254,7 +254,7 @@ def ingest(
     Unchanged documents (same text sha256 and settings) are skipped, changed ones replace their point, so an
     interrupted run can simply be started again. Hidden files and folders are skipped, symlinked folders are
     not followed, files with other extensions are counted and skipped."""
-    from longembed.encoder import resolve_model_path, with_model_prompts
+    from longembed.models.paths import resolve_model_path, with_model_prompts
     from longembed.ingest import ingest as run_ingest
     from longembed.ingest import scan
     from longembed.store import Store
@@ -328,7 +328,7 @@ def serve(
 
     --model, --extend, --extend-param, --max-length and the prefixes are the settings of collections that
     POST /ingest creates; existing collections always keep the settings they were built with."""
-    from longembed.encoder import resolve_model_path
+    from longembed.models.paths import resolve_model_path
     from longembed.retrieve.server import serve as run_server
 
     settings = index_settings(

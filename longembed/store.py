@@ -19,7 +19,7 @@ from typing import Any
 from qdrant_client import QdrantClient, models
 
 from longembed.errors import CollectionNotFound, StoreError
-from longembed.settings import DEFAULT_COLLECTION, DEFAULT_STORE, SETTINGS_VERSION, IndexSettings
+from longembed.settings import DEFAULT_COLLECTION, DEFAULT_STORE, SETTINGS_VERSION, IndexSettings  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
