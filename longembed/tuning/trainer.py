@@ -182,8 +182,16 @@ class PositionTuner:
         with torch.no_grad():
             self.table.rows.copy_(state["rows"].to(self.table.rows.device))
         self.optimizer.load_state_dict(state["optimizer"])
+        lr_lambdas = self.scheduler.lr_lambdas  # keep this run's schedule (its ``steps``)
         self.scheduler.load_state_dict(state["scheduler"])
+        self.scheduler.lr_lambdas = lr_lambdas
         return int(state["step"]), list(state["losses"])
+
+
+def _fixed(config: dict) -> dict:
+    """The settings a resumed run must share with its checkpoint: all but ``steps`` and ``checkpoint_every``
+    (a run may be lengthened or cut short; the learning-rate schedule then follows the new ``steps``)."""
+    return {k: v for k, v in config.items() if k not in ("steps", "checkpoint_every")}
 
 
 def latest_checkpoint(out: Path) -> Path | None:
@@ -217,7 +225,8 @@ def tune(
     Args:
         pairs: training pairs (:mod:`longembed.tuning.pairs`).
         out: output folder (a sentence-transformers folder plus ``longembed_tuning.json`` and checkpoints).
-        resume: continue from the latest checkpoint in ``out`` (its config must equal ``config``).
+        resume: continue from the latest checkpoint in ``out``; its config must equal ``config`` but for ``steps``
+            and ``checkpoint_every`` (with the same ``steps`` the result equals an uninterrupted run's).
         data: a description of the training data, recorded in the folder.
 
     Returns:
@@ -233,9 +242,11 @@ def tune(
     step, losses = 0, []
     if resume and (checkpoint := latest_checkpoint(out)) is not None:
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        if state["config"] != asdict(config):
+        if _fixed(state["config"]) != _fixed(asdict(config)):
             raise TuneError(f"the checkpoint {checkpoint} was made with other settings; start without --resume")
         step, losses = tuner.load(state)
+        if step > config.steps:
+            raise TuneError(f"the checkpoint {checkpoint} is at step {step}, past --steps {config.steps}")
     started = time.monotonic()
     bar = tqdm(total=config.steps, initial=step, disable=not progress, unit="step", desc="tuning")
     while step < config.steps:
