@@ -40,6 +40,7 @@ class SourceDocument:
         source: absolute path of the file (the ingested root resolved, then ``path``).
         encoding: the encoding the text was decoded with (``utf-8`` for PDF and HTML).
         note: how the text was decoded when that was not plain UTF-8 (empty otherwise).
+        file_size, file_mtime_ns: ``os.stat`` of the file before it was read (``-1`` when not from a file).
     """
 
     path: str
@@ -49,6 +50,8 @@ class SourceDocument:
     source: str = ""
     encoding: str = "utf-8"
     note: str = ""
+    file_size: int = -1
+    file_mtime_ns: int = -1
 
 
 @dataclass(frozen=True)
@@ -253,6 +256,8 @@ def read_file(base: Path, file: Path) -> SourceDocument | ReadFailure:
         source=str(base / rel),
         encoding=str(metadata.get("encoding", "utf-8")),
         note=str(metadata.get("decode_note", "")),
+        file_size=info.st_size,
+        file_mtime_ns=info.st_mtime_ns,
     )
 
 
