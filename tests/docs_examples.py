@@ -7,7 +7,7 @@ The marking convention (one HTML comment on the line right before the opening fe
     <!-- test: skip: needs network -->        (``—``, ``-``, ``:`` all separate the reason)
 
 Every other ``python``/``bash`` block runs, top to bottom, in one temporary folder that holds a copy of the
-repository's ``examples/`` (the sample meetings) and ``my-docs/`` (three of those meetings), as a reader would
+repository's ``examples/`` (six of the sample meetings) and ``my-docs/`` (three of those meetings), as a reader would
 run them on a fresh clone; ``longembed`` and ``python`` on the PATH are this checkout's. Blocks of other
 languages (``text``, ``console``, ``toml``) are never run.
 """

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from longembed.integrations.llama_index import LongEmbedEmbedding
+
+pytestmark = pytest.mark.slow  # three model loads and 4096-token inputs: ~45 s on 2 cores
 from longembed.settings import IndexSettings
 
 PROMPTS = {"query": "Represent this question for retrieval: ", "document": "Represent this meeting: "}

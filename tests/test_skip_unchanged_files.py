@@ -22,6 +22,7 @@ from longembed.store import Store
 from test_reader import write_pdf
 
 SETTINGS = IndexSettings(extend="none", max_length=128)
+pytestmark = pytest.mark.slow  # seven ingests of 22 files: ~85 s on 2 cores
 
 
 @pytest.fixture
