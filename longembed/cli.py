@@ -536,5 +536,9 @@ def inspect_command(model, max_length, as_json, device) -> None:
     click.echo(json.dumps(info.to_dict(), indent=2, ensure_ascii=False) if as_json else format_model_info(info))
 
 
+from longembed.collections_cli import collections  # noqa: E402 - its own module, registered here
+
+main.add_command(collections)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

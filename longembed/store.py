@@ -172,7 +172,8 @@ class Store:
         if diffs:
             raise StoreError(
                 f"collection {collection!r} was built with other settings ({'; '.join(diffs)}); "
-                "ingest with the same settings or choose another --collection"
+                "ingest with the same settings, choose another --collection, or see them with "
+                f"`longembed collections info {collection}` and remove it with `longembed collections drop {collection}`"
             )
 
     def ensure_collection(
