@@ -243,10 +243,15 @@ def main(debug: bool) -> None:
 @click.option(
     "--force", is_flag=True, help="Re-embed every document, even those whose text and settings are unchanged."
 )
+@click.option(
+    "--rehash", is_flag=True,
+    help="Read and hash every file; by default a file whose size and modification time are those recorded with "
+    "its point is skipped without being parsed.",
+)
 @user_errors
 def ingest(
     path, model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix, store,
-    qdrant_url, collection, device, dtype, batch_tokens, progress, prune, force,
+    qdrant_url, collection, device, dtype, batch_tokens, progress, prune, force, rehash,
 ) -> None:
     """Embed every .txt .md .pdf .html file under PATH (a folder, searched recursively, or one file) as one
     whole document and store it in a Qdrant collection.
@@ -269,7 +274,7 @@ def ingest(
     with Store(path=store, url=qdrant_url) as db:
         summary = run_ingest(
             listing, settings, db, collection, progress=progress, prune=prune, force=force, device=device,
-            dtype=dtype, batch_tokens=batch_tokens,
+            dtype=dtype, batch_tokens=batch_tokens, rehash=rehash,
         )
     for failure in summary.failed:
         click.echo(f"failed: {failure.path}: {failure.reason}", err=True)
@@ -592,6 +597,10 @@ def inspect_command(model, max_length, as_json, device) -> None:
     info = inspect_model(model, max_length=max_length, device=device)
     click.echo(json.dumps(info.to_dict(), indent=2, ensure_ascii=False) if as_json else format_model_info(info))
 
+
+from longembed.collections_cli import collections  # noqa: E402 - its own module, registered here
+
+main.add_command(collections)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

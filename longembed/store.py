@@ -28,7 +28,7 @@ CHUNKS_VECTOR = "chunks"
 """Optional multivector of a document's chunk embeddings (Qdrant MAX_SIM: a document scores as its best chunk)."""
 POINT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/longembed/longembed/point")
 SCROLL_PAGE = 1000
-STATE_FIELDS = ["path", "sha256", "settings_fingerprint", "source"]
+STATE_FIELDS = ["path", "sha256", "settings_fingerprint", "source", "file_size", "file_mtime_ns"]
 """Payload fields read by :meth:`Store.stored_documents` (never the text or the vector)."""
 LOCAL_STORE_FILES = {"meta.json", "meta.json.tmp", ".lock", "collection"}
 
@@ -61,6 +61,10 @@ class StoredState:
     sha256: str
     settings_fingerprint: str
     source: str
+    file_size: int = -1
+    """Size in bytes of the file when it was read (``-1``: not recorded); with ``file_mtime_ns`` it lets a
+    re-ingest skip an unchanged file without parsing it."""
+    file_mtime_ns: int = -1
 
 
 @dataclass(frozen=True)
@@ -165,7 +169,8 @@ class Store:
         if diffs:
             raise StoreError(
                 f"collection {collection!r} was built with other settings ({'; '.join(diffs)}); "
-                "ingest with the same settings or choose another --collection"
+                "ingest with the same settings, choose another --collection, or see them with "
+                f"`longembed collections info {collection}` and remove it with `longembed collections drop {collection}`"
             )
 
     def ensure_collection(
@@ -283,6 +288,8 @@ class Store:
                     sha256=str(payload.get("sha256", "")),
                     settings_fingerprint=str(payload.get("settings_fingerprint", "")),
                     source=str(payload.get("source", "")),
+                    file_size=int(payload.get("file_size", -1)),
+                    file_mtime_ns=int(payload.get("file_mtime_ns", -1)),
                 )
             if offset is None:
                 return out

@@ -14,6 +14,8 @@ import pytest
 from conftest import REPO
 from longembed.bench.synthetic import make_passkey
 
+pytestmark = pytest.mark.slow  # runs longembed bench end to end twice
+
 CLI = [sys.executable, "-m", "longembed.cli"]
 
 

@@ -19,11 +19,15 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import pytest
 
 from clitools import CLI, FAST, cli_env, run_cli
 from longembed.encoder import Encoder
 from longembed.settings import IndexSettings
 from longembed.store import DOC_VECTOR, Store, point_id
+
+
+pytestmark = pytest.mark.slow  # kills real ingests of 160 files at 7 moments: minutes
 
 N_FILES = 160
 WORDS = (

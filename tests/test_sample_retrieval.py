@@ -18,6 +18,8 @@ from longembed.retrieve import Retriever
 from longembed.settings import IndexSettings
 from longembed.store import Store
 
+pytestmark = pytest.mark.slow  # ingests the 20 sample meetings through the CLI
+
 CLI = [sys.executable, "-m", "longembed.cli"]
 # The relevant meeting's matching passage ("allergic to cats") first appears at token 988 of ES2010a.
 BEYOND_512_QUERY = "ES2010a_s1"

@@ -226,9 +226,16 @@ def test_openai_embeddings(client, encoder):
     ],
 )
 def test_openai_embeddings_errors(client, body, status, message):
+    """Errors come in OpenAI's shape, so an OpenAI client shows the message (not only "Error code: 404")."""
     response = client.post("/v1/embeddings", json=body)
     assert response.status_code == status
-    assert message in detail(response)
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert message in error["message"] and error["type"] == "invalid_request_error"
+    assert error["code"] == ("model_not_found" if status == 404 else None)
+    if body == {"model": MINILM}:
+        assert error["param"] == "input"
+    assert "detail" in client.post("/embed", json={"texts": []}).json()  # other routes keep FastAPI's shape
 
 
 # -- /ingest and /ingest/files ---------------------------------------------------------------------------

@@ -27,6 +27,8 @@ from longembed.settings import IndexSettings
 from longembed.store import Store
 from meetings_subset import KNOWN_FIRST, MAX_LENGTH, copy_subset, query_text
 
+pytestmark = pytest.mark.slow  # starts a real server process and embeds eight meetings
+
 START_TIMEOUT_S = 180
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
 

@@ -13,6 +13,7 @@ Guarantees (each point is written whole, and its id is the UUID5 of the document
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -102,6 +103,7 @@ def ingest(
     device: str = "auto",
     dtype: str = "auto",
     batch_tokens: int | None = None,
+    rehash: bool = False,
 ) -> IngestSummary:
     """Embed every supported file under ``root`` as one whole document and upsert it into ``collection``.
 
@@ -118,6 +120,9 @@ def ingest(
             thread while the model encodes the current one.
         prune: afterwards, delete the points whose file under ``root`` is gone (never when nothing was readable).
         force: re-embed documents even when their text and settings are unchanged.
+        rehash: read and hash every file; otherwise a file whose size and modification time (ns) equal the
+            ones recorded with its point, under the same settings, is counted unchanged without being parsed
+            (when either differs, the text's sha256 decides).
 
     Raises:
         IngestError: ``root`` is missing or has no supported file, or no document is readable.
@@ -140,7 +145,8 @@ def ingest(
 
     def read_and_prepare(chunk: list[Path]) -> _Batch:
         began = time.perf_counter()
-        reads = [read_file(listing.base, f) for f in chunk]
+        reads = [run.unchanged_stamp(listing.base, f) if not (force or rehash) else None for f in chunk]
+        reads = [known or read_file(listing.base, f) for known, f in zip(reads, chunk)]
         run.add_time("read", began)
         return run.prepare(reads, force)
 
@@ -336,6 +342,24 @@ class _Run:
         with self._clock_lock:
             self.summary.stage_seconds[stage] += time.perf_counter() - since
 
+    def unchanged_stamp(self, base: Path, file: Path) -> SourceDocument | None:
+        """The stored document of ``file`` as a text-less :class:`SourceDocument` when the file's (size,
+        mtime_ns) and the settings fingerprint equal those recorded with its point; ``None`` otherwise (then
+        the file is read and its sha256 decides)."""
+        rel = file.relative_to(base).as_posix()
+        source = str(base / rel)
+        old = self.stored.get(point_id(rel)) or self.by_source.get(source)
+        if old is None or old.settings_fingerprint != self.fingerprint or old.file_size < 0:
+            return None
+        try:
+            info = os.stat(file)
+        except OSError:
+            return None
+        if (info.st_size, info.st_mtime_ns) != (old.file_size, old.file_mtime_ns):
+            return None
+        return SourceDocument(path=rel, title="", text="", sha256=old.sha256, source=source,
+                              file_size=info.st_size, file_mtime_ns=info.st_mtime_ns)
+
     def _triage(self, read: SourceDocument, force: bool) -> _Triaged:
         pid = point_id(read.path)
         old = self.stored.get(pid)
@@ -375,8 +399,13 @@ class _Run:
             self.seen.add(t.point_id)
             if t.unchanged:
                 self.summary.unchanged.append(t.read.path)
+                changed = {}
                 if t.old.source != t.read.source:  # same document reached through a moved root
-                    self.store.set_payload(self.collection, t.point_id, {"source": t.read.source})
+                    changed["source"] = t.read.source
+                if (t.old.file_size, t.old.file_mtime_ns) != (t.read.file_size, t.read.file_mtime_ns):
+                    changed.update(file_size=t.read.file_size, file_mtime_ns=t.read.file_mtime_ns)  # touched
+                if changed:
+                    self.store.set_payload(self.collection, t.point_id, changed)
         if batch.to_embed:
             self._embed_and_store(batch.to_embed, batch.ready)
 
@@ -435,6 +464,8 @@ class _Run:
                         "source": doc.source,
                         "encoding": doc.encoding,
                         "settings_fingerprint": self.fingerprint,
+                        "file_size": doc.file_size,
+                        "file_mtime_ns": doc.file_mtime_ns,
                     },
                     chunks=emb.segment_vectors.tolist() if self.with_chunks else None,
                 )

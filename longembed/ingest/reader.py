@@ -22,6 +22,7 @@ from llama_index.readers.file import PDFReader
 from longembed.errors import IngestError
 from longembed.ingest.html import HtmlTextReader
 from longembed.ingest.text import NotTextError, PlainTextReader
+from longembed.ingest.titles import markdown_title, pdf_title
 
 SUPPORTED_EXTENSIONS = (".txt", ".md", ".pdf", ".html", ".htm")
 
@@ -32,12 +33,14 @@ class SourceDocument:
 
     Attributes:
         path: path relative to the ingested root, POSIX separators (the point id derives from it).
-        title: HTML ``<title>``, a Markdown file's first ``#`` heading, else the file name without extension.
+        title: HTML ``<title>``, a Markdown file's first heading outside code blocks, a PDF's ``/Title``
+            metadata, else the file name without extension.
         text: the full text (PDF pages joined, HTML converted to text).
         sha256: hex digest of ``text`` encoded as UTF-8.
         source: absolute path of the file (the ingested root resolved, then ``path``).
         encoding: the encoding the text was decoded with (``utf-8`` for PDF and HTML).
         note: how the text was decoded when that was not plain UTF-8 (empty otherwise).
+        file_size, file_mtime_ns: ``os.stat`` of the file before it was read (``-1`` when not from a file).
     """
 
     path: str
@@ -47,6 +50,8 @@ class SourceDocument:
     source: str = ""
     encoding: str = "utf-8"
     note: str = ""
+    file_size: int = -1
+    file_mtime_ns: int = -1
 
 
 @dataclass(frozen=True)
@@ -173,11 +178,9 @@ def list_files(root: str | Path) -> tuple[Path, list[Path]]:
 def _title(path: Path, text: str, metadata: dict) -> str:
     if metadata.get("title"):
         return str(metadata["title"])
-    if path.suffix.lower() == ".md":
-        for line in text.splitlines():
-            if line.startswith("# "):
-                return line[2:].strip()
-    return path.stem
+    suffix = path.suffix.lower()
+    title = markdown_title(text) if suffix == ".md" else pdf_title(path) if suffix == ".pdf" else ""
+    return title or path.stem
 
 
 def _os_reason(exc: OSError, file: Path) -> str:
@@ -253,6 +256,8 @@ def read_file(base: Path, file: Path) -> SourceDocument | ReadFailure:
         source=str(base / rel),
         encoding=str(metadata.get("encoding", "utf-8")),
         note=str(metadata.get("decode_note", "")),
+        file_size=info.st_size,
+        file_mtime_ns=info.st_mtime_ns,
     )
 
 

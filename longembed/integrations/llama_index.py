@@ -86,20 +86,22 @@ class LongEmbedEmbedding(BaseEmbedding):
         callback_manager: CallbackManager | None = None,
         num_workers: int | None = None,
     ) -> None:
-        settings = encoder.settings if encoder is not None else (settings or IndexSettings())
+        if encoder is None:  # load first: the encoder resolves prefixes None to the model's own prompts
+            encoder = Encoder(settings or IndexSettings(), device=device)
+        settings = encoder.settings
         super().__init__(
             model_name=settings.model,
             extend=settings.extend,
             extend_params=dict(settings.extend_params),
             max_length=settings.max_length,
-            query_prefix=settings.query_prefix,
-            document_prefix=settings.document_prefix,
-            device=str(encoder.device) if encoder is not None else device,
+            query_prefix=settings.query_prefix or "",
+            document_prefix=settings.document_prefix or "",
+            device=str(encoder.device),
             embed_batch_size=embed_batch_size,
             callback_manager=callback_manager,
             num_workers=num_workers,
         )
-        self._encoder = encoder if encoder is not None else Encoder(settings, device=device)
+        self._encoder = encoder
 
     @classmethod
     def from_collection(

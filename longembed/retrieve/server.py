@@ -50,6 +50,7 @@ from longembed.errors import (
     StoreError,
 )
 from longembed.ingest import SUPPORTED_EXTENSIONS, IngestSummary, ingest
+from longembed.retrieve.openai_errors import OpenAIErrors
 from longembed.retrieve.retriever import MAX_K, Retriever
 from longembed.settings import IndexSettings
 from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, Store
@@ -475,6 +476,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.add_middleware(OpenAIErrors)  # /v1/... errors in OpenAI's {"error": {...}} shape
     app.state.service = service
 
     @app.exception_handler(LongEmbedError)

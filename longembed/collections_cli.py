@@ -1,0 +1,102 @@
+"""``longembed collections list|info|drop``: the collections of a store, their settings, and removing one.
+
+Registered on the main command group by :mod:`longembed.cli`; this module imports nothing from it (no cycle).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+
+from longembed.errors import LongEmbedError
+from longembed.store import DEFAULT_STORE
+
+
+def _errors(func):
+    """A LongEmbedError becomes one ``error:`` line and exit code 1 (a traceback with ``longembed --debug``)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except LongEmbedError as exc:
+            if click.get_current_context().find_root().params.get("debug"):
+                raise
+            click.echo(f"error: {' '.join(str(exc).split())}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _store_options(func):
+    func = click.option("--qdrant-url", default=None, metavar="URL", help="A Qdrant server instead of --store.")(func)
+    return click.option("--store", default=DEFAULT_STORE, show_default=True, metavar="DIR",
+                        help="Directory of the embedded Qdrant store.")(func)
+
+
+def _open(store: str, qdrant_url: str | None):
+    from longembed.store import Store
+
+    return Store(path=store, url=qdrant_url, create=False)
+
+
+def _describe(db, name: str) -> dict:
+    settings = db.settings(name)
+    return {"name": name, "documents": db.count(name), **settings.to_dict()}
+
+
+@click.group("collections")
+def collections() -> None:
+    """List, inspect or drop the collections of a store."""
+
+
+@collections.command("list")
+@_store_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per collection, one per line.")
+@_errors
+def list_collections(store, qdrant_url, as_json) -> None:
+    """Each longembed collection: name, documents, model, method, max length."""
+    from longembed.errors import StoreError
+
+    with _open(store, qdrant_url) as db:
+        for name in db.collections():
+            try:
+                info = _describe(db, name)
+            except StoreError:
+                continue  # a collection longembed did not make
+            if as_json:
+                click.echo(json.dumps(info, ensure_ascii=False))
+            else:
+                click.echo(f"{name}\t{info['documents']} documents\t{info['model']}\t{info['extend']}"
+                           f"\tmax_length={info['max_length']}")
+
+
+@collections.command("info")
+@click.argument("name")
+@_store_options
+@_errors
+def info(name, store, qdrant_url) -> None:
+    """NAME's recorded settings (model, method and parameters, max length, prefixes) and size, as JSON."""
+    with _open(store, qdrant_url) as db:
+        click.echo(json.dumps(_describe(db, name), indent=2, ensure_ascii=False))
+
+
+@collections.command("drop")
+@click.argument("name")
+@_store_options
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_errors
+def drop(name, store, qdrant_url, yes) -> None:
+    """Delete collection NAME and every point in it (asks first unless --yes)."""
+    with _open(store, qdrant_url) as db:
+        count = db.count(name) if db.exists(name) else None
+        if count is None:
+            db.settings(name)  # raises CollectionNotFound naming the existing ones
+        if not yes and not click.confirm(f"drop collection {name!r} ({count} documents)?", err=True):
+            click.echo("nothing dropped", err=True)
+            sys.exit(1)
+        db.delete_collection(name)
+        click.echo(f"dropped collection {name!r} ({count} documents)", err=True)
