@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from tqdm.auto import tqdm
@@ -25,6 +25,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from longembed.encoder import Encoder, PreparedTexts, resolve_model_path, with_model_prompts
 from longembed.errors import IngestError, LongEmbedError
+from longembed.ingest.identity import identify
 from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, read_file, scan
 from longembed.settings import IndexSettings
 from longembed.store import Store, StoredDocument, StoredState, point_id
@@ -102,6 +103,7 @@ def ingest(
     device: str = "auto",
     dtype: str = "auto",
     batch_tokens: int | None = None,
+    by_name: bool = False,
 ) -> IngestSummary:
     """Embed every supported file under ``root`` as one whole document and upsert it into ``collection``.
 
@@ -118,6 +120,8 @@ def ingest(
             thread while the model encodes the current one.
         prune: afterwards, delete the points whose file under ``root`` is gone (never when nothing was readable).
         force: re-embed documents even when their text and settings are unchanged.
+        by_name: the path relative to ``root`` is the identity, whatever file held it before (uploads); by
+            default two different files never share a point (see :mod:`longembed.ingest.identity`).
 
     Raises:
         IngestError: ``root`` is missing or has no supported file, or no document is readable.
@@ -135,6 +139,7 @@ def ingest(
         failed=list(listing.problems),
     )
     run = _Run.start(settings, store, collection, encoder, _EncoderOptions(device, dtype, batch_tokens), summary)
+    run.by_name = by_name
     files = listing.files
     batches = [files[start : start + docs_per_batch] for start in range(0, len(files), docs_per_batch)]
 
@@ -290,6 +295,10 @@ class _Run:
     seen: set[str] = field(default_factory=set)
     """Point ids of the documents read in this run (written or confirmed unchanged)."""
     by_source: dict[str, StoredState] = field(default_factory=dict)
+    claimed: dict[str, str] = field(default_factory=dict)
+    """Point id -> source file of every document triaged in this run (two files never share a point)."""
+    by_name: bool = False
+    """Uploads: the relative path is the identity (see :func:`~longembed.ingest.identity.identify`)."""
     fingerprint: str = field(init=False, default="")
     """The settings fingerprint recorded in every point written."""
     _clock_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
@@ -337,12 +346,10 @@ class _Run:
             self.summary.stage_seconds[stage] += time.perf_counter() - since
 
     def _triage(self, read: SourceDocument, force: bool) -> _Triaged:
+        """Match ``read`` with its point (the identity rule, see :func:`~longembed.ingest.identity.identify`)."""
+        read, old = identify(read, self.stored, self.by_source, self.claimed, by_name=self.by_name)
         pid = point_id(read.path)
-        old = self.stored.get(pid)
-        if old is None and read.source in self.by_source:
-            # the same file, stored from another root under another relative path: keep that one point
-            old = self.by_source[read.source]
-            read, pid = replace(read, path=old.path), old.point_id
+        self.claimed[pid] = read.source
         unchanged = bool(
             old and not force and old.sha256 == read.sha256 and old.settings_fingerprint == self.fingerprint
         )
