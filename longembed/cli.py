@@ -29,10 +29,31 @@ EXIT_CODES_HELP = (
 )
 
 
+MAX_COLLECTION_BYTES = 255
+
+
+def check_collection(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A usage error (exit 2) for a collection name that is empty, has a path separator, NUL or control
+    character, is ``.`` / ``..``, or is over 255 bytes: it names a folder inside a local store."""
+    problem = None
+    if not value.strip():
+        problem = "must not be empty"
+    elif any(c in value for c in "/\\") or value in (".", ".."):
+        problem = "must not contain '/' or '\\' or be '.' or '..'"
+    elif not value.isprintable():
+        problem = "must not contain control characters"
+    elif len(value.encode("utf-8", "surrogateescape")) > MAX_COLLECTION_BYTES:
+        problem = f"must be at most {MAX_COLLECTION_BYTES} bytes"
+    if problem:
+        raise click.BadParameter(f"{value[:80]!r} {problem}")
+    return value
+
+
 def store_options(func):
     """--store / --qdrant-url / --collection, shared by every command that opens a collection."""
     func = click.option(
-        "--collection", default=DEFAULT_COLLECTION, show_default=True, help="Qdrant collection name."
+        "--collection", default=DEFAULT_COLLECTION, show_default=True, callback=check_collection,
+        help="Qdrant collection name.",
     )(func)
     func = click.option(
         "--qdrant-url",
@@ -233,10 +254,14 @@ def main(debug: bool) -> None:
 @click.option(
     "--force", is_flag=True, help="Re-embed every document, even those whose text and settings are unchanged."
 )
+@click.option(
+    "--follow-links", is_flag=True,
+    help="Also read file symlinks whose target lies outside PATH (by default they are skipped and counted).",
+)
 @user_errors
 def ingest(
     path, model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix, store,
-    qdrant_url, collection, device, dtype, batch_tokens, progress, prune, force,
+    qdrant_url, collection, device, dtype, batch_tokens, progress, prune, force, follow_links,
 ) -> None:
     """Embed every .txt .md .pdf .html file under PATH (a folder, searched recursively, or one file) as one
     whole document and store it in a Qdrant collection.
@@ -247,12 +272,13 @@ def ingest(
     from longembed.encoder import resolve_model_path, with_model_prompts
     from longembed.ingest import ingest as run_ingest
     from longembed.ingest import scan
+    from longembed.ingest.reader import shown_path as shown
     from longembed.store import Store
 
     settings = index_settings(
         model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix
     )
-    listing = scan(path)  # a wrong path or model path fails before the store is opened or the model loaded
+    listing = scan(path, follow_links=follow_links)  # a wrong path or model path fails before the store is opened or the model loaded
     resolve_model_path(model)
     click.echo(f"reading {listing.describe()}", err=True)
     settings = with_model_prompts(settings)  # the collection records the prefixes actually used
@@ -262,9 +288,9 @@ def ingest(
             dtype=dtype, batch_tokens=batch_tokens,
         )
     for failure in summary.failed:
-        click.echo(f"failed: {failure.path}: {failure.reason}", err=True)
+        click.echo(f"failed: {shown(failure.path)}: {shown(failure.reason)}", err=True)
     for pruned in summary.pruned:
-        click.echo(f"pruned: {pruned}", err=True)
+        click.echo(f"pruned: {shown(pruned)}", err=True)
     click.echo(summary.line())
 
 

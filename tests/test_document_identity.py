@@ -16,9 +16,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from clitools import FAST, run_cli
 from conftest import REPO
+
 from longembed.store import Store, point_id
 
 BEFORE_RULE = "ae85906"

@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 import pytest
-
 from clitools import FAST, assert_one_line_error, run_cli
 from conftest import REPO
+
 from longembed.store import Store
 
 START_TIMEOUT_S = 180

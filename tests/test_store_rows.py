@@ -13,11 +13,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from clitools import FAST, assert_one_line_error, can_deny_reads, drop_file_read_override, run_cli
+
 from longembed.safe_pickle import ForeignObject, restricted_loads
-from longembed.store import Store, StoredDocument
 from longembed.settings import IndexSettings
+from longembed.store import Store, StoredDocument
 
 NOTES = {
     "harbour.txt": "The harbour committee approved a new pier for the fishing fleet.",

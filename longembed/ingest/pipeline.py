@@ -26,7 +26,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from longembed.encoder import Encoder, PreparedTexts, resolve_model_path, with_model_prompts
 from longembed.errors import IngestError, LongEmbedError
 from longembed.ingest.identity import identify
-from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, read_file, scan
+from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, read_file, scan, shown_path
 from longembed.settings import IndexSettings
 from longembed.store import Store, StoredDocument, StoredState, point_id
 
@@ -377,7 +377,7 @@ class _Run:
             self.summary.failed.append(failure)
         for t in batch.triaged:
             if t.read.note:
-                log.warning("%s: %s", t.read.path, t.read.note)
+                log.warning("%s: %s", shown_path(t.read.path), t.read.note)
                 self.summary.notes.append(f"{t.read.path}: {t.read.note}")
             self.seen.add(t.point_id)
             if t.unchanged:
@@ -422,7 +422,7 @@ class _Run:
                 continue
             if emb.truncated:
                 more = "more than " if was_clipped else ""
-                log.warning("%s has %s%d tokens; truncated to %d (%s)", doc.path, more, emb.n_tokens, limit, hint)
+                log.warning("%s has %s%d tokens; truncated to %d (%s)", shown_path(doc.path), more, emb.n_tokens, limit, hint)
                 self.summary.truncated.append(doc.path)
             (self.summary.updated if point_id(doc.path) in self.stored else self.summary.new).append(doc.path)
             self.summary.documents += 1
@@ -487,7 +487,7 @@ def _encode_each_on_error(
             raise
         except Exception as exc:
             reason = f"could not embed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            log.warning("could not embed %s: %s", doc.path, reason)
+            log.warning("could not embed %s: %s", shown_path(doc.path), reason)
             summary.failed.append(ReadFailure(doc.path, reason))
             out.append(None)
     return out

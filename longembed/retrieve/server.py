@@ -52,9 +52,9 @@ from longembed.errors import (
 from longembed.ingest import SUPPORTED_EXTENSIONS, IngestSummary, ingest
 from longembed.retrieve.retriever import MAX_K, Retriever
 from longembed.serve.requests import (
+    UTF8,
     CompleteMultipart,
     UploadArea,
-    UTF8,
     Utf8Text,
     check_no_file_folder_clash,
     check_upload_name,
