@@ -39,10 +39,31 @@ EXIT_CODES_HELP = (
 )
 
 
+MAX_COLLECTION_BYTES = 255
+
+
+def check_collection(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A usage error (exit 2) for a collection name that is empty, has a path separator, NUL or control
+    character, is ``.`` / ``..``, or is over 255 bytes: it names a folder inside a local store."""
+    problem = None
+    if not value.strip():
+        problem = "must not be empty"
+    elif any(c in value for c in "/\\") or value in (".", ".."):
+        problem = "must not contain '/' or '\\' or be '.' or '..'"
+    elif not value.isprintable():
+        problem = "must not contain control characters"
+    elif len(value.encode("utf-8", "surrogateescape")) > MAX_COLLECTION_BYTES:
+        problem = f"must be at most {MAX_COLLECTION_BYTES} bytes"
+    if problem:
+        raise click.BadParameter(f"{value[:80]!r} {problem}")
+    return value
+
+
 def store_options(func):
     """--store / --qdrant-url / --collection, shared by every command that opens a collection."""
     func = click.option(
-        "--collection", default=DEFAULT_COLLECTION, show_default=True, help="Qdrant collection name."
+        "--collection", default=DEFAULT_COLLECTION, show_default=True, callback=check_collection,
+        help="Qdrant collection name.",
     )(func)
     func = click.option(
         "--qdrant-url",
@@ -248,10 +269,14 @@ def main(debug: bool) -> None:
     help="Read and hash every file; by default a file whose size and modification time are those recorded with "
     "its point is skipped without being parsed.",
 )
+@click.option(
+    "--follow-links", is_flag=True,
+    help="Also read file symlinks whose target lies outside PATH (by default they are skipped and counted).",
+)
 @user_errors
 def ingest(
     path, model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix, store,
-    qdrant_url, collection, device, dtype, batch_tokens, progress, prune, force, rehash,
+    qdrant_url, collection, device, dtype, batch_tokens, progress, prune, force, rehash, follow_links,
 ) -> None:
     """Embed every .txt .md .pdf .html file under PATH (a folder, searched recursively, or one file) as one
     whole document and store it in a Qdrant collection.
@@ -262,12 +287,13 @@ def ingest(
     from longembed.models.paths import resolve_model_path, with_model_prompts
     from longembed.ingest import ingest as run_ingest
     from longembed.ingest import scan
+    from longembed.ingest.reader import shown_path as shown
     from longembed.store import Store
 
     settings = index_settings(
         model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix
     )
-    listing = scan(path)  # a wrong path or model path fails before the store is opened or the model loaded
+    listing = scan(path, follow_links=follow_links)  # a wrong path or model path fails before the store is opened or the model loaded
     resolve_model_path(model)
     click.echo(f"reading {listing.describe()}", err=True)
     settings = with_model_prompts(settings)  # the collection records the prefixes actually used
@@ -277,9 +303,9 @@ def ingest(
             dtype=dtype, batch_tokens=batch_tokens, rehash=rehash,
         )
     for failure in summary.failed:
-        click.echo(f"failed: {failure.path}: {failure.reason}", err=True)
+        click.echo(f"failed: {shown(failure.path)}: {shown(failure.reason)}", err=True)
     for pruned in summary.pruned:
-        click.echo(f"pruned: {pruned}", err=True)
+        click.echo(f"pruned: {shown(pruned)}", err=True)
     click.echo(summary.line())
 
 
@@ -320,12 +346,30 @@ def query(text, k, store, qdrant_url, collection, as_json, device, dtype, batch_
 @store_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (loopback by default).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="TCP port.")
+@click.option(
+    "--allow-host", multiple=True, metavar="NAME",
+    help="Also accept requests whose Host header is NAME (repeatable); by default only loopback names "
+    "(localhost, 127.0.0.1, ::1) and the --host address.",
+)
+@click.option(
+    "--allow-origin", multiple=True, metavar="ORIGIN",
+    help="Accept requests a web page at ORIGIN (e.g. http://localhost:3000) sends (repeatable); by default every "
+    "request carrying an Origin header is refused.",
+)
+@click.option(
+    "--token", default=None, envvar="LONGEMBED_TOKEN", show_envvar=True, metavar="TOKEN",
+    help="Require 'Authorization: Bearer TOKEN' on every request; required when --host is not loopback.",
+)
+@click.option(
+    "--allow-path", multiple=True, metavar="DIR",
+    help='Let POST /ingest {"path"} read files under DIR (repeatable); off by default.',
+)
 @encoder_options
 @index_options
 @user_errors
 def serve(
-    store, qdrant_url, collection, host, port, device, dtype, batch_tokens, model, extend, extend_param, attn_scale,
-    short_native, max_length, query_prefix, document_prefix,
+    store, qdrant_url, collection, host, port, allow_host, allow_origin, token, allow_path, device, dtype,
+    batch_tokens, model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix,
 ) -> None:
     """Serve search, embeddings and ingest over HTTP (FastAPI; API docs at /docs). --collection is the default
     collection of requests that name none. A local --store stays locked while the server runs: ingest through
@@ -342,7 +386,8 @@ def serve(
     resolve_model_path(model)  # a wrong model path fails now, not at the first POST /ingest
     run_server(
         store=store, qdrant_url=qdrant_url, collection=collection, host=host, port=port, device=device, dtype=dtype,
-        batch_tokens=batch_tokens, new_collection_settings=settings,
+        batch_tokens=batch_tokens, new_collection_settings=settings, allow_hosts=allow_host,
+        allow_origins=allow_origin, token=token, allow_paths=allow_path,
     )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from qdrant_client import QdrantClient, models
 
 from longembed.errors import CollectionNotFound, StoreError
+from longembed.safe_pickle import check_local_rows, is_writable, read_only_client
 from longembed.settings import DEFAULT_COLLECTION, DEFAULT_STORE, SETTINGS_VERSION, IndexSettings  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,15 @@ class Store:
         if url:
             self.client = _open_server(url)
             return
-        _check_local_store(Path(path), create)
+        collections = _check_local_store(Path(path), create)
+        self.read_only = False
+        if not create and collections is not None and not is_writable(Path(path)):
+            # a store on a read-only disk or without write permission: query a checked copy in memory
+            self.client = read_only_client(Path(path), collections)
+            self.read_only = True
+            return
+        if collections:
+            check_local_rows(Path(path), collections)  # before qdrant-client unpickles them
         try:
             self.client = QdrantClient(path=str(path))
         except RuntimeError as exc:
@@ -363,8 +372,9 @@ def _open_server(url: str) -> QdrantClient:
     return client
 
 
-def _check_local_store(path: Path, create: bool) -> None:
-    """Refuse a local store directory that Qdrant would silently recreate, empty or scatter files into.
+def _check_local_store(path: Path, create: bool) -> dict[str, dict] | None:
+    """Refuse a local store directory that Qdrant would silently recreate, empty or scatter files into; returns
+    ``meta.json``'s collections (``None`` when there is no store yet).
 
     The one repair made: an empty ``meta.json`` with no collection data (a store whose creation was killed
     before Qdrant wrote it) is removed so that Qdrant creates the store again; there was nothing in it.
@@ -378,7 +388,7 @@ def _check_local_store(path: Path, create: bool) -> None:
     if not path.exists():
         if not create:
             raise StoreError(f"there is no store at {path}; create one with `longembed ingest PATH --store {path}`")
-        return
+        return None
     meta_file = path / "meta.json"
     try:
         entries = {p.name for p in path.iterdir()}
@@ -396,12 +406,12 @@ def _check_local_store(path: Path, create: bool) -> None:
                 f"{path} is not a longembed store (no meta.json) and is not empty ({', '.join(foreign[:3])}"
                 f"{', ...' if len(foreign) > 3 else ''}); choose an empty or new --store directory"
             )
-        return
+        return None
     if meta_file.stat().st_size == 0 and "collection" not in entries:
         # the process that created this store was killed before it wrote meta.json: nothing was ever stored
         log.info("%s has an empty meta.json and no data: finishing its creation", path)
         meta_file.unlink()
-        return
+        return None
     try:
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
         collections = meta["collections"]
@@ -422,3 +432,4 @@ def _check_local_store(path: Path, create: bool) -> None:
                 f"the store {path} is damaged: the data of collection {name!r} ({folder}/storage.sqlite) is missing; "
                 "it was left untouched: restore it from a backup, or move the store away and ingest again"
             )
+    return collections

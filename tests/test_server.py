@@ -21,6 +21,7 @@ from longembed.retrieve.server import (
     MAX_TEXT_CHARS,
     create_app,
 )
+from longembed.serve.security import SecurityPolicy
 from longembed.settings import IndexSettings
 from longembed.store import Store
 from meetings_subset import KNOWN_FIRST, MAX_LENGTH, SUBSET, copy_subset, query_text
@@ -61,11 +62,12 @@ def expected(store_path, encoder):
 
 
 @pytest.fixture(scope="module")
-def client(store_path, expected):
+def client(store_path, expected, tmp_path_factory):
     app = create_app(
-        Store(path=store_path), device="cpu", new_collection_settings=PREFIXED, max_body_bytes=BODY_LIMIT
+        Store(path=store_path), device="cpu", new_collection_settings=PREFIXED, max_body_bytes=BODY_LIMIT,
+        security=SecurityPolicy.build(allow_paths=[tmp_path_factory.getbasetemp()]),  # tmp_path folders
     )
-    with TestClient(app) as test_client:
+    with TestClient(app, base_url="http://127.0.0.1") as test_client:  # a loopback Host (the default allowlist)
         yield test_client
 
 
@@ -315,7 +317,7 @@ def test_ingest_uploaded_files(client):
         ({"documents": [{"name": f"{i}.txt", "text": "a"} for i in range(MAX_INGEST_DOCUMENTS + 1)]}, 422,
          f"at most {MAX_INGEST_DOCUMENTS} items"),
         ({"documents": [{"name": "a.txt", "text": ""}]}, 422, "at least 1 character"),
-        ({"path": "/nonexistent/folder"}, 400, "path '/nonexistent/folder' does not exist"),
+        ({"path": "/nonexistent/folder"}, 403, "not under a folder this server may read (--allow-path)"),  # issue 14
         ({"documents": [{"name": "../escape.txt", "text": "a"}]}, 400, "relative path without '..'"),
         ({"documents": [{"name": "/etc/passwd.txt", "text": "a"}]}, 400, "relative path without '..'"),
         ({"documents": [{"name": ".hidden.txt", "text": "a"}]}, 400, "hidden parts"),
@@ -323,7 +325,7 @@ def test_ingest_uploaded_files(client):
         ({"documents": [{"name": "a.txt", "text": "a"}, {"name": "./a.txt", "text": "b"}]}, 400,
          "repeated: a.txt"),
         ({"documents": [{"name": "blank.txt", "text": "   "}]}, 400, "no document could be ingested"),
-        ({"path": str(SAMPLE_DOCS), "collection": "foreign"}, 409, "was not created by longembed"),
+            ({"documents": [{"name": "a.txt", "text": "a"}], "collection": "foreign"}, 409, "was not created by longembed"),
     ],
 )
 def test_ingest_errors(client, body, status, message):

@@ -53,14 +53,15 @@ def store_path(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server(store_path):
+def server(store_path, tmp_path_factory):
     """The base URL of a `longembed serve` process holding ``store_path``; afterwards the store is free again
     and holds every document (nothing lost by the stop)."""
     log_path = store_path.parent / "serve.log"
     log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "longembed.cli", "serve", "--store", str(store_path), "--host", "127.0.0.1",
-         "--port", "0", "--device", "cpu", "--extend", "pcw", "--max-length", "256"],  # for new collections
+         "--port", "0", "--device", "cpu", "--extend", "pcw", "--max-length", "256",  # for new collections
+         "--allow-path", str(tmp_path_factory.getbasetemp())],  # POST /ingest {"path"} of the tests' folders
         stdout=subprocess.PIPE, stderr=log, text=True, env=ENV, cwd=store_path.parent,
     )
     lines: list[str] = []

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from tqdm.auto import tqdm
@@ -26,7 +26,8 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from longembed.encoder import Encoder, PreparedTexts, resolve_model_path, with_model_prompts
 from longembed.errors import IngestError, LongEmbedError
-from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, read_file, scan
+from longembed.ingest.identity import identify
+from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, read_file, scan, shown_path
 from longembed.settings import IndexSettings
 from longembed.store import Store, StoredDocument, StoredState, point_id
 
@@ -104,6 +105,7 @@ def ingest(
     dtype: str = "auto",
     batch_tokens: int | None = None,
     rehash: bool = False,
+    by_name: bool = False,
 ) -> IngestSummary:
     """Embed every supported file under ``root`` as one whole document and upsert it into ``collection``.
 
@@ -123,6 +125,8 @@ def ingest(
         rehash: read and hash every file; otherwise a file whose size and modification time (ns) equal the
             ones recorded with its point, under the same settings, is counted unchanged without being parsed
             (when either differs, the text's sha256 decides).
+        by_name: the path relative to ``root`` is the identity, whatever file held it before (uploads); by
+            default two different files never share a point (see :mod:`longembed.ingest.identity`).
 
     Raises:
         IngestError: ``root`` is missing or has no supported file, or no document is readable.
@@ -140,6 +144,7 @@ def ingest(
         failed=list(listing.problems),
     )
     run = _Run.start(settings, store, collection, encoder, _EncoderOptions(device, dtype, batch_tokens), summary)
+    run.by_name = by_name
     files = listing.files
     batches = [files[start : start + docs_per_batch] for start in range(0, len(files), docs_per_batch)]
 
@@ -296,6 +301,10 @@ class _Run:
     seen: set[str] = field(default_factory=set)
     """Point ids of the documents read in this run (written or confirmed unchanged)."""
     by_source: dict[str, StoredState] = field(default_factory=dict)
+    claimed: dict[str, str] = field(default_factory=dict)
+    """Point id -> source file of every document triaged in this run (two files never share a point)."""
+    by_name: bool = False
+    """Uploads: the relative path is the identity (see :func:`~longembed.ingest.identity.identify`)."""
     fingerprint: str = field(init=False, default="")
     """The settings fingerprint recorded in every point written."""
     _clock_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
@@ -348,7 +357,9 @@ class _Run:
         the file is read and its sha256 decides)."""
         rel = file.relative_to(base).as_posix()
         source = str(base / rel)
-        old = self.stored.get(point_id(rel)) or self.by_source.get(source)
+        old = self.by_source.get(source)  # the same file only: another root's file of the same relative path
+        if old is None and (same := self.stored.get(point_id(rel))) is not None and same.source == source:
+            old = same  # is read and triaged (the identity rule), never skipped by its stamp
         if old is None or old.settings_fingerprint != self.fingerprint or old.file_size < 0:
             return None
         try:
@@ -361,12 +372,10 @@ class _Run:
                               file_size=info.st_size, file_mtime_ns=info.st_mtime_ns)
 
     def _triage(self, read: SourceDocument, force: bool) -> _Triaged:
+        """Match ``read`` with its point (the identity rule, see :func:`~longembed.ingest.identity.identify`)."""
+        read, old = identify(read, self.stored, self.by_source, self.claimed, by_name=self.by_name)
         pid = point_id(read.path)
-        old = self.stored.get(pid)
-        if old is None and read.source in self.by_source:
-            # the same file, stored from another root under another relative path: keep that one point
-            old = self.by_source[read.source]
-            read, pid = replace(read, path=old.path), old.point_id
+        self.claimed[pid] = read.source
         unchanged = bool(
             old and not force and old.sha256 == read.sha256 and old.settings_fingerprint == self.fingerprint
         )
@@ -394,7 +403,7 @@ class _Run:
             self.summary.failed.append(failure)
         for t in batch.triaged:
             if t.read.note:
-                log.warning("%s: %s", t.read.path, t.read.note)
+                log.warning("%s: %s", shown_path(t.read.path), t.read.note)
                 self.summary.notes.append(f"{t.read.path}: {t.read.note}")
             self.seen.add(t.point_id)
             if t.unchanged:
@@ -444,7 +453,7 @@ class _Run:
                 continue
             if emb.truncated:
                 more = "more than " if was_clipped else ""
-                log.warning("%s has %s%d tokens; truncated to %d (%s)", doc.path, more, emb.n_tokens, limit, hint)
+                log.warning("%s has %s%d tokens; truncated to %d (%s)", shown_path(doc.path), more, emb.n_tokens, limit, hint)
                 self.summary.truncated.append(doc.path)
             (self.summary.updated if point_id(doc.path) in self.stored else self.summary.new).append(doc.path)
             self.summary.documents += 1
@@ -511,7 +520,7 @@ def _encode_each_on_error(
             raise
         except Exception as exc:
             reason = f"could not embed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            log.warning("could not embed %s: %s", doc.path, reason)
+            log.warning("could not embed %s: %s", shown_path(doc.path), reason)
             summary.failed.append(ReadFailure(doc.path, reason))
             out.append(None)
     return out

@@ -77,7 +77,9 @@ class Listing:
         unsupported: relative paths of files skipped for their extension.
         hidden: relative paths of hidden files and folders (name starting with ``.``), skipped unentered.
         symlinked_folders: relative paths of symlinks to folders, not followed.
-        problems: entries that cannot be read at all (unreadable folders).
+        outside_links: relative paths of file symlinks whose target lies outside the root, not followed
+            (unless ``follow_links``).
+        problems: entries that cannot be read at all (unreadable folders, paths too long).
     """
 
     root: Path
@@ -86,6 +88,7 @@ class Listing:
     unsupported: list[str] = field(default_factory=list)
     hidden: list[str] = field(default_factory=list)
     symlinked_folders: list[str] = field(default_factory=list)
+    outside_links: list[str] = field(default_factory=list)
     problems: list[ReadFailure] = field(default_factory=list)
 
     def describe(self) -> str:
@@ -96,6 +99,7 @@ class Listing:
                 (len(self.unsupported), "unsupported"),
                 (len(self.hidden), "hidden"),
                 (len(self.symlinked_folders), "symlinked folder(s)"),
+                (len(self.outside_links), "symlink(s) leaving the folder"),
                 (len(self.problems), "unreadable folder(s)"),
             )
             if n
@@ -103,6 +107,12 @@ class Listing:
         return f"{len(self.files)} file(s) under {self.root}" + (
             f" (skipped: {', '.join(skipped)})" if skipped else ""
         )
+
+
+def shown_path(path: str) -> str:
+    """A file name as printed in messages: as is when printable, else escaped repr-style, so a name holding a
+    newline cannot forge a line of output."""
+    return path if path.isprintable() else repr(path)
 
 
 def _file_extractor() -> dict:
@@ -114,8 +124,22 @@ def _is_supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_EXTENSIONS
 
 
-def scan(root: str | Path) -> Listing:
+def _outside(path: Path, root: Path) -> bool:
+    """Whether the symlink ``path`` points to a file outside ``root`` (broken links and loops count as inside:
+    reading them gives their own failure)."""
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return False
+    return target != root and root not in target.parents
+
+
+def scan(root: str | Path, follow_links: bool = False) -> Listing:
     """List the supported files under ``root`` (a folder, searched recursively, or one file).
+
+    File symlinks whose target lies outside ``root`` are skipped (``outside_links``) unless ``follow_links``.
+    An entry whose path the system refuses (e.g. longer than PATH_MAX) is one ``problems`` entry; the rest is
+    listed.
 
     Raises:
         IngestError: ``root`` does not exist, is neither a file nor a folder, cannot be listed, is an
@@ -141,9 +165,14 @@ def scan(root: str | Path) -> Listing:
         kept = []
         for name in sorted(dirnames):
             rel = (folder / name).relative_to(resolved).as_posix()
+            try:
+                is_link = (folder / name).is_symlink()
+            except OSError as exc:
+                listing.problems.append(ReadFailure(rel + "/", f"cannot list this folder: {exc.strerror or exc}"))
+                continue
             if name.startswith("."):
                 listing.hidden.append(rel + "/")
-            elif (folder / name).is_symlink():
+            elif is_link:
                 listing.symlinked_folders.append(rel + "/")
             else:
                 kept.append(name)
@@ -155,18 +184,30 @@ def scan(root: str | Path) -> Listing:
                 listing.hidden.append(rel)
             elif not _is_supported(path):
                 listing.unsupported.append(rel)
+            elif not follow_links and _is_link(path) and _outside(path, resolved):
+                listing.outside_links.append(rel)
             else:
                 listing.files.append(path)
     for exc in listing_errors:
         where = Path(exc.filename) if exc.filename else resolved
         if where == resolved:
             raise IngestError(f"cannot list the folder {str(given)!r}: {exc.strerror or exc}")
-        rel = where.relative_to(resolved).as_posix() + "/"
+        try:
+            rel = where.relative_to(resolved).as_posix() + "/"
+        except ValueError:
+            rel = str(where) + "/"
         listing.problems.append(ReadFailure(rel, f"cannot list this folder: {exc.strerror or exc}"))
     listing.files.sort(key=lambda p: p.relative_to(resolved).as_posix())
     if not listing.files and not listing.problems:
         raise IngestError(f"no supported files ({exts}) under {str(given)!r}")
     return listing
+
+
+def _is_link(path: Path) -> bool:
+    try:
+        return path.is_symlink()
+    except OSError:
+        return False  # read_file reports the path
 
 
 def list_files(root: str | Path) -> tuple[Path, list[Path]]:

@@ -26,9 +26,8 @@ import functools
 import json
 import logging
 import socket
-import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
@@ -36,6 +35,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
@@ -52,6 +52,17 @@ from longembed.errors import (
 from longembed.ingest import SUPPORTED_EXTENSIONS, IngestSummary, ingest
 from longembed.retrieve.openai_errors import OpenAIErrors
 from longembed.retrieve.retriever import MAX_K, Retriever
+from longembed.serve.requests import (
+    UTF8,
+    CompleteMultipart,
+    UploadArea,
+    Utf8Text,
+    check_no_file_folder_clash,
+    check_upload_name,
+    printable,
+    validation_error_body,
+)
+from longembed.serve.security import PathNotAllowed, SecurityMiddleware, SecurityPolicy
 from longembed.settings import IndexSettings
 from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, Store
 
@@ -73,7 +84,7 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 """Largest request body in bytes (uploads included); larger bodies get 413."""
 
 TextKind = Literal["query", "document"]
-BoundedText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
+BoundedText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS), UTF8]
 
 
 class Serialized:
@@ -135,7 +146,7 @@ class BodySizeLimit:
 
 # -- request and response bodies -------------------------------------------------------------------------
 class SearchRequest(BaseModel):
-    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The query text.")
+    query: Utf8Text = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The query text.")
     k: int = Field(5, ge=1, le=MAX_K, description="Number of documents to return.")
     collection: str | None = Field(None, description="Collection to search; the server's default when omitted.")
 
@@ -203,19 +214,21 @@ class OpenAIEmbeddingResponse(BaseModel):
 
 
 class TextDocument(BaseModel):
-    name: str = Field(
+    name: Utf8Text = Field(
         min_length=1,
         max_length=MAX_NAME_CHARS,
         description="Relative path such as notes/meeting.txt (its extension picks the reader; it is the stored "
         "path and the point id, so the same name replaces the document).",
     )
-    text: str = Field(min_length=1)
+    text: Utf8Text = Field(min_length=1)
 
 
 class IngestRequest(BaseModel):
     """Either ``path`` (a file or folder on the server machine) or ``documents`` (texts sent with the request)."""
 
-    path: str | None = Field(None, description="A file or folder readable by the server process.")
+    path: Utf8Text | None = Field(
+        None, description="A file or folder under a folder the server may read (--allow-path; off by default)."
+    )
     documents: list[TextDocument] | None = Field(None, min_length=1, max_length=MAX_INGEST_DOCUMENTS)
     collection: str | None = Field(None, description="Target collection; the server's default when omitted.")
 
@@ -288,8 +301,10 @@ class Service:
         new_collection_settings: IndexSettings | None = None,
         dtype: str = "auto",
         batch_tokens: int | None = None,
+        uploads: UploadArea | None = None,
     ) -> None:
         self.store = store
+        self.uploads = uploads or UploadArea()
         self.store.client = Serialized(store.client, threading.RLock())
         self.default_collection = collection
         self.device = device
@@ -353,7 +368,7 @@ class Service:
             )
         return out
 
-    def ingest(self, root: str | Path, collection: str | None) -> IngestResponse:
+    def ingest(self, root: str | Path, collection: str | None, by_name: bool = False) -> IngestResponse:
         """Ingest ``root`` into ``collection`` (created with :attr:`new_collection_settings` when missing).
 
         One ingest runs at a time; searches go on between its batches.
@@ -367,7 +382,7 @@ class Service:
         try:
             settings = self.store.settings(name) if self.store.exists(name) else self.new_collection_settings
             summary: IngestSummary = ingest(
-                root, settings, self.store, name, encoder=self.encoder(settings), progress=False
+                root, settings, self.store, name, encoder=self.encoder(settings), progress=False, by_name=by_name
             )
         finally:
             self._ingest_lock.release()
@@ -393,12 +408,16 @@ class Service:
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise IngestError(f"document names must be unique; repeated: {', '.join(repeated)}")
-        with tempfile.TemporaryDirectory(prefix="longembed-upload-") as folder:
+        check_no_file_folder_clash(names)
+        with self.uploads.request_folder() as folder:
             for name, (_, content) in zip(names, documents):
                 target = Path(folder, name)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(content)
-            return self.ingest(folder, collection)
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(content)
+                except OSError as exc:
+                    raise IngestError(f"cannot store the upload {printable(name)[:80]!r}: {exc.strerror}") from None
+            return self.ingest(folder, collection, by_name=True)
 
 
 class IngestBusy(LongEmbedError):
@@ -409,8 +428,10 @@ def safe_relative_name(name: str) -> str:
     """``name`` as a normalised relative POSIX path with a supported extension.
 
     Raises:
-        IngestError: absolute, empty, containing ``..`` or hidden parts, or an unsupported extension.
+        IngestError: absolute, empty, containing ``..`` or hidden parts, an unsupported extension, or a name the
+            file system cannot take (see :func:`~longembed.serve.requests.check_upload_name`).
     """
+    check_upload_name(name)
     path = PurePosixPath(name.replace("\\", "/"))
     parts = [p for p in path.parts if p not in ("", ".")]
     if path.is_absolute() or not parts or any(p == ".." or p.startswith(".") for p in parts):
@@ -428,6 +449,8 @@ def _status_for(exc: LongEmbedError) -> int:
         return 404
     if isinstance(exc, IngestBusy):
         return 409
+    if isinstance(exc, PathNotAllowed):
+        return 403
     if isinstance(exc, (ModelLoadError, ExtensionError)):
         return 500  # the collection's recorded model cannot run here: the server's problem, not the request's
     if isinstance(exc, StoreError):
@@ -444,6 +467,8 @@ def create_app(
     preload: bool = True,
     dtype: str = "auto",
     batch_tokens: int | None = None,
+    security: SecurityPolicy | None = None,
+    uploads: UploadArea | None = None,
 ) -> FastAPI:
     """The FastAPI app over ``store``; the app owns the store and closes it when it shuts down.
 
@@ -456,11 +481,21 @@ def create_app(
         max_body_bytes: largest request body; larger ones get 413.
         preload: load the default collection's model now (when the collection exists).
         dtype, batch_tokens: model weight dtype and padded tokens per forward pass of every model loaded.
+        security: Host / Origin / token checks and the folders ``/ingest {"path"}`` may read (default: loopback
+            Host names only, no Origin, no token, ingest by path off); see :mod:`longembed.serve.security`.
+        uploads: where uploads are written (default ``$TMPDIR/longembed-uploads-<uid>/<pid>``); the folders of
+            servers that are gone are removed now.
 
     Raises:
         ModelLoadError, ExtensionError: the default collection's model cannot be loaded (with ``preload``).
     """
-    service = Service(store, collection, device, new_collection_settings, dtype=dtype, batch_tokens=batch_tokens)
+    security = security or SecurityPolicy()
+    uploads = uploads or UploadArea()
+    for orphan in uploads.clean_orphans():
+        log.info("removed the uploads left by a server that is gone: %s", orphan)
+    service = Service(
+        store, collection, device, new_collection_settings, dtype=dtype, batch_tokens=batch_tokens, uploads=uploads
+    )
     if preload and store.exists(collection):
         service.encoder(store.settings(collection))
 
@@ -475,14 +510,21 @@ def create_app(
         summary="Search, embed and ingest whole long documents (LongEmbed context extension + Qdrant).",
         lifespan=lifespan,
     )
+    app.add_middleware(CompleteMultipart)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.add_middleware(OpenAIErrors)  # /v1/... errors in OpenAI's {"error": {...}} shape
+    app.add_middleware(SecurityMiddleware, policy=security)  # added last: runs first
     app.state.service = service
+    app.state.security = security
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(validation_error_body(list(exc.errors())), status_code=422)
 
     @app.exception_handler(LongEmbedError)
     async def user_error(_: Request, exc: LongEmbedError) -> JSONResponse:
         status = _status_for(exc)
-        detail = str(exc)
+        detail = printable(str(exc))
         if isinstance(exc, CollectionNotFound):
             detail += " or POST /ingest to this server"
         return JSONResponse({"detail": detail}, status_code=status)
@@ -561,7 +603,7 @@ def create_app(
         its recorded settings. A document whose path (or name) is already stored is replaced.
         """
         if request.path is not None:
-            return service.ingest(request.path, request.collection)
+            return service.ingest(security.readable_path(request.path), request.collection)
         assert request.documents is not None
         return service.ingest_uploads(
             [(d.name, d.text.encode("utf-8")) for d in request.documents], request.collection
@@ -631,6 +673,10 @@ def serve(
     dtype: str = "auto",
     batch_tokens: int | None = None,
     new_collection_settings: IndexSettings | None = None,
+    allow_hosts: Sequence[str] = (),
+    allow_origins: Sequence[str] = (),
+    token: str | None = None,
+    allow_paths: Sequence[str] = (),
 ) -> None:
     """Open the store, load the default collection's model and serve the app with uvicorn until stopped.
 
@@ -642,20 +688,25 @@ def serve(
     use ``POST /ingest``, or a Qdrant server (``--qdrant-url``) shared by all processes. SIGINT / SIGTERM
     stop it gracefully and close the store.
 
+    ``allow_hosts``, ``allow_origins``, ``token`` (else ``$LONGEMBED_TOKEN``) and ``allow_paths`` build the
+    :class:`~longembed.serve.security.SecurityPolicy`; a non-loopback ``host`` needs a token.
+
     Raises:
-        LongEmbedError: the address cannot be bound.
+        LongEmbedError: the address cannot be bound, or the security options are invalid (e.g. no token for a
+            non-loopback ``host``).
         StoreError: the store cannot be opened (e.g. held by another process).
         ModelLoadError, ExtensionError: the default collection's model cannot be loaded.
     """
     import uvicorn
 
+    security = SecurityPolicy.build(host, allow_hosts, allow_origins, token, allow_paths)
     sock = listen_socket(host, port)
     try:
         db = Store(path=store, url=qdrant_url)
         try:
             app = create_app(
                 db, collection=collection, device=device, new_collection_settings=new_collection_settings,
-                dtype=dtype, batch_tokens=batch_tokens,
+                dtype=dtype, batch_tokens=batch_tokens, security=security,
             )
         except BaseException:
             db.close()

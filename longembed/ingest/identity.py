@@ -1,0 +1,73 @@
+"""Which point a document read from disk is: the identity rule of ingest.
+
+A document's point id is the UUID5 of its stored ``path`` (:func:`longembed.store.point_id`). The stored path is
+the file's path relative to the ingested root (``notes.txt``), with two exceptions, so that two different
+files never share a point:
+
+1. **the same file again**: a file already stored (same absolute ``source``), reached through another root,
+   keeps its point and its stored path (ingesting ``root/sub`` and then ``root`` does not duplicate
+   ``root/sub/a.txt``);
+2. **another file with the same relative path**: when the relative path is already held by a *different*
+   file that still exists (``projA/notes.txt`` stored, now ``projB/notes.txt``), or by another file of the same
+   run, the new file is stored under its absolute path (``/home/me/projB/notes.txt``); both are kept.
+
+A stored point whose source file no longer exists (the root was moved or renamed) is taken over by the file
+now at its relative path, as before. Points written before sources were recorded (no ``source``) are taken
+over by relative path. Stores written by earlier versions therefore keep their point ids.
+
+Uploads (``POST /ingest`` documents and files) use ``by_name``: the name given is the identity, and the same
+name replaces the document.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import replace
+
+from longembed.ingest.reader import SourceDocument
+from longembed.store import StoredState, point_id
+
+
+def identify(
+    read: SourceDocument,
+    stored: dict[str, StoredState],
+    by_source: dict[str, StoredState],
+    claimed: dict[str, str],
+    by_name: bool = False,
+) -> tuple[SourceDocument, StoredState | None]:
+    """``read`` with the path its point derives from, and the stored state of that point (``None``: new).
+
+    Args:
+        read: a document as read (``path`` relative to its root, ``source`` its absolute path or ``""``).
+        stored: point id -> state of every point the collection held when the run started.
+        by_source: source path -> state, for the stored points that record one.
+        claimed: point id -> source of the documents already triaged in this run.
+        by_name: uploads: the relative path is the identity whatever file held it.
+    """
+    if not by_name and read.source and read.source in by_source:  # rule 1: the same file again
+        old = by_source[read.source]
+        if claimed.get(old.point_id, read.source) == read.source:
+            return replace(read, path=old.path), old
+    pid = point_id(read.path)
+    old = stored.get(pid)
+    if by_name or not read.source:
+        return read, old
+    taken = claimed.get(pid, read.source) != read.source
+    if taken or (old is not None and old.source and old.source != read.source and _other_file(old.source, read.source)):
+        moved = replace(read, path=read.source)  # rule 2: the absolute path keeps the two apart
+        return moved, stored.get(point_id(moved.path))
+    return read, old
+
+
+def _other_file(old_source: str, new_source: str) -> bool:
+    """Whether ``old_source`` is a file other than ``new_source`` that still exists (or cannot be checked)."""
+    try:
+        old_stat = os.stat(old_source)
+    except OSError as exc:
+        return exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENAMETOOLONG)
+    try:
+        new_stat = os.stat(new_source)
+    except OSError:
+        return True
+    return (old_stat.st_dev, old_stat.st_ino) != (new_stat.st_dev, new_stat.st_ino)
