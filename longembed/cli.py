@@ -482,25 +482,34 @@ def make_passkey_command(out, lengths, per_length, seed) -> None:
 )
 @click.option(
     "--needles",
-    required=True,
+    default=None,
     type=click.Path(exists=True, dir_okay=False),
     help='JSON list or JSON lines of {"needle": ..., "question": ...}.',
+)
+@click.option(
+    "--paraphrased",
+    is_flag=True,
+    help="Use longembed's 40 paraphrased needles (questions share no content word with the needle, so BM25 "
+    "cannot match them) instead of --needles; writes DIR/paraphrased_needle/.",
 )
 @click.option("--lengths", default=PAPER_LENGTHS, show_default=True, help="Context lengths in tokens.")
 @click.option("--per-length", type=int, default=None, help="Documents per length (default: one per needle).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @user_errors
-def make_needle_command(out, haystack, needles, lengths, per_length, seed) -> None:
+def make_needle_command(out, haystack, needles, paraphrased, lengths, per_length, seed) -> None:
     """Generate a needle-in-a-haystack retrieval task (LongEmbed §3.2): haystack excerpts of exactly T × 0.75
     words with one needle sentence at a random sentence boundary; the query is the needle's question."""
-    from longembed.bench.synthetic import make_needle, read_needles
+    from longembed.bench.synthetic import PARAPHRASED_NEEDLES, PARAPHRASED_TASK, make_needle, read_needles
 
+    if paraphrased == (needles is not None):
+        raise LongEmbedError("give exactly one of --needles FILE and --paraphrased")
     task = make_needle(
         Path(haystack).read_text(encoding="utf-8"),
-        read_needles(needles),
+        read_needles(PARAPHRASED_NEEDLES if paraphrased else needles),
         comma_ints(lengths, "--lengths") or [],
         per_length,
         seed,
+        name=PARAPHRASED_TASK if paraphrased else "needle",
     )
     click.echo(f"wrote {task.write(out)}")
 
