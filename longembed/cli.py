@@ -233,10 +233,18 @@ def main(debug: bool) -> None:
 @click.option(
     "--force", is_flag=True, help="Re-embed every document, even those whose text and settings are unchanged."
 )
+@click.option(
+    "--sparse",
+    type=click.Choice(["bm25", "none"]),
+    default="bm25",
+    show_default=True,
+    help="A new collection also gets a BM25 sparse vector (bm25) for --mode sparse/hybrid queries, or not (none). "
+    "An existing collection keeps what it has (add bm25 later with `longembed add-bm25`).",
+)
 @user_errors
 def ingest(
     path, model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix, store,
-    qdrant_url, collection, device, dtype, batch_tokens, progress, prune, force,
+    qdrant_url, collection, device, dtype, batch_tokens, progress, prune, force, sparse,
 ) -> None:
     """Embed every .txt .md .pdf .html file under PATH (a folder, searched recursively, or one file) as one
     whole document and store it in a Qdrant collection.
@@ -259,7 +267,7 @@ def ingest(
     with Store(path=store, url=qdrant_url) as db:
         summary = run_ingest(
             listing, settings, db, collection, progress=progress, prune=prune, force=force, device=device,
-            dtype=dtype, batch_tokens=batch_tokens,
+            dtype=dtype, batch_tokens=batch_tokens, sparse=sparse,
         )
     for failure in summary.failed:
         click.echo(f"failed: {failure.path}: {failure.reason}", err=True)
@@ -272,10 +280,27 @@ def ingest(
 @click.argument("text")
 @click.option("-k", "k", type=int, default=5, show_default=True, help="Number of documents to return.")
 @store_options
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of results.")
+@click.option(
+    "--json", "as_json", is_flag=True,
+    help="Print a JSON list of results; each names the mode and fusion that answered.",
+)
 @encoder_options
+@click.option(
+    "--mode",
+    type=click.Choice(["dense", "sparse", "hybrid"]),
+    default=None,
+    help="dense (the document vector), sparse (BM25 alone) or hybrid (both fused, and chunk vectors where the "
+    "collection has them). Default: hybrid on collections with bm25, dense on older ones.",
+)
+@click.option(
+    "--fusion",
+    type=click.Choice(["convex", "rrf", "dbsf"]),
+    default=None,
+    help="How hybrid fuses the lists: convex (weighted sum of normalised scores, default), rrf (reciprocal "
+    "rank fusion) or dbsf (distribution-based score fusion), the last two computed by Qdrant.",
+)
 @user_errors
-def query(text, k, store, qdrant_url, collection, as_json, device, dtype, batch_tokens) -> None:
+def query(text, k, store, qdrant_url, collection, as_json, device, dtype, batch_tokens, mode, fusion) -> None:
     """Find the documents that best match TEXT, encoded with the model and settings recorded in the collection.
 
     TEXT "-" reads the query from standard input (for queries longer than the shell allows as an argument)."""
@@ -288,10 +313,13 @@ def query(text, k, store, qdrant_url, collection, as_json, device, dtype, batch_
         store=store, collection=collection, qdrant_url=qdrant_url, device=device, dtype=dtype, batch_tokens=batch_tokens
     )
     try:
-        results = retriever.search(text, k)
+        answered_mode, answered_fusion = retriever.resolve(mode, fusion)
+        results = retriever.search(text, k, mode=answered_mode, fusion=answered_fusion)
     finally:
         retriever.close()
     if as_json:
+        for r in results:
+            r.update(mode=answered_mode, fusion=answered_fusion)
         click.echo(json.dumps(results, indent=2, ensure_ascii=False))
         return
     if not results:
@@ -299,6 +327,20 @@ def query(text, k, store, qdrant_url, collection, as_json, device, dtype, batch_
     for r in results:
         click.echo(f"{r['rank']:>3}  {r['score']:.4f}  {r['path']}  ({r['title']})")
         click.echo(f"     {r['snippet']}")
+
+
+@main.command("add-bm25")
+@store_options
+@user_errors
+def add_bm25_command(store, qdrant_url, collection) -> None:
+    """Give a collection built without it the BM25 sparse vector, computed from the stored document texts
+    (nothing is re-embedded), so that --mode sparse and hybrid work on it."""
+    from longembed.sparse.index import add_bm25
+    from longembed.store import Store
+
+    with Store(path=store, url=qdrant_url, create=False) as db:
+        n = add_bm25(db, collection)
+    click.echo(f"added bm25 to {n} document{'' if n == 1 else 's'} of collection {collection!r}")
 
 
 @main.command()
