@@ -36,6 +36,17 @@ def main() -> None:
     lengths = [int(x) for x in args.lengths.split(",")]
     settings = with_model_prompts(IndexSettings(extend=args.extend, max_length=4096))
     encoder = CachedEncoder(Encoder(settings, device="cpu"), EmbeddingCache(args.cache))
+    plain_encode = encoder.encoder.encode
+    memo: dict[str, object] = {}
+
+    def encode_once(texts, kind="document", **kw):  # each query is encoded once, not once per variant
+        if kind != "query" or len(texts) != 1:
+            return plain_encode(texts, kind=kind, **kw)
+        if texts[0] not in memo:
+            memo[texts[0]] = plain_encode(texts, kind=kind, **kw)
+        return memo[texts[0]]
+
+    encoder.encoder.encode = encode_once
     variants = ["dense", "sparse", "rrf", "dbsf", *(f"convex@{a}" for a in args.alphas.split(","))]
     scores: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory() as tmp, Store(tmp) as store:

@@ -296,8 +296,8 @@ def ingest(
     "--fusion",
     type=click.Choice(["convex", "rrf", "dbsf"]),
     default=None,
-    help="How hybrid fuses the lists: convex (weighted sum of normalised scores, default), rrf (reciprocal "
-    "rank fusion) or dbsf (distribution-based score fusion), the last two computed by Qdrant.",
+    help="How hybrid fuses the lists: dbsf (Qdrant distribution-based score fusion, default: best measured), rrf "
+    "(Qdrant reciprocal rank fusion) or convex (0.3 x min-max dense + 0.7 x BM25 / the query's best attainable BM25).",
 )
 @user_errors
 def query(text, k, store, qdrant_url, collection, as_json, device, dtype, batch_tokens, mode, fusion) -> None:

@@ -108,7 +108,7 @@ def test_query_sharing_no_word_returns_the_dense_ranking(collection, encoder):
 
 def test_hybrid_finds_the_lexical_match(collection, encoder):
     retriever = Retriever(store=collection, collection="c", encoder=encoder)
-    assert retriever.resolve() == ("hybrid", "convex")
+    assert retriever.resolve() == ("hybrid", "dbsf")
     for fusion in FUSIONS:
         assert retriever.search("Saturdays noon library", k=1, fusion=fusion)[0]["path"] == "library.txt"
 
@@ -152,7 +152,7 @@ def test_old_collection_is_not_re_embedded_and_add_bm25_keeps_its_vectors(tmp_pa
         summary = ingest(old / "docs", settings, store, "default", encoder=encoder, progress=False)
         assert (len(summary.unchanged), summary.documents) == (3, 0)
         retriever = Retriever(store=store, collection="default", encoder=encoder)
-        assert retriever.resolve() == ("hybrid", "convex")
+        assert retriever.resolve() == ("hybrid", "dbsf")
         assert retriever.search("noon library Saturdays", k=1, mode="sparse")[0]["path"] == "library.txt"
         with pytest.raises(LongEmbedError, match="already has"):
             add_bm25(store, "default")

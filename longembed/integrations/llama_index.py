@@ -173,7 +173,7 @@ class LongEmbedRetriever(BaseRetriever):
             ``qdrant_url`` / ``collection`` / ``device``.
         similarity_top_k: documents per query (1..1000).
         mode: ``dense``, ``sparse`` (BM25) or ``hybrid``; ``None``: hybrid where the collection has ``bm25``,
-            else dense. ``fusion``: ``convex`` (default), ``rrf`` or ``dbsf`` (hybrid only). With ``sparse`` and
+            else dense. ``fusion``: ``dbsf`` (default), ``rrf`` or ``convex`` (hybrid only). With ``sparse`` and
             ``hybrid`` the score is the BM25 or the fused score.
         callback_manager, verbose: as for any LlamaIndex ``BaseRetriever``.
 

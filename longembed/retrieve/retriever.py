@@ -130,7 +130,7 @@ class Retriever:
 
         ``using="chunks"`` ranks documents by their best chunk (collections ingested with chunks). ``mode``:
         ``dense``, ``sparse`` (BM25 alone) or ``hybrid``; ``None`` = ``hybrid`` where the collection has ``bm25``,
-        else ``dense``. ``fusion`` (hybrid only): ``rrf``, ``dbsf`` or ``convex`` (default); see :meth:`resolve`.
+        else ``dense``. ``fusion`` (hybrid only): ``dbsf`` (default), ``rrf`` or ``convex``; see :meth:`resolve`.
 
         Returns:
             dicts with ``rank`` (1-based), ``score`` (cosine similarity), ``path``, ``title``, ``snippet``

@@ -140,7 +140,7 @@ class SearchRequest(BaseModel):
     mode: Literal["dense", "sparse", "hybrid"] | None = Field(
         None, description="dense, sparse (BM25) or hybrid; default hybrid where the collection has bm25, else dense."
     )
-    fusion: Literal["convex", "rrf", "dbsf"] | None = Field(None, description="How hybrid fuses; default convex.")
+    fusion: Literal["convex", "rrf", "dbsf"] | None = Field(None, description="How hybrid fuses; default dbsf.")
 
 
 class SearchResult(BaseModel):
