@@ -108,6 +108,8 @@ class Retriever:
             raise LongEmbedError("the query is empty")
         if not 1 <= k <= MAX_K:
             raise LongEmbedError(f"k must be between 1 and {MAX_K}, got {k}")
+        if mode is None and using != DOC_VECTOR:
+            mode = "dense"  # a dense vector asked for by name (e.g. chunks) means dense mode
         mode, fusion = self.resolve(mode, fusion)
         if mode == "sparse":
             return sparse_search(self.store, self.collection, query_vector(self.analyzer, text), k)
