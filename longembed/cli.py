@@ -273,10 +273,18 @@ def main(debug: bool) -> None:
     "--follow-links", is_flag=True,
     help="Also read file symlinks whose target lies outside PATH (by default they are skipped and counted).",
 )
+@click.option(
+    "--sparse",
+    type=click.Choice(["bm25", "none"]),
+    default="bm25",
+    show_default=True,
+    help="A new collection also gets a BM25 sparse vector (bm25) for --mode sparse/hybrid queries, or not (none). "
+    "An existing collection keeps what it has (add bm25 later with `longembed add-bm25`).",
+)
 @user_errors
 def ingest(
     path, model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix, store,
-    qdrant_url, collection, device, dtype, batch_tokens, progress, prune, force, rehash, follow_links,
+    qdrant_url, collection, device, dtype, batch_tokens, progress, prune, force, rehash, follow_links, sparse,
 ) -> None:
     """Embed every .txt .md .pdf .html file under PATH (a folder, searched recursively, or one file) as one
     whole document and store it in a Qdrant collection.
@@ -300,7 +308,7 @@ def ingest(
     with Store(path=store, url=qdrant_url) as db:
         summary = run_ingest(
             listing, settings, db, collection, progress=progress, prune=prune, force=force, device=device,
-            dtype=dtype, batch_tokens=batch_tokens, rehash=rehash,
+            dtype=dtype, batch_tokens=batch_tokens, rehash=rehash, sparse=sparse,
         )
     for failure in summary.failed:
         click.echo(f"failed: {shown(failure.path)}: {shown(failure.reason)}", err=True)
@@ -313,10 +321,27 @@ def ingest(
 @click.argument("text")
 @click.option("-k", "k", type=int, default=5, show_default=True, help="Number of documents to return.")
 @store_options
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of results.")
+@click.option(
+    "--json", "as_json", is_flag=True,
+    help="Print a JSON list of results; each names the mode and fusion that answered.",
+)
 @encoder_options
+@click.option(
+    "--mode",
+    type=click.Choice(["dense", "sparse", "hybrid"]),
+    default=None,
+    help="dense (the document vector), sparse (BM25 alone) or hybrid (both fused, and chunk vectors where the "
+    "collection has them). Default: hybrid on collections with bm25, dense on older ones.",
+)
+@click.option(
+    "--fusion",
+    type=click.Choice(["convex", "rrf", "dbsf"]),
+    default=None,
+    help="How hybrid fuses the lists: dbsf (Qdrant distribution-based score fusion, default: best measured), rrf "
+    "(Qdrant reciprocal rank fusion) or convex (0.3 x min-max dense + 0.7 x BM25 / the query's best attainable BM25).",
+)
 @user_errors
-def query(text, k, store, qdrant_url, collection, as_json, device, dtype, batch_tokens) -> None:
+def query(text, k, store, qdrant_url, collection, as_json, device, dtype, batch_tokens, mode, fusion) -> None:
     """Find the documents that best match TEXT, encoded with the model and settings recorded in the collection.
 
     TEXT "-" reads the query from standard input (for queries longer than the shell allows as an argument)."""
@@ -329,10 +354,13 @@ def query(text, k, store, qdrant_url, collection, as_json, device, dtype, batch_
         store=store, collection=collection, qdrant_url=qdrant_url, device=device, dtype=dtype, batch_tokens=batch_tokens
     )
     try:
-        results = retriever.search(text, k)
+        answered_mode, answered_fusion = retriever.resolve(mode, fusion)
+        results = retriever.search(text, k, mode=answered_mode, fusion=answered_fusion)
     finally:
         retriever.close()
     if as_json:
+        for r in results:
+            r.update(mode=answered_mode, fusion=answered_fusion)
         click.echo(json.dumps(results, indent=2, ensure_ascii=False))
         return
     if not results:
@@ -340,6 +368,20 @@ def query(text, k, store, qdrant_url, collection, as_json, device, dtype, batch_
     for r in results:
         click.echo(f"{r['rank']:>3}  {r['score']:.4f}  {r['path']}  ({r['title']})")
         click.echo(f"     {r['snippet']}")
+
+
+@main.command("add-bm25")
+@store_options
+@user_errors
+def add_bm25_command(store, qdrant_url, collection) -> None:
+    """Give a collection built without it the BM25 sparse vector, computed from the stored document texts
+    (nothing is re-embedded), so that --mode sparse and hybrid work on it."""
+    from longembed.sparse.index import add_bm25
+    from longembed.store import Store
+
+    with Store(path=store, url=qdrant_url, create=False) as db:
+        n = add_bm25(db, collection)
+    click.echo(f"added bm25 to {n} document{'' if n == 1 else 's'} of collection {collection!r}")
 
 
 @main.command()
@@ -542,25 +584,34 @@ def make_passkey_command(out, lengths, per_length, seed) -> None:
 )
 @click.option(
     "--needles",
-    required=True,
+    default=None,
     type=click.Path(exists=True, dir_okay=False),
     help='JSON list or JSON lines of {"needle": ..., "question": ...}.',
+)
+@click.option(
+    "--paraphrased",
+    is_flag=True,
+    help="Use longembed's 40 paraphrased needles (questions share no content word with the needle, so BM25 "
+    "cannot match them) instead of --needles; writes DIR/paraphrased_needle/.",
 )
 @click.option("--lengths", default=PAPER_LENGTHS, show_default=True, help="Context lengths in tokens.")
 @click.option("--per-length", type=int, default=None, help="Documents per length (default: one per needle).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @user_errors
-def make_needle_command(out, haystack, needles, lengths, per_length, seed) -> None:
+def make_needle_command(out, haystack, needles, paraphrased, lengths, per_length, seed) -> None:
     """Generate a needle-in-a-haystack retrieval task (LongEmbed §3.2): haystack excerpts of exactly T × 0.75
     words with one needle sentence at a random sentence boundary; the query is the needle's question."""
-    from longembed.bench.synthetic import make_needle, read_needles
+    from longembed.bench.synthetic import PARAPHRASED_NEEDLES, PARAPHRASED_TASK, make_needle, read_needles
 
+    if paraphrased == (needles is not None):
+        raise LongEmbedError("give exactly one of --needles FILE and --paraphrased")
     task = make_needle(
         Path(haystack).read_text(encoding="utf-8"),
-        read_needles(needles),
+        read_needles(PARAPHRASED_NEEDLES if paraphrased else needles),
         comma_ints(lengths, "--lengths") or [],
         per_length,
         seed,
+        name=PARAPHRASED_TASK if paraphrased else "needle",
     )
     click.echo(f"wrote {task.write(out)}")
 

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 DOC_VECTOR = "doc"
 CHUNKS_VECTOR = "chunks"
 """Optional multivector of a document's chunk embeddings (Qdrant MAX_SIM: a document scores as its best chunk)."""
+SPARSE_VECTOR = "bm25"
+"""Optional sparse vector of BM25 term weights (Qdrant ``Modifier.IDF``: IDF applied at query time); see
+:mod:`longembed.sparse`. Its analyzer and length statistics live in the metadata key ``sparse``."""
 POINT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/longembed/longembed/point")
 SCROLL_PAGE = 1000
 STATE_FIELDS = ["path", "sha256", "settings_fingerprint", "source", "file_size", "file_mtime_ns"]
@@ -44,13 +47,16 @@ class StoredDocument:
     """One document to write: its vector (shape (d,)) and payload (path, title, sha256, n_tokens, truncated, text).
 
     ``chunks`` (shape (n_chunks, d)) is written as the ``chunks`` multivector; only for collections created
-    with ``with_chunks=True``.
+    with ``with_chunks=True``. ``sparse`` (term ids, BM25 weights) is written as the ``bm25`` sparse vector; only
+    for collections created with ``sparse``.
     """
 
     path: str
     vector: list[float]
     payload: dict[str, Any]
     chunks: list[list[float]] | None = None
+    sparse: Any = None
+    """A :class:`longembed.sparse.bm25.SparseVector` (``indices``, ``values``), or ``None``."""
 
 
 @dataclass(frozen=True)
@@ -183,12 +189,14 @@ class Store:
             )
 
     def ensure_collection(
-        self, collection: str, settings: IndexSettings, dimension: int, with_chunks: bool = False
+        self, collection: str, settings: IndexSettings, dimension: int, with_chunks: bool = False, sparse: Any = None
     ) -> None:
         """Create ``collection`` for ``settings``, or check that an existing one was built with the same settings.
 
         With ``with_chunks`` the collection also holds a ``chunks`` multivector per document (cosine,
-        ``MultiVectorConfig`` with MAX_SIM), for the chunked MaxP baseline.
+        ``MultiVectorConfig`` with MAX_SIM), for the chunked MaxP baseline. With ``sparse`` (a
+        :class:`~longembed.sparse.analyzer.SparseSettings`) a new collection also holds the ``bm25`` sparse vector
+        (``Modifier.IDF``) and records the analyzer in its metadata (``sparse``); an existing one is left as it is.
 
         Raises:
             StoreError: the collection exists with other settings (the message names the differences), or
@@ -206,11 +214,17 @@ class Store:
                 distance=models.Distance.COSINE,
                 multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM),
             )
+        metadata: dict[str, Any] = {"settings": settings.to_dict(), "dimension": dimension, "created_by": "longembed"}
+        sparse_config = None
+        if sparse is not None:
+            sparse_config = {SPARSE_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)}
+            metadata["sparse"] = {SPARSE_VECTOR: sparse.to_dict(), "stats": {}}
         try:
             self.client.create_collection(
                 collection,
                 vectors_config=vectors,
-                metadata={"settings": settings.to_dict(), "dimension": dimension, "created_by": "longembed"},
+                sparse_vectors_config=sparse_config,
+                metadata=metadata,
             )
         except ValueError as exc:  # local mode: a name that is not allowed (e.g. "../x")
             raise StoreError(f"cannot create collection {collection!r}: {_first_line(exc)}") from None
@@ -223,6 +237,18 @@ class Store:
         """Whether ``collection`` holds a ``chunks`` multivector next to ``doc``."""
         vectors = self.client.get_collection(collection).config.params.vectors
         return isinstance(vectors, dict) and CHUNKS_VECTOR in vectors
+
+    def has_sparse(self, collection: str) -> bool:
+        """Whether ``collection`` holds the ``bm25`` sparse vector."""
+        return SPARSE_VECTOR in (self.client.get_collection(collection).config.params.sparse_vectors or {})
+
+    def metadata(self, collection: str) -> dict[str, Any]:
+        """The collection's metadata (settings, dimension, and ``sparse`` where it has ``bm25``)."""
+        return dict(self.client.get_collection(collection).config.metadata or {})
+
+    def update_metadata(self, collection: str, metadata: dict[str, Any]) -> None:
+        """Set top-level metadata keys (the others stay)."""
+        self._write("update", collection, lambda: self.client.update_collection(collection, metadata=metadata))
 
     def delete_collection(self, collection: str) -> None:
         """Drop ``collection`` and its points (no error when it does not exist)."""
@@ -244,7 +270,15 @@ class Store:
         points = [
             models.PointStruct(
                 id=point_id(d.path),
-                vector={DOC_VECTOR: d.vector, **({CHUNKS_VECTOR: d.chunks} if d.chunks is not None else {})},
+                vector={
+                    DOC_VECTOR: d.vector,
+                    **({CHUNKS_VECTOR: d.chunks} if d.chunks is not None else {}),
+                    **(
+                        {SPARSE_VECTOR: models.SparseVector(indices=d.sparse.indices, values=d.sparse.values)}
+                        if d.sparse is not None
+                        else {}
+                    ),
+                },
                 payload=d.payload,
             )
             for d in documents

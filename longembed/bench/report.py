@@ -189,7 +189,7 @@ def headline(summary: dict[str, Any]) -> list[str]:
         best = max(have, key=lambda m: have[m])
         leads = [
             f"{100 * (have[best] - have[ref]):+.1f} over {ref}"
-            for ref in ("none", "chunked-maxp")
+            for ref in ("none", "chunked-maxp", "bm25")
             if ref in have and ref != best
         ]
         label = "Avg" if col == "avg" else task_info(col).label

@@ -223,11 +223,16 @@ def run_cell(
             encoder=encoder,  # type: ignore[arg-type]  # a cache in front of the real encoder
             progress=False,
             with_chunks=method.with_chunks,
+            sparse=method.sparse,
         )
     retriever = Retriever(store=store, collection=collection, encoder=encoder.encoder)
     k = min(RUN_DEPTH, len(documents))
     started = time.perf_counter()
-    rankings = {q.qid: [h["path"] for h in retriever.search(q.text, k=k, using=method.using)] for q in split.queries}
+    rankings = {
+        q.qid: [h["path"] for h in retriever.search(q.text, k=k, using=method.using, mode=method.mode,
+                                                   fusion=method.fusion)]
+        for q in split.queries
+    }
     search_seconds = time.perf_counter() - started
     metrics = evaluate(split.qrels, rankings)
     vectors = store.vector_counts(collection)

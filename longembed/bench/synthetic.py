@@ -156,6 +156,14 @@ def read_needles(path: str | Path) -> list[dict[str, str]]:
     return data
 
 
+PARAPHRASED_NEEDLES = Path(__file__).parent / "data" / "paraphrased_needles.jsonl"
+"""40 needles whose question paraphrases the needle sentence with no shared content word: after the ``bm25``
+analyzer (lower case, Lucene English stop words, Snowball stems; :mod:`longembed.sparse.analyzer`) the needle's
+terms and the question's terms are disjoint, so BM25 cannot match a question to its needle. Written for
+longembed (facts of everyday scenes, no names), fields as the needle task's ``needles.jsonl``: ``needle``,
+``question``, ``answer``."""
+PARAPHRASED_TASK = "paraphrased_needle"
+
 SENTENCE_END = (".", "!", "?")
 
 
@@ -165,6 +173,7 @@ def make_needle(
     lengths: Sequence[int],
     per_length: int | None = None,
     seed: int = 0,
+    name: str = "needle",
 ) -> SyntheticTask:
     """Needle-in-a-haystack documents and queries (LongEmbed §3.2).
 
@@ -172,7 +181,8 @@ def make_needle(
     word of ``haystack``, move it forward to the next sentence start (at most 60 words), take
     ⌊0.75·T⌋ − (needle words) consecutive haystack words (wrapping around at the end, original spacing kept),
     and insert the needle at a random sentence boundary (the start, or after a word ending in ``.``, ``!``
-    or ``?``). Each document has exactly ⌊0.75·T⌋ words. The query is the needle's question.
+    or ``?``). Each document has exactly ⌊0.75·T⌋ words. The query is the needle's question. ``name`` names
+    the task (its folder and row ids), e.g. ``paraphrased_needle`` for :data:`PARAPHRASED_NEEDLES`.
 
     Raises:
         BenchError: empty haystack, no needles, more documents per length than needles, or a length too short
@@ -189,8 +199,8 @@ def make_needle(
         raise BenchError(f"{per_length} documents per length need as many needles; there are {len(needles)}")
     rng = random.Random(seed)
     task = SyntheticTask(
-        "needle",
-        recipe={"generator": "needle", "lengths": list(lengths), "per_length": per_length, "seed": seed,
+        name,
+        recipe={"generator": name, "lengths": list(lengths), "per_length": per_length, "seed": seed,
                 "words_per_token": WORDS_PER_TOKEN, "haystack_words": len(tokens), "needles": len(needles)},
     )
     for length in lengths:

@@ -29,6 +29,8 @@ from longembed.errors import IngestError, LongEmbedError
 from longembed.ingest.identity import identify
 from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, read_file, scan, shown_path
 from longembed.settings import IndexSettings
+from longembed.sparse.bm25 import document_weights
+from longembed.sparse.ingest import SparseRun, SparseChoice
 from longembed.store import Store, StoredDocument, StoredState, point_id
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,8 @@ class IngestSummary:
     symlinked_folders: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    sparse_seconds: float = 0.0
+    """Time spent computing BM25 term counts and weights (part of ``prepare``; 0 without ``bm25``)."""
     stage_seconds: dict[str, float] = field(
         default_factory=lambda: {"read": 0.0, "prepare": 0.0, "encode": 0.0, "write": 0.0}
     )
@@ -106,6 +110,7 @@ def ingest(
     batch_tokens: int | None = None,
     rehash: bool = False,
     by_name: bool = False,
+    sparse: SparseChoice = "bm25",
 ) -> IngestSummary:
     """Embed every supported file under ``root`` as one whole document and upsert it into ``collection``.
 
@@ -127,6 +132,8 @@ def ingest(
             (when either differs, the text's sha256 decides).
         by_name: the path relative to ``root`` is the identity, whatever file held it before (uploads); by
             default two different files never share a point (see :mod:`longembed.ingest.identity`).
+        sparse: ``bm25`` gives a new collection the ``bm25`` sparse vector (:mod:`longembed.sparse`); ``none``
+            does not. An existing collection keeps what it has.
 
     Raises:
         IngestError: ``root`` is missing or has no supported file, or no document is readable.
@@ -143,7 +150,9 @@ def ingest(
         symlinked_folders=list(listing.symlinked_folders),
         failed=list(listing.problems),
     )
-    run = _Run.start(settings, store, collection, encoder, _EncoderOptions(device, dtype, batch_tokens), summary)
+    run = _Run.start(
+        settings, store, collection, encoder, _EncoderOptions(device, dtype, batch_tokens), summary, sparse=sparse
+    )
     run.by_name = by_name
     files = listing.files
     batches = [files[start : start + docs_per_batch] for start in range(0, len(files), docs_per_batch)]
@@ -166,6 +175,7 @@ def ingest(
         raise IngestError(f"no document could be ingested from {str(listing.root)!r} ({reasons})")
     if prune:
         summary.pruned = _prune(listing, run, store, collection)
+    run.finish()
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -182,6 +192,7 @@ def ingest_documents(
     device: str = "auto",
     dtype: str = "auto",
     batch_tokens: int | None = None,
+    sparse: SparseChoice = "bm25",
 ) -> IngestSummary:
     """Embed documents already in memory (e.g. a benchmark corpus) and upsert them into ``collection``.
 
@@ -200,13 +211,16 @@ def ingest_documents(
     if not documents:
         raise IngestError(f"no document to ingest into collection {collection!r}")
     options = _EncoderOptions(device, dtype, batch_tokens)
-    run = _Run.start(settings, store, collection, encoder, options, IngestSummary(), with_chunks=with_chunks)
+    run = _Run.start(
+        settings, store, collection, encoder, options, IngestSummary(), with_chunks=with_chunks, sparse=sparse
+    )
     batches = [list(documents[start : start + docs_per_batch]) for start in range(0, len(documents), docs_per_batch)]
     bar = tqdm(total=len(documents), unit="doc", desc="ingest", disable=not progress)
     with bar, logging_redirect_tqdm():
         for batch in _one_ahead(batches, lambda reads: run.prepare(reads, force=False)):
             run.process(batch)
             bar.update(batch.size)
+    run.finish()
     run.summary.seconds = time.perf_counter() - started
     return run.summary
 
@@ -256,6 +270,8 @@ class _Batch:
     failures: list[ReadFailure]
     triaged: list[_Triaged]
     ready: _Ready | None = None
+    term_counts: list[tuple[dict[int, int], int]] | None = None
+    """BM25 term counts and length of each document of :attr:`to_embed` (collections with ``bm25``)."""
 
     @property
     def size(self) -> int:
@@ -307,6 +323,8 @@ class _Run:
     """Uploads: the relative path is the identity (see :func:`~longembed.ingest.identity.identify`)."""
     fingerprint: str = field(init=False, default="")
     """The settings fingerprint recorded in every point written."""
+    sparse: SparseRun = field(default_factory=SparseRun)
+    """The ``bm25`` analyzer and average length of this run (inactive for collections without ``bm25``)."""
     _clock_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     @classmethod
@@ -319,6 +337,7 @@ class _Run:
         options: _EncoderOptions,
         summary: IngestSummary,
         with_chunks: bool = False,
+        sparse: SparseChoice = "bm25",
     ) -> _Run:
         """Resolve the model's prompts into ``settings``, check them against an existing collection (before the
         model is loaded and before any write) and read what the collection holds.
@@ -340,6 +359,7 @@ class _Run:
             collection_ready=exists,
             summary=summary,
             with_chunks=with_chunks,
+            sparse=SparseRun.start(store, collection, sparse, exists),
         )
 
     def __post_init__(self) -> None:
@@ -391,6 +411,10 @@ class _Run:
             triaged=[self._triage(r, force) for r in reads if isinstance(r, SourceDocument)],
         )
         encoder, docs = self.encoder, batch.to_embed
+        if self.sparse.active and docs:
+            counted = time.perf_counter()
+            batch.term_counts = [self.sparse.analyzer.term_counts(d.text) for d in docs]
+            self.summary.sparse_seconds += time.perf_counter() - counted
         if encoder is not None and docs:
             batch.ready = _make_ready(docs, encoder)
         self.add_time("prepare", began)
@@ -416,7 +440,14 @@ class _Run:
                 if changed:
                     self.store.set_payload(self.collection, t.point_id, changed)
         if batch.to_embed:
-            self._embed_and_store(batch.to_embed, batch.ready)
+            self._embed_and_store(batch.to_embed, batch.ready, batch.term_counts)
+
+    def finish(self) -> None:
+        """After the last batch: recount the ``bm25`` length statistics (re-weighting when the mean drifted)."""
+        if self.summary.documents or self.summary.pruned:
+            began = time.perf_counter()
+            self.sparse.finish(self.store, self.collection)
+            self.summary.sparse_seconds += time.perf_counter() - began
 
     def _ready_encoder(self) -> Encoder:
         """The encoder (loaded on first use) and, before the first write, the collection."""
@@ -430,12 +461,18 @@ class _Run:
                 )
         if not self.collection_ready:
             self.store.ensure_collection(
-                self.collection, self.settings, self.encoder.dimension, with_chunks=self.with_chunks
+                self.collection,
+                self.settings,
+                self.encoder.dimension,
+                with_chunks=self.with_chunks,
+                sparse=self.sparse.settings,
             )
             self.collection_ready = True
         return self.encoder
 
-    def _embed_and_store(self, batch: list[SourceDocument], ready: _Ready | None) -> None:
+    def _embed_and_store(
+        self, batch: list[SourceDocument], ready: _Ready | None, term_counts: list | None = None
+    ) -> None:
         encoder = self._ready_encoder()
         limit = encoder.extender.content_limit + encoder.framing.n_special
         at_max_length = limit == encoder.settings.max_length
@@ -448,9 +485,18 @@ class _Run:
         embedded = _encode_each_on_error(encoder, ready, batch, self.summary, keep_segments=self.with_chunks)
         self.add_time("encode", began)
         stored = []
-        for doc, emb, was_clipped in zip(batch, embedded, ready.clipped):
+        if self.sparse.active and term_counts is None:  # the batch was prepared before this collection existed
+            term_counts = [self.sparse.analyzer.term_counts(d.text) for d in batch]
+        avgdl = self.sparse.reference(term_counts)
+        for i, (doc, emb, was_clipped) in enumerate(zip(batch, embedded, ready.clipped)):
             if emb is None:
                 continue
+            extra = {}
+            sparse = None
+            if term_counts is not None:
+                counts, length = term_counts[i]
+                sparse = document_weights(counts, length, avgdl, self.sparse.settings)
+                extra["bm25_length"] = length
             if emb.truncated:
                 more = "more than " if was_clipped else ""
                 log.warning("%s has %s%d tokens; truncated to %d (%s)", shown_path(doc.path), more, emb.n_tokens, limit, hint)
@@ -475,8 +521,10 @@ class _Run:
                         "settings_fingerprint": self.fingerprint,
                         "file_size": doc.file_size,
                         "file_mtime_ns": doc.file_mtime_ns,
+                        **extra,
                     },
                     chunks=emb.segment_vectors.tolist() if self.with_chunks else None,
+                    sparse=sparse,
                 )
             )
         began = time.perf_counter()

@@ -174,10 +174,14 @@ class LongEmbedRetriever(BaseRetriever):
         retriever: an open longembed retriever to use; otherwise one is opened from ``store`` /
             ``qdrant_url`` / ``collection`` / ``device``.
         similarity_top_k: documents per query (1..1000).
+        mode: ``dense``, ``sparse`` (BM25) or ``hybrid``; ``None``: hybrid where the collection has ``bm25``,
+            else dense. ``fusion``: ``dbsf`` (default), ``rrf`` or ``convex`` (hybrid only). With ``sparse`` and
+            ``hybrid`` the score is the BM25 or the fused score.
         callback_manager, verbose: as for any LlamaIndex ``BaseRetriever``.
 
     Raises:
         StoreError, CollectionNotFound, ModelLoadError: from opening the collection.
+        LongEmbedError: a mode the collection cannot answer (``sparse``/``hybrid`` without ``bm25``).
     """
 
     def __init__(
@@ -191,10 +195,13 @@ class LongEmbedRetriever(BaseRetriever):
         similarity_top_k: int = 5,
         callback_manager: CallbackManager | None = None,
         verbose: bool = False,
+        mode: str | None = None,
+        fusion: str | None = None,
     ) -> None:
         self._retriever = retriever or Retriever(
             store=store, collection=collection, qdrant_url=qdrant_url, device=device
         )
+        self.mode, self.fusion = self._retriever.resolve(mode, fusion)
         self._lock = threading.Lock()
         self.similarity_top_k = similarity_top_k
         super().__init__(callback_manager=callback_manager, verbose=verbose)
@@ -209,7 +216,9 @@ class LongEmbedRetriever(BaseRetriever):
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         with self._lock:
-            hits = self._retriever.search_hits(query_bundle.query_str, self.similarity_top_k)
+            hits = self._retriever.search_hits(
+                query_bundle.query_str, self.similarity_top_k, mode=self.mode, fusion=self.fusion
+            )
         nodes = []
         for hit in hits:
             payload = hit.payload

@@ -7,6 +7,12 @@ from typing import Any
 
 from longembed.encoder import Encoder
 from longembed.errors import LongEmbedError
+from longembed.retrieve.hybrid import (
+    DEFAULT_FUSION, DEFAULT_MODE, FUSIONS, MODES, convex_fusion, qdrant_fusion, sparse_search,
+)
+from longembed.sparse.analyzer import Analyzer
+from longembed.sparse.bm25 import query_vector
+from longembed.sparse.index import length_stats, sparse_settings
 from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, DOC_VECTOR, Hit, Store
 
 
@@ -56,31 +62,77 @@ class Retriever:
         self.encoder = encoder if encoder is not None else Encoder(
             self.settings, device=device, dtype=dtype, batch_tokens=batch_tokens
         )
+        self.sparse_settings = sparse_settings(self.store, collection)
+        """The collection's BM25 analyzer settings, ``None`` when it has no ``bm25`` vector (dense mode only)."""
+        self.analyzer = Analyzer(self.sparse_settings) if self.sparse_settings else None
+
+    def resolve(self, mode: str | None = None, fusion: str | None = None) -> tuple[str, str | None]:
+        """The (mode, fusion) a search with these arguments runs; fusion is ``None`` unless the mode is ``hybrid``.
+
+        ``mode=None``: ``hybrid`` on a collection with ``bm25``, ``dense`` on one without (older collections).
+
+        Raises:
+            LongEmbedError: an unknown mode or fusion, or ``sparse``/``hybrid`` on a collection without ``bm25``.
+        """
+        if mode is None:
+            mode = DEFAULT_MODE if self.sparse_settings else "dense"
+        if mode not in MODES:
+            raise LongEmbedError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
+        if fusion is not None and fusion not in FUSIONS:
+            raise LongEmbedError(f"unknown fusion {fusion!r}; valid: {', '.join(FUSIONS)}")
+        if mode != "dense" and self.sparse_settings is None:
+            raise LongEmbedError(
+                f"collection {self.collection!r} has no bm25 sparse vector, so --mode {mode} cannot run; add it "
+                f"without re-embedding with `longembed add-bm25 --collection {self.collection}`, or use --mode dense"
+            )
+        return mode, (fusion or DEFAULT_FUSION) if mode == "hybrid" else None
 
     def close(self) -> None:
         self.store.close()
 
-    def search_hits(self, text: str, k: int = 5, using: str = DOC_VECTOR) -> list[Hit]:
+    def search_hits(
+        self, text: str, k: int = 5, using: str = DOC_VECTOR, mode: str | None = None, fusion: str | None = None
+    ) -> list[Hit]:
         """The ``k`` best documents for ``text``, best first, with their whole stored payload.
 
         Each hit's payload holds ``path``, ``title``, ``sha256``, ``n_tokens``, ``truncated`` and the
-        document's full ``text``; ``score`` is the cosine similarity.
+        document's full ``text``; ``score`` is the cosine similarity (``dense``), the BM25 score (``sparse``) or
+        the fused score (``hybrid``, see :mod:`longembed.retrieve.hybrid`). ``mode``/``fusion`` as
+        :meth:`resolve`; ``using`` picks the dense vector of ``dense`` mode.
 
         Raises:
-            LongEmbedError: empty query or k outside 1..1000.
+            LongEmbedError: empty query, k outside 1..1000, or a mode the collection cannot answer.
             StoreError: ``using`` names a vector the collection does not have.
         """
         if not text or not text.strip():
             raise LongEmbedError("the query is empty")
         if not 1 <= k <= MAX_K:
             raise LongEmbedError(f"k must be between 1 and {MAX_K}, got {k}")
+        if mode is None and using != DOC_VECTOR:
+            mode = "dense"  # a dense vector asked for by name (e.g. chunks) means dense mode
+        mode, fusion = self.resolve(mode, fusion)
+        if mode == "sparse":
+            return sparse_search(self.store, self.collection, query_vector(self.analyzer, text), k)
         vector = self.encoder.encode([text], kind="query")[0].vector
-        return self.store.search(self.collection, vector.tolist(), k, using=using)
+        if mode == "dense":
+            return self.store.search(self.collection, vector.tolist(), k, using=using)
+        sparse = query_vector(self.analyzer, text)
+        with_chunks = self.store.has_chunks(self.collection)
+        if fusion == "convex":
+            n_docs = length_stats(self.store, self.collection).n_docs or self.store.count(self.collection)
+            return convex_fusion(
+                self.store, self.collection, vector.tolist(), sparse, k, with_chunks, self.sparse_settings, n_docs
+            )
+        return qdrant_fusion(self.store, self.collection, vector.tolist(), sparse, k, fusion, with_chunks)
 
-    def search(self, text: str, k: int = 5, using: str = DOC_VECTOR) -> list[dict[str, Any]]:
+    def search(
+        self, text: str, k: int = 5, using: str = DOC_VECTOR, mode: str | None = None, fusion: str | None = None
+    ) -> list[dict[str, Any]]:
         """The ``k`` best documents for ``text``, best first.
 
-        ``using="chunks"`` ranks documents by their best chunk (collections ingested with chunks).
+        ``using="chunks"`` ranks documents by their best chunk (collections ingested with chunks). ``mode``:
+        ``dense``, ``sparse`` (BM25 alone) or ``hybrid``; ``None`` = ``hybrid`` where the collection has ``bm25``,
+        else ``dense``. ``fusion`` (hybrid only): ``dbsf`` (default), ``rrf`` or ``convex``; see :meth:`resolve`.
 
         Returns:
             dicts with ``rank`` (1-based), ``score`` (cosine similarity), ``path``, ``title``, ``snippet``
@@ -100,5 +152,5 @@ class Retriever:
                 "n_tokens": h.payload.get("n_tokens"),
                 "truncated": h.payload.get("truncated"),
             }
-            for h in self.search_hits(text, k, using=using)
+            for h in self.search_hits(text, k, using=using, mode=mode, fusion=fusion)
         ]

@@ -149,13 +149,17 @@ class SearchRequest(BaseModel):
     query: Utf8Text = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The query text.")
     k: int = Field(5, ge=1, le=MAX_K, description="Number of documents to return.")
     collection: str | None = Field(None, description="Collection to search; the server's default when omitted.")
+    mode: Literal["dense", "sparse", "hybrid"] | None = Field(
+        None, description="dense, sparse (BM25) or hybrid; default hybrid where the collection has bm25, else dense."
+    )
+    fusion: Literal["convex", "rrf", "dbsf"] | None = Field(None, description="How hybrid fuses; default dbsf.")
 
 
 class SearchResult(BaseModel):
     """One ranked document; the same fields as ``longembed query --json``."""
 
     rank: int
-    score: float = Field(description="Cosine similarity.")
+    score: float = Field(description="Cosine similarity (dense), BM25 score (sparse) or fused score (hybrid).")
     path: str | None
     title: str | None
     snippet: str
@@ -166,6 +170,8 @@ class SearchResult(BaseModel):
 class SearchResponse(BaseModel):
     collection: str
     results: list[SearchResult]
+    mode: str | None = Field(None, description="The mode that answered.")
+    fusion: str | None = Field(None, description="The fusion that answered (hybrid only).")
 
 
 class EmbedRequest(BaseModel):
@@ -548,8 +554,11 @@ def create_app(
     def search(request: SearchRequest) -> SearchResponse:
         """The ``k`` documents that best match ``query``, encoded with the collection's model and settings."""
         retriever = service.retriever(request.collection)
-        results = retriever.search(request.query, request.k)
-        return SearchResponse(collection=retriever.collection, results=[SearchResult(**r) for r in results])
+        mode, fusion = retriever.resolve(request.mode, request.fusion)
+        results = retriever.search(request.query, request.k, mode=mode, fusion=fusion)
+        return SearchResponse(
+            collection=retriever.collection, results=[SearchResult(**r) for r in results], mode=mode, fusion=fusion
+        )
 
     @app.post("/embed", response_model=EmbedResponse, tags=["embed"])
     def embed(request: EmbedRequest) -> EmbedResponse:

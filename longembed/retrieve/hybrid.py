@@ -1,0 +1,148 @@
+"""Query modes over one collection: ``dense`` (the ``doc`` vector), ``sparse`` (BM25 alone) and ``hybrid`` (dense
+``doc``, ``bm25`` and, where the collection has them, the ``chunks`` multivector, fused).
+
+Fusions of ``hybrid``:
+
+- ``rrf``: Qdrant's reciprocal rank fusion, Σ 1 / (60 + rank) over the prefetched lists (Cormack et al. 2009);
+- ``dbsf``: Qdrant's distribution-based score fusion (each list's scores scaled by mean ± 3 std, then summed);
+- ``convex``: a convex combination computed here over the prefetched candidates (Bruch et al. 2023, "An Analysis
+  of Fusion Functions for Hybrid Retrieval", ACM TOIS), with every candidate's exact score in every list::
+
+      score(D) = α · mean over dense lists of minmax(cos(q, D)) + (1 − α) · BM25(D, Q) / Σ_{t∈Q} IDF(t)·(k1+1)
+
+  The BM25 score is divided by the most any document could score for this query (every term saturated), not
+  min-max scaled, so a query whose words barely occur in the collection (a paraphrase) keeps a weak BM25 term
+  and the dense ranking decides; a query sharing no word with the collection gives BM25 = 0 for every document,
+  i.e. the dense ranking exactly.
+
+A BM25 list with no match at all is left out of every fusion (an empty prefetch), so it cannot break or dominate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from qdrant_client import models
+
+from longembed.sparse.analyzer import SparseSettings
+from longembed.sparse.bm25 import SparseVector, max_attainable, qdrant_idf
+from longembed.store import CHUNKS_VECTOR, DOC_VECTOR, SPARSE_VECTOR, Hit, Store
+
+Mode = Literal["dense", "sparse", "hybrid"]
+MODES: tuple[str, ...] = ("dense", "sparse", "hybrid")
+Fusion = Literal["rrf", "dbsf", "convex"]
+FUSIONS: tuple[str, ...] = ("rrf", "dbsf", "convex")
+DEFAULT_MODE: Mode = "hybrid"
+DEFAULT_FUSION: Fusion = "dbsf"
+CONVEX_ALPHA = 0.3
+"""Weight of the dense side in the ``convex`` fusion: the best of 0.3/0.5/0.7/0.8 on ../shared/data/longembed
+(bench/RESULTS.md, "Fusions"). ``dbsf`` is the default fusion: it measured best on average (76.4 vs 75.5 for
+convex at 0.3, 69.0 for rrf)."""
+PREFETCH = 100
+"""Candidates each list contributes to a fusion (at least k)."""
+
+
+def _hits(points) -> list[Hit]:
+    return [Hit(rank=i + 1, score=float(p.score), payload=p.payload or {}) for i, p in enumerate(points)]
+
+
+def _qsparse(vector: SparseVector) -> models.SparseVector:
+    return models.SparseVector(indices=vector.indices, values=vector.values)
+
+
+def dense_queries(dense: Sequence[float], with_chunks: bool) -> list[tuple[str, object]]:
+    """(vector name, query) of each dense list: ``doc``, and ``chunks`` (MaxSim, a one-vector query) where present."""
+    out: list[tuple[str, object]] = [(DOC_VECTOR, list(dense))]
+    if with_chunks:
+        out.append((CHUNKS_VECTOR, [list(dense)]))
+    return out
+
+
+def sparse_search(store: Store, collection: str, sparse: SparseVector, k: int) -> list[Hit]:
+    """BM25 alone: the ``k`` documents with the highest BM25 score (documents with no query term are not listed)."""
+    if not sparse.indices:
+        return []
+    response = store.client.query_points(
+        collection, query=_qsparse(sparse), using=SPARSE_VECTOR, limit=k, with_payload=True
+    )
+    return _hits(response.points)
+
+
+def qdrant_fusion(
+    store: Store, collection: str, dense: Sequence[float], sparse: SparseVector, k: int, fusion: str,
+    with_chunks: bool,
+) -> list[Hit]:
+    """``rrf`` or ``dbsf`` in one ``query_points`` call with one prefetch per list; ``score`` is the fused score."""
+    limit = max(PREFETCH, k)
+    prefetch = [models.Prefetch(query=q, using=name, limit=limit) for name, q in dense_queries(dense, with_chunks)]
+    if sparse.indices:
+        prefetch.append(models.Prefetch(query=_qsparse(sparse), using=SPARSE_VECTOR, limit=limit))
+    method = models.Fusion.RRF if fusion == "rrf" else models.Fusion.DBSF
+    response = store.client.query_points(
+        collection, prefetch=prefetch, query=models.FusionQuery(fusion=method), limit=k, with_payload=True
+    )
+    return _hits(response.points)
+
+
+def query_idfs(store: Store, collection: str, sparse: SparseVector, n_docs: int) -> list[float]:
+    """IDF(t) as Qdrant computes it, for every query term: one single-term probe per term (in one batch call);
+    IDF = score / stored weight of the best document. A term in no document gets ln(1 + (N + 0.5) / 0.5)."""
+    if not sparse.indices:
+        return []
+    requests = [
+        models.QueryRequest(
+            query=models.SparseVector(indices=[t], values=[1.0]), using=SPARSE_VECTOR, limit=1,
+            with_vector=[SPARSE_VECTOR],
+        )
+        for t in sparse.indices
+    ]
+    out = []
+    for term, response in zip(sparse.indices, store.client.query_batch_points(collection, requests)):
+        idf = qdrant_idf(n_docs, 0)
+        if response.points:
+            point = response.points[0]
+            vec = (point.vector or {}).get(SPARSE_VECTOR)
+            weight = dict(zip(vec.indices, vec.values)).get(term) if vec is not None else None
+            if weight:
+                idf = point.score / weight
+        out.append(idf)
+    return out
+
+
+def convex_fusion(
+    store: Store, collection: str, dense: Sequence[float], sparse: SparseVector, k: int, with_chunks: bool,
+    settings: SparseSettings, n_docs: int, alpha: float | None = None,
+) -> list[Hit]:
+    """The ``convex`` fusion (module docstring): candidates from every list, then each candidate's exact score in
+    every list (one batch call restricted to the candidates), combined here; ``score`` is the combined score.
+    ``alpha``: weight of the dense side (``None``: :data:`CONVEX_ALPHA`)."""
+    alpha = CONVEX_ALPHA if alpha is None else alpha
+    limit = max(PREFETCH, k)
+    lists = dense_queries(dense, with_chunks)
+    requests = [models.QueryRequest(query=q, using=name, limit=limit) for name, q in lists]
+    if sparse.indices:
+        requests.append(models.QueryRequest(query=_qsparse(sparse), using=SPARSE_VECTOR, limit=limit))
+    first = store.client.query_batch_points(collection, requests)
+    ids = list(dict.fromkeys(p.id for r in first for p in r.points))
+    if not ids:
+        return []
+    only = models.Filter(must=[models.HasIdCondition(has_id=ids)])
+    exact = [models.QueryRequest(query=q, using=name, limit=len(ids), filter=only) for name, q in lists]
+    if sparse.indices:
+        exact.append(models.QueryRequest(query=_qsparse(sparse), using=SPARSE_VECTOR, limit=len(ids), filter=only))
+    scored = store.client.query_batch_points(collection, exact)
+    combined = dict.fromkeys(ids, 0.0)
+    for response in scored[: len(lists)]:
+        scores = {p.id: p.score for p in response.points}
+        low, high = min(scores.values(), default=0.0), max(scores.values(), default=0.0)
+        for pid in ids:
+            s = scores.get(pid, low)
+            combined[pid] += alpha * ((s - low) / (high - low) if high > low else 1.0) / len(lists)
+    if sparse.indices:
+        ceiling = max_attainable(query_idfs(store, collection, sparse, n_docs), settings)
+        for p in scored[-1].points:
+            combined[p.id] += (1 - alpha) * (p.score / ceiling if ceiling > 0 else 0.0)
+    best = sorted(ids, key=lambda pid: -combined[pid])[:k]
+    records = {r.id: r for r in store.client.retrieve(collection, ids=best, with_payload=True)}
+    return [Hit(rank=i + 1, score=combined[pid], payload=records[pid].payload or {}) for i, pid in enumerate(best)]

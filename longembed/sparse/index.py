@@ -1,0 +1,168 @@
+"""The ``bm25`` sparse vector of a collection: its recorded analyzer, length statistics, re-weighting, and adding
+it to a collection built without it (from the stored text, no model).
+
+Metadata layout (key ``sparse`` of the collection's metadata, beside ``settings``; the dense settings and their
+fingerprint are untouched, so adding ``bm25`` never re-embeds a document)::
+
+    {"bm25": {language, stemmer, stop_words, token_pattern, k1, b},
+     "stats": {"n_docs": int, "total_length": int, "avgdl_ref": float}}
+
+Each point's payload holds ``bm25_length`` (|D| in terms).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from qdrant_client import models
+
+from longembed.errors import StoreError
+from longembed.sparse.analyzer import Analyzer, SparseSettings
+from longembed.sparse.bm25 import LengthStats, document_weights
+from longembed.store import DOC_VECTOR, SPARSE_VECTOR, Store
+
+log = logging.getLogger(__name__)
+
+LENGTH_FIELD = "bm25_length"
+PAGE = 256
+REBUILD_SUFFIX = "--bm25-rebuild"
+
+
+def sparse_settings(store: Store, collection: str) -> SparseSettings | None:
+    """The analyzer recorded in ``collection``, or ``None`` when it has no ``bm25`` vector."""
+    if not store.has_sparse(collection):
+        return None
+    recorded = (store.metadata(collection).get("sparse") or {}).get(SPARSE_VECTOR)
+    return SparseSettings.from_dict(recorded) if recorded else SparseSettings()
+
+
+def length_stats(store: Store, collection: str) -> LengthStats:
+    return LengthStats.from_dict((store.metadata(collection).get("sparse") or {}).get("stats"))
+
+
+def _write_stats(store: Store, collection: str, settings: SparseSettings, stats: LengthStats) -> None:
+    store.update_metadata(collection, {"sparse": {SPARSE_VECTOR: settings.to_dict(), "stats": stats.to_dict()}})
+
+
+def _scroll(store: Store, collection: str, payload: Any, vectors: Any = False):
+    offset = None
+    while True:
+        points, offset = store.client.scroll(
+            collection, limit=PAGE, offset=offset, with_payload=payload, with_vectors=vectors
+        )
+        yield from points
+        if offset is None:
+            return
+
+
+def refresh_stats(store: Store, collection: str) -> LengthStats:
+    """Recount ``n_docs`` and ``total_length`` from the points' ``bm25_length``; re-weight every point when the
+    mean drifted more than 20 % from ``avgdl_ref`` (see :mod:`longembed.sparse.bm25`). Returns the stats kept."""
+    settings = sparse_settings(store, collection)
+    if settings is None:
+        return LengthStats()
+    stats = length_stats(store, collection)
+    lengths = [int((p.payload or {}).get(LENGTH_FIELD, 0)) for p in _scroll(store, collection, [LENGTH_FIELD])]
+    stats.n_docs, stats.total_length = len(lengths), sum(lengths)
+    if stats.drifted():
+        log.info("bm25: mean length %.1f drifted from %.1f; re-weighting %d documents", stats.avgdl,
+                 stats.avgdl_ref, stats.n_docs)
+        stats = reweight(store, collection, settings, stats)
+    _write_stats(store, collection, settings, stats)
+    return stats
+
+
+def reweight(store: Store, collection: str, settings: SparseSettings, stats: LengthStats) -> LengthStats:
+    """Recompute every point's ``bm25`` weights from its stored ``text`` with avgdl = the current mean.
+
+    Raises:
+        StoreError: a write fails (points not yet re-weighted keep their old weights, which stay valid BM25
+            weights for the old ``avgdl_ref``; the next ingest or ``longembed add-bm25`` finishes).
+    """
+    analyzer = Analyzer(settings)
+    avgdl = stats.avgdl
+    batch: list[models.PointVectors] = []
+    for point in _scroll(store, collection, ["text"]):
+        counts, length = analyzer.term_counts(str((point.payload or {}).get("text", "")))
+        weights = document_weights(counts, length, avgdl, settings)
+        batch.append(models.PointVectors(
+            id=point.id, vector={SPARSE_VECTOR: models.SparseVector(indices=weights.indices, values=weights.values)}
+        ))
+        if len(batch) == PAGE:
+            store._write("update", collection, lambda b=batch: store.client.update_vectors(collection, b, wait=True))
+            batch = []
+    if batch:
+        store._write("update", collection, lambda: store.client.update_vectors(collection, batch, wait=True))
+    return LengthStats(stats.n_docs, stats.total_length, avgdl)
+
+
+def add_bm25(store: Store, collection: str, settings: SparseSettings | None = None) -> int:
+    """Give ``collection`` (built without it) the ``bm25`` sparse vector, computed from each point's stored
+    text; dense vectors, chunks and payloads are copied as they are (nothing is embedded). Returns the points.
+
+    Qdrant cannot add a vector to an existing collection, so the points are copied into a new collection
+    ``<name>--bm25-rebuild`` (with ``bm25``), the original is re-created with ``bm25`` and the copy moved back.
+    Killed at any step, the next call resumes: the rebuild collection is complete before the original is dropped.
+
+    Raises:
+        CollectionNotFound, StoreError: no such collection, or it already has ``bm25``.
+    """
+    settings = settings or SparseSettings()
+    tmp = collection + REBUILD_SUFFIX
+    if store.exists(collection) and store.has_sparse(collection):
+        if not store.exists(tmp):
+            raise StoreError(f"collection {collection!r} already has the {SPARSE_VECTOR!r} sparse vector")
+        store.delete_collection(tmp)  # a finished rebuild killed before it cleaned up
+        return store.count(collection)
+    if store.exists(tmp) and store.exists(collection):
+        store.delete_collection(tmp)  # an unfinished copy: start again
+    if not store.exists(tmp):
+        store.settings(collection)  # CollectionNotFound / not a longembed collection
+        _copy(store, collection, tmp, settings, compute=True)
+    store.delete_collection(collection)
+    n = _copy(store, tmp, collection, settings, compute=False)
+    store.delete_collection(tmp)
+    refresh_stats(store, collection)
+    return n
+
+
+def _copy(store: Store, source: str, target: str, settings: SparseSettings, compute: bool) -> int:
+    """Copy every point of ``source`` into a new ``target`` with ``bm25`` (computed from the text when ``compute``)."""
+    info = store.client.get_collection(source)
+    meta = dict(info.config.metadata or {})
+    vectors = info.config.params.vectors
+    analyzer = Analyzer(settings)
+    stats = LengthStats.from_dict((meta.get("sparse") or {}).get("stats"))
+    rows: list[tuple[object, dict, dict, dict | None]] = []  # id, vectors, payload, term counts
+    for p in _scroll(store, source, True, True):
+        payload = dict(p.payload or {})
+        counts = None
+        if compute:
+            counts, payload[LENGTH_FIELD] = analyzer.term_counts(str(payload.get("text", "")))
+        rows.append((p.id, dict(p.vector or {}), payload, counts))
+    lengths = [int(payload.get(LENGTH_FIELD, 0)) for _, _, payload, _ in rows]
+    if compute:
+        stats = LengthStats(len(lengths), sum(lengths), sum(lengths) / len(lengths) if lengths else 0.0)
+    points = []
+    for (pid, vector, payload, counts), length in zip(rows, lengths):
+        if counts is not None:  # weighted now that avgdl is known
+            w = document_weights(counts, length, stats.avgdl_ref, settings)
+            vector[SPARSE_VECTOR] = models.SparseVector(indices=w.indices, values=w.values)
+        points.append(models.PointStruct(id=pid, vector=vector, payload=payload))
+    meta["sparse"] = {SPARSE_VECTOR: settings.to_dict(), "stats": stats.to_dict()}
+    store.client.create_collection(
+        target,
+        vectors_config={name: params for name, params in vectors.items()} if isinstance(vectors, dict) else vectors,
+        sparse_vectors_config={SPARSE_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+        metadata=meta,
+    )
+    for start in range(0, len(points), PAGE):
+        page = points[start : start + PAGE]
+        store._write("write to", target, lambda: store.client.upsert(target, points=page, wait=True))
+    if store.count(target) != len(points):
+        raise StoreError(f"copying {source!r} to {target!r} lost points; {source!r} was kept")
+    return len(points)
+
+
+__all__ = ["DOC_VECTOR", "LENGTH_FIELD", "add_bm25", "length_stats", "refresh_stats", "reweight", "sparse_settings"]
