@@ -12,7 +12,7 @@ import sys
 import click
 
 from longembed.errors import LongEmbedError
-from longembed.store import DEFAULT_STORE
+from longembed.settings import DEFAULT_STORE
 
 
 def _errors(func):
