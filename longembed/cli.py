@@ -451,7 +451,7 @@ def comma_ints(value: str | None, option: str) -> list[int] | None:
 
 
 BENCH_TASKS = "passkey,needle,narrativeqa,qmsum,2wikimqa,summ_screen_fd"
-BENCH_METHODS = ",".join([*EXTEND_METHODS, "chunked-maxp", "chunked-mean"])
+BENCH_METHODS = ",".join([*(m for m in EXTEND_METHODS if m != "tuned"), "chunked-maxp", "chunked-mean"])  # tuned: tuned models only
 PAPER_LENGTHS = "256,512,1024,2048,4096,8192,16384,32768"
 
 

@@ -105,7 +105,7 @@ def test_ape_method_refused_for_rope_model_with_the_methods_that_apply():
         build_extender("rp", rope, NO_SPECIALS, max_length=16)
     with pytest.raises(ExtensionError, match="methods that do: none, pcw, gp, rp, pi$"):
         build_extender("se", APE4, NO_SPECIALS, max_length=16)
-    assert list(EXTENDERS) == ["none", "pcw", "gp", "rp", "pi", "ntk", "yarn", "se"]
+    assert list(EXTENDERS) == ["none", "pcw", "gp", "rp", "pi", "ntk", "yarn", "se", "tuned"]
     assert methods_for(None) == ["none"]
     assert methods_for("ape") == ["none", "pcw", "gp", "rp", "pi"]
     assert methods_for("rope") == ["none", "pcw", "gp", "pi", "ntk", "yarn", "se"]
