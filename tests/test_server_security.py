@@ -172,7 +172,10 @@ def test_unserialisable_inputs_are_422_not_500(server, path, raw):
     """Row 11: the 422 body no longer echoes NaN, inf or lone surrogates."""
     status, answer = server.request("POST", path, raw)
     assert status == 422, answer
-    assert isinstance(answer["detail"], list) and answer["detail"][0]["msg"]
+    if path.startswith("/v1/"):  # OpenAI's error shape (issue 15)
+        assert answer["error"]["type"] == "invalid_request_error" and answer["error"]["message"], answer
+    else:
+        assert isinstance(answer["detail"], list) and answer["detail"][0]["msg"]
 
 
 @pytest.mark.parametrize(
