@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import sys
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from longembed.cli_errors import EXIT_USER_ERROR, user_errors  # noqa: F401 (re-exported)
 from longembed.errors import LongEmbedError
 from longembed.settings import (
     DEFAULT_BATCH_TOKENS,
@@ -28,7 +28,6 @@ from longembed.settings import (
 
 EXIT_OK = 0
 """Done. Files that could not be read are listed on stderr and counted in the summary; they do not fail a run."""
-EXIT_USER_ERROR = 1
 """A user mistake or an unusable input, store or model (one ``error:`` line on stderr); nothing stored changed
 except documents already written by the same run."""
 EXIT_USAGE = 2
@@ -200,22 +199,6 @@ def index_settings(
         query_prefix=query_prefix,
         document_prefix=document_prefix,
     )
-
-
-def user_errors(func):
-    """Turn a LongEmbedError into a one-line message and exit code 1 (a traceback only with --debug)."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except LongEmbedError as exc:
-            if click.get_current_context().find_root().params.get("debug"):
-                raise
-            click.echo(f"error: {' '.join(str(exc).split())}", err=True)
-            sys.exit(EXIT_USER_ERROR)
-
-    return wrapper
 
 
 def parse_extend_params(values: tuple[str, ...]) -> dict[str, str]:

@@ -5,30 +5,13 @@ Registered on the main command group by :mod:`longembed.cli`; this module import
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 
 import click
 
-from longembed.errors import LongEmbedError
+from longembed.cli_errors import user_errors
 from longembed.settings import DEFAULT_STORE
-
-
-def _errors(func):
-    """A LongEmbedError becomes one ``error:`` line and exit code 1 (a traceback with ``longembed --debug``)."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except LongEmbedError as exc:
-            if click.get_current_context().find_root().params.get("debug"):
-                raise
-            click.echo(f"error: {' '.join(str(exc).split())}", err=True)
-            sys.exit(1)
-
-    return wrapper
 
 
 def _store_options(func):
@@ -56,7 +39,7 @@ def collections() -> None:
 @collections.command("list")
 @_store_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per collection, one per line.")
-@_errors
+@user_errors
 def list_collections(store, qdrant_url, as_json) -> None:
     """Each longembed collection: name, documents, model, method, max length."""
     from longembed.errors import StoreError
@@ -77,7 +60,7 @@ def list_collections(store, qdrant_url, as_json) -> None:
 @collections.command("info")
 @click.argument("name")
 @_store_options
-@_errors
+@user_errors
 def info(name, store, qdrant_url) -> None:
     """NAME's recorded settings (model, method and parameters, max length, prefixes) and size, as JSON."""
     with _open(store, qdrant_url) as db:
@@ -88,7 +71,7 @@ def info(name, store, qdrant_url) -> None:
 @click.argument("name")
 @_store_options
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@_errors
+@user_errors
 def drop(name, store, qdrant_url, yes) -> None:
     """Delete collection NAME and every point in it (asks first unless --yes)."""
     with _open(store, qdrant_url) as db:
