@@ -1,5 +1,5 @@
 """Collect the runnable examples of README.md (fenced ``python`` and ``bash``/``sh``/``shell`` blocks) and of
-``examples/`` (every ``*.py`` and ``*.sh``), for ``tests/test_docs_examples.py``.
+``examples/`` (every ``*.py`` and ``*.sh``), for ``tests/e2e/test_docs_examples.py``.
 
 The marking convention (one HTML comment on the line right before the opening fence, invisible on GitHub):
 

@@ -45,3 +45,8 @@ def save_random_model(out: Path, config, tokenizer_from: str | None, position_se
         for name in MINILM_TOKENIZER_FILES:
             shutil.copy(Path(tokenizer_from) / name, Path(out) / name)
     return str(out)
+
+
+def tiny_model_dir(tmp_path: Path, model_path: str, config) -> str:
+    """Save a random-weight model of ``config`` (transformers' initialisation) next to the MiniLM tokenizer files."""
+    return save_random_model(tmp_path / config.model_type, config, model_path, position_sensitive=False)

@@ -19,7 +19,7 @@ from longembed.ingest.html import HtmlTextReader
 from longembed.ingest.text import PlainTextReader
 from longembed.settings import IndexSettings
 from longembed.store import Store
-from test_reader import write_pdf
+from files import write_pdf
 
 SETTINGS = IndexSettings(extend="none", max_length=128)
 pytestmark = pytest.mark.slow  # seven ingests of 22 files: ~85 s on 2 cores

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 from clitools import FAST, run_cli
 
 from longembed.encoder import Encoder
@@ -25,7 +26,7 @@ from longembed.sparse.bm25 import query_vector
 from longembed.sparse.index import add_bm25, length_stats, sparse_settings
 from longembed.store import SPARSE_VECTOR, Store, point_id
 
-FIXTURE = Path(__file__).parent / "fixtures" / "dense_only_store"
+FIXTURE = REPO / "tests" / "fixtures" / "dense_only_store"
 """A store written by longembed before bm25 existed (main at 69eb605: ``longembed ingest docs --store store
 --extend none --max-length 128``): collection ``default`` with the ``doc`` vector only."""
 SETTINGS = IndexSettings(extend="none", max_length=128)

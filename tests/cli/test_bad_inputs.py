@@ -33,7 +33,7 @@ from clitools import (
 )
 from longembed.settings import IndexSettings
 from longembed.store import Store, point_id
-from test_reader import write_pdf
+from files import write_pdf
 
 BASE_TEXTS = {
     "cats.txt": "Cats purr and chase mice around the barn at night.",

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import codecs
 import os
-from pathlib import Path
 
 import pytest
 
 from longembed.ingest.reader import ReadFailure, read_file, scan
 from longembed.ingest.text import DecodedText, NotTextError, decode_text
-from test_reader import write_pdf
+from files import write_pdf
 
 FRENCH = "Le comité a décidé que la télécommande coûterait 12,50 € et serait livrée en août. " * 2
 

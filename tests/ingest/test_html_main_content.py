@@ -18,7 +18,7 @@ from conftest import REPO
 from longembed.ingest.html import html_to_text
 from longembed.ingest.reader import ReadFailure, read_file
 from longembed.ingest.titles import markdown_title
-from test_reader import write_pdf
+from files import write_pdf
 
 SPHINX_PAGE = REPO / "tests" / "data" / "sphinx_argparse.html"
 

@@ -7,7 +7,6 @@ configs (BERT, RoBERTa, ModernBERT) to check position mechanics without any down
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,12 +15,7 @@ import torch
 from longembed.encoder import Encoder, pool, read_sentence_transformers_config, resolve_model_path
 from longembed.errors import ExtensionError, ModelLoadError
 from longembed.settings import IndexSettings
-from tiny_models import save_random_model, small
-
-
-def tiny_model_dir(tmp_path: Path, model_path: str, config) -> str:
-    """Save a random-weight model of ``config`` (transformers' initialisation) next to the MiniLM tokenizer files."""
-    return save_random_model(tmp_path / config.model_type, config, model_path, position_sensitive=False)
+from tiny_models import small, tiny_model_dir
 
 
 def test_default_model_reports_ape_and_512_positions(model_path):

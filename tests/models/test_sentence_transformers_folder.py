@@ -21,7 +21,7 @@ from longembed.ingest import ingest
 from longembed.sentence_transformers_folder import read_sentence_transformers_config
 from longembed.settings import IndexSettings
 from longembed.store import Store
-from test_encoder import tiny_model_dir
+from tiny_models import tiny_model_dir
 from tiny_models import small
 
 PROMPTS = {"query": "task: search result | query: ", "document": "title: none | text: ", "STS": "task: sts | "}

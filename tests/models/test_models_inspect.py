@@ -10,7 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from longembed.cli import main
-from test_encoder import tiny_model_dir
+from tiny_models import tiny_model_dir
 from tiny_models import small
 
 
