@@ -37,7 +37,7 @@ DEFAULT_MODE: Mode = "hybrid"
 DEFAULT_FUSION: Fusion = "dbsf"
 CONVEX_ALPHA = 0.3
 """Weight of the dense side in the ``convex`` fusion: the best of 0.3/0.5/0.7/0.8 on ../shared/data/longembed
-(bench/RESULTS.md, "Fusions"). ``dbsf`` is the default fusion: it measured best on average (76.4 vs 75.5 for
+(docs/benchmarks/RESULTS.md, "Fusions"). ``dbsf`` is the default fusion: it measured best on average (76.4 vs 75.5 for
 convex at 0.3, 69.0 for rrf)."""
 PREFETCH = 100
 """Candidates each list contributes to a fusion (at least k)."""

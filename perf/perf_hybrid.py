@@ -2,7 +2,7 @@
 the reading thread, weights, statistics) on examples/meetings/docs at the defaults; (b) warm query latency of
 ``hybrid`` (each fusion) and ``sparse`` vs ``dense`` on 1,000 short synthetic documents (``--extend none``).
 
-    python bench/perf_hybrid.py [--queries 200]
+    python perf/perf_hybrid.py [--queries 200]
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@
 The folder holds ``--docs`` QMSum meetings of 5k-20k tokens. Models are loaded before timing; each run
 writes to a fresh store. Medians of ``--runs`` runs.
 
-    python bench/perf_ingest.py [--docs 30] [--runs 3] [--data ../shared/data/longembed]
+    python perf/perf_ingest.py [--docs 30] [--runs 3] [--data ../shared/data/longembed]
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Both embed the same 512-token chunks (510 content tokens + [CLS]/[SEP]) of the same documents with the same
 model on the same device; throughput is content tokens per second, medians of ``--runs`` runs, side by side.
 
-    python bench/perf_encode.py [--docs 20] [--runs 3]
+    python perf/perf_encode.py [--docs 20] [--runs 3]
 """
 
 from __future__ import annotations

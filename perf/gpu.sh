@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The full LongEmbed bench on a CUDA machine: every task, synthetic lengths 256..32768, bf16 weights,
 # max length L_t = 32768, all methods. Usage:
-#   bench/gpu.sh [OUT_DIR]            (default bench/out-gpu)
+#   perf/gpu.sh [OUT_DIR]            (default perf/out-gpu)
 # Environment overrides (all optional):
 #   LONGEMBED_DATA   LongEmbed-format directory; unset = the hub dataset dwzhu/LongEmbed (needs `datasets`)
 #   MODEL            default: the bundled all-MiniLM-L6-v2
@@ -11,7 +11,7 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${LONGEMBED_VENV:-$repo/.venv}"
-out="${1:-$repo/bench/out-gpu}"
+out="${1:-$repo/perf/out-gpu}"
 device="${DEVICE:-cuda}"
 python="$venv/bin/python"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data" / "longembed"
-RESULTS = REPO / "bench" / "results"
+RESULTS = REPO / "perf" / "results"
 
 
 def median_time(fn: Callable[[], object], runs: int = 3) -> tuple[float, list[float]]:

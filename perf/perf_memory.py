@@ -3,7 +3,7 @@
 Each (length, run) is a fresh process so that peak RSS (resident set size) belongs to that length alone.
 Method ``pi`` with ``--max-length`` = the document's length (one forward pass over the whole document).
 
-    python bench/perf_memory.py [--lengths 512,1024,...,32768] [--runs 3]
+    python perf/perf_memory.py [--lengths 512,1024,...,32768] [--runs 3]
 """
 
 from __future__ import annotations

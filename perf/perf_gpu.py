@@ -7,7 +7,7 @@ FLOPs per forward pass of an encoder with n_layers layers, hidden size d, feed-f
 count of Kaplan et al. 2020 / PaLM Appendix B without embeddings. MFU = achieved FLOP/s ÷ peak bf16 FLOP/s
 (``--peak-tflops``, default 989 for an H100/H200 SXM dense bf16).
 
-    python bench/perf_gpu.py [--model DIR] [--lengths 4096,8192,32768] [--peak-tflops 989]
+    python perf/perf_gpu.py [--model DIR] [--lengths 4096,8192,32768] [--peak-tflops 989]
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@
 The 1,000 documents are QMSum query summaries (short texts, ``--extend none``): search latency depends on
 the number of points, not on how long the documents were.
 
-    python bench/perf_query.py [--runs 5] [--warm-queries 200]
+    python perf/perf_query.py [--runs 5] [--warm-queries 200]
 """
 
 from __future__ import annotations

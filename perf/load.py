@@ -9,7 +9,7 @@ Bounded on purpose: loopback addresses only, at most 256 clients, 600 seconds an
 requests; every request has a timeout.
 
     longembed serve --store .longembed &                  # the sample index (scripts/demo builds it)
-    python bench/load.py --clients 16 --seconds 60        # against http://127.0.0.1:8000/search
+    python perf/load.py --clients 16 --seconds 60        # against http://127.0.0.1:8000/search
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Every split's corpus is ingested once (embeddings from the bench's embedding cac
 ``doc`` and ``bm25``; every query then runs through :class:`longembed.retrieve.Retriever` in each mode and
 fusion, and the ranked lists are scored with the bench's metrics. Prints one markdown table (×100).
 
-    python bench/fusion_sweep.py --data DIR --cache CACHE.sqlite [--extend pi] [--alphas 0.3,0.5,0.7]
+    python docs/benchmarks/fusion_sweep.py --data DIR --cache CACHE.sqlite [--extend pi] [--alphas 0.3,0.5,0.7]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Recipe of the shipped ``minilm-4k-tuned`` model: the training pairs, then ``longembed tune``.
 
-    python bench/tune_default.py --out-pairs /tmp/tune-pairs      # writes the pairs files, prints the command
+    python docs/benchmarks/tune_default.py --out-pairs /tmp/tune-pairs      # writes the pairs files, prints the command
 
 Pairs (all from data on this machine, none from the held-out sets):
 - inverse-cloze pairs (a sentence as the query, its surrounding ~120-word passage without it as the positive)
@@ -21,7 +21,7 @@ from pathlib import Path
 from longembed.bench.synthetic import FILLER_SENTENCES, FIRST_NAMES, SURNAMES, passkey_line
 from longembed.tuning.pairs import pairs_from_texts
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "longembed"
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "longembed"
 
 
 def bench_cut_meetings(qmsum: Path, n_queries: int = 25, n_docs: int = 25) -> set[str]:
@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--passkey", type=int, default=2000, help="generated pass-key pairs")
     args = parser.parse_args()
     qmsum = SHARED / "qmsum"
-    sample = {p.stem for p in (Path(__file__).resolve().parents[1] / "examples/meetings/docs").glob("*.txt")}
+    sample = {p.stem for p in (Path(__file__).resolve().parents[2] / "examples/meetings/docs").glob("*.txt")}
     skip = bench_cut_meetings(qmsum) | sample
     texts = [d["text"] for line in (qmsum / "corpus.jsonl").open() if (d := json.loads(line))["doc_id"] not in skip]
     args.out_pairs.mkdir(parents=True, exist_ok=True)
