@@ -144,7 +144,7 @@ def test_cli_ingest_on_the_held_store_fails_clearly(server, store_path, tmp_path
 
 def test_load_script(server):
     done = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "load.py"), "--url", server, "--clients", "4", "--seconds", "2",
+        [sys.executable, str(REPO / "perf" / "load.py"), "--url", server, "--clients", "4", "--seconds", "2",
          "--json"],
         capture_output=True, text=True, timeout=120,
     )
@@ -155,7 +155,7 @@ def test_load_script(server):
     lat = summary["latency_ms"]
     assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["max"]
     refused = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "load.py"), "--url", "http://192.0.2.1:8000"],
+        [sys.executable, str(REPO / "perf" / "load.py"), "--url", "http://192.0.2.1:8000"],
         capture_output=True, text=True, timeout=60,
     )
     assert refused.returncode == 2 and "is not a loopback address" in refused.stderr
