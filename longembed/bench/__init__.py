@@ -17,7 +17,8 @@
 from longembed.bench.data import load_tasks, make_splits
 from longembed.bench.methods import known_methods, resolve_methods
 from longembed.bench.metrics import evaluate
-from longembed.bench.runner import BenchConfig, BenchRun, CellResult, run_bench
+from longembed.bench.results import BenchRun, CellResult
+from longembed.bench.runner import BenchConfig, run_bench
 from longembed.bench.synthetic import make_needle, make_passkey, read_needles
 from longembed.bench.tasks import TASKS
 

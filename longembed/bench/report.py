@@ -6,12 +6,10 @@ from __future__ import annotations
 import json
 import statistics
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from longembed.bench.results import BenchRun
 from longembed.bench.tasks import SYNTHETIC_METRIC, TASKS, task_info
-
-if TYPE_CHECKING:
-    from longembed.bench.runner import BenchRun
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.md"
@@ -78,7 +76,7 @@ def write_results(run: BenchRun, out: str | Path) -> Path:
     """Write ``results.json`` (scores in [0, 1], times in seconds, sizes in bytes)."""
     path = Path(out) / RESULTS_FILE
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(run.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    tmp.write_text(json.dumps(run.to_dict(summarise(run)), indent=2, ensure_ascii=False) + "\n")
     tmp.replace(path)
     return path
 

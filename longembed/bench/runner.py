@@ -17,7 +17,7 @@ import platform
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ from longembed.bench.cache import CachedEncoder, EmbeddingCache, text_sha256
 from longembed.bench.data import TaskSplit, load_tasks, make_splits
 from longembed.bench.methods import BenchMethod, resolve_methods
 from longembed.bench.metrics import evaluate
+from longembed.bench.report import write_report, write_results
+from longembed.bench.results import BenchRun, CellResult
 from longembed.bench.tasks import TASKS
 from longembed.encoder import Encoder, with_model_prompts
 from longembed.errors import BenchError, ExtensionError
@@ -94,74 +96,6 @@ class BenchConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise BenchError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-
-
-@dataclass
-class CellResult:
-    """The scores and costs of one method on one scoring unit.
-
-    Times in seconds, sizes in bytes (float32 vectors), lengths in tokens.
-
-    Attributes:
-        encode_seconds: time to embed this unit's documents, as measured when each was computed (cached
-            documents count with their recorded time, so a resumed run reports the same cost).
-        encode_seconds_this_run: time actually spent embedding in this run.
-        tokens: document tokens the model read (after truncation at max length, or L_o for ``none``).
-        index_vectors: vectors stored per named vector (``doc``; ``chunks`` for chunked-maxp).
-    """
-
-    task: str
-    kind: str
-    context_length: int | None
-    method: str
-    collection: str
-    n_queries: int
-    n_documents: int
-    total_queries: int
-    total_documents: int
-    metrics: dict[str, float]
-    main_metric: str
-    main_score: float
-    encode_seconds: float
-    encode_seconds_this_run: float
-    documents_computed: int
-    documents_cached: int
-    tokens: int
-    truncated_documents: int
-    index_vectors: dict[str, int]
-    index_bytes: int
-    search_seconds: float
-
-
-@dataclass
-class BenchRun:
-    """A finished (or partial) run: config, environment, per-cell results, what was skipped."""
-
-    config: dict[str, Any]
-    environment: dict[str, Any]
-    methods: dict[str, dict[str, Any]]
-    data_sources: dict[str, str]
-    missing: list[dict[str, Any]] = field(default_factory=list)
-    skipped_methods: list[dict[str, str]] = field(default_factory=list)
-    results: list[CellResult] = field(default_factory=list)
-    model: dict[str, Any] = field(default_factory=dict)
-    complete: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        from longembed.bench.report import summarise
-
-        return {
-            "complete": self.complete,
-            "config": self.config,
-            "model": self.model,
-            "environment": self.environment,
-            "methods": self.methods,
-            "data_sources": self.data_sources,
-            "missing": self.missing,
-            "skipped_methods": self.skipped_methods,
-            "summary": summarise(self),
-            "results": [asdict(r) for r in self.results],
-        }
 
 
 def _versions() -> dict[str, Any]:
@@ -273,8 +207,6 @@ def run_bench(config: BenchConfig) -> BenchRun:
         BenchError: bad configuration, no data source, or no task/method that could run.
         ModelLoadError: the model cannot be loaded.
     """
-    from longembed.bench.report import write_report, write_results
-
     config.validate()
     methods = resolve_methods(config.methods)
     loaded = load_tasks([t.strip() for t in config.tasks if t.strip()], config.data)
