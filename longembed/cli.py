@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from longembed.bench.defaults import DEFAULT_METHODS, DEFAULT_TASKS
+from longembed.bench.defaults import PAPER_LENGTHS as PAPER_LENGTHS_TUPLE
 from longembed.cli_errors import EXIT_USER_ERROR, user_errors  # noqa: F401 (re-exported)
 from longembed.errors import LongEmbedError
 from longembed.settings import (
@@ -433,9 +435,9 @@ def comma_ints(value: str | None, option: str) -> list[int] | None:
         raise click.BadParameter(f"{value!r} is not a comma-separated list of numbers", param_hint=option) from None
 
 
-BENCH_TASKS = "passkey,needle,narrativeqa,qmsum,2wikimqa,summ_screen_fd"
-BENCH_METHODS = ",".join([*(m for m in EXTEND_METHODS if m != "tuned"), "chunked-maxp", "chunked-mean"])  # tuned: tuned models only
-PAPER_LENGTHS = "256,512,1024,2048,4096,8192,16384,32768"
+BENCH_TASKS = ",".join(DEFAULT_TASKS)
+BENCH_METHODS = ",".join(DEFAULT_METHODS)
+PAPER_LENGTHS = ",".join(map(str, PAPER_LENGTHS_TUPLE))
 
 
 @main.group(invoke_without_command=True)

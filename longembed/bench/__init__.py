@@ -14,13 +14,33 @@
 ...                             data="data/longembed", limit=10, out="bench-out"))  # doctest: +SKIP
 """
 
-from longembed.bench.data import load_tasks, make_splits
-from longembed.bench.methods import known_methods, resolve_methods
-from longembed.bench.metrics import evaluate
-from longembed.bench.results import BenchRun, CellResult
-from longembed.bench.runner import BenchConfig, run_bench
-from longembed.bench.synthetic import make_needle, make_passkey, read_needles
-from longembed.bench.tasks import TASKS
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "TASKS": "tasks",
+    "BenchConfig": "runner",
+    "BenchRun": "results",
+    "CellResult": "results",
+    "evaluate": "metrics",
+    "known_methods": "methods",
+    "load_tasks": "data",
+    "make_needle": "synthetic",
+    "make_passkey": "synthetic",
+    "make_splits": "data",
+    "read_needles": "synthetic",
+    "resolve_methods": "methods",
+    "run_bench": "runner",
+}
+"""Public name -> submodule; imported on first use (PEP 562), so ``longembed.bench.tasks`` and
+``longembed.bench.defaults`` stay light for the command line."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"longembed.bench.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'longembed.bench' has no attribute {name!r}")
+
 
 __all__ = [
     "TASKS",

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from longembed.bench.defaults import CHUNKED_METHOD_NAMES
 from longembed.errors import BenchError
 from longembed.extenders import EXTENDERS, Extender
 from longembed.settings import IndexSettings
@@ -31,7 +32,7 @@ SPARSE_METHOD = "bm25"
 SPARSE_BASE = "pi"
 """The extender whose collection the ``bm25`` method is stored in (the default; its embeddings are cached)."""
 
-CHUNKED_METHODS = {"chunked-maxp": CHUNKS_VECTOR, "chunked-mean": DOC_VECTOR}
+CHUNKED_METHODS = dict(zip(CHUNKED_METHOD_NAMES, (CHUNKS_VECTOR, DOC_VECTOR), strict=True))
 """Chunked baselines -> the vector they search; both embed chunks with ``pcw``'s windows."""
 
 

@@ -25,11 +25,11 @@ from tqdm.auto import tqdm
 
 from longembed.bench.cache import CachedEncoder, EmbeddingCache, text_sha256
 from longembed.bench.data import TaskSplit, load_tasks, make_splits
+from longembed.bench.defaults import DEFAULT_METHODS, DEFAULT_TASKS
 from longembed.bench.methods import BenchMethod, resolve_methods
 from longembed.bench.metrics import evaluate
 from longembed.bench.report import write_report, write_results
 from longembed.bench.results import BenchRun, CellResult
-from longembed.bench.tasks import TASKS
 from longembed.encoder import Encoder, with_model_prompts
 from longembed.errors import BenchError, ExtensionError
 from longembed.ingest import SourceDocument, ingest_documents
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 
 RUN_DEPTH = 10
 """Documents retrieved per query (enough for nDCG@10 and Recall@10)."""
-DEFAULT_TASKS = tuple(TASKS)
 FLOAT_BYTES = 4
 
 
@@ -68,7 +67,7 @@ class BenchConfig:
 
     tasks: Sequence[str] = DEFAULT_TASKS
     lengths: Sequence[int] | None = None
-    methods: Sequence[str] = ("none", "pcw", "gp", "rp", "pi", "chunked-maxp", "chunked-mean")
+    methods: Sequence[str] = DEFAULT_METHODS
     model: str = DEFAULT_MODEL
     max_length: int = DEFAULT_MAX_LENGTH
     data: str | None = None
