@@ -19,7 +19,7 @@ from longembed.settings import DEFAULT_EXTEND, DEFAULT_MODEL, IndexSettings
 DEFAULT_MODEL_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "default"}
 TUNING_FILE = "longembed_tuning.json"
 """The record ``longembed tune`` writes into a tuned model folder (see :mod:`longembed.models.tuned`)."""
-SHIPPED_TUNED: dict[str, str] = {}
+SHIPPED_TUNED: dict[str, str] = {"minilm-4k-tuned": "minilm-4k-tuned.safetensors"}
 """Tuned models shipped as package data (their learned rows): name -> file in ``longembed/models/data``."""
 
 
