@@ -1,6 +1,6 @@
 """Re-ingest skips unchanged files by (size, mtime) before parsing them; the sha256 decides once either changed.
 
-Real MiniLM weights with ``--extend none --max-length 128``-style settings; the parsers are LlamaIndex's
+Real MiniLM weights with ``--extend none --max-length 128``-style settings; the parsers are
 our PDF worker (``read_pdf``) and HtmlTextReader / PlainTextReader, counted by wrapping them.
 """
 
