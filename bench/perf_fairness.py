@@ -115,7 +115,12 @@ def main() -> int:
         try:
             line = server.stdout.readline()
             port = int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1))
-            request(port, "POST", "/search", json.dumps({"query": "warm up"}).encode(), "application/json")
+            for _ in range(600):  # the start line comes when the address is bound, before uvicorn listens
+                try:
+                    request(port, "POST", "/search", json.dumps({"query": "warm up"}).encode(), "application/json")
+                    break
+                except OSError:
+                    time.sleep(0.2)
             text = "lorem ipsum dolor sit amet " * 7400  # 199,800 characters
             embeddings = json.dumps({"input": [f"{i} {text}" for i in range(args.texts)]}).encode()
             meetings = sorted(docs.glob("*.txt"))[: args.ingest_docs]

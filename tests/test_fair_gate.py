@@ -131,3 +131,28 @@ def test_a_real_encoder_takes_the_gate_per_forward_batch_and_tokenizes_outside_i
         assert not done
     query.join(30)
     assert len(done) == 1 and gate.pieces_run == 7
+
+
+def test_each_request_is_its_own_job_in_the_endpoint_thread():
+    """RequestJobs sets the job in the event loop; FastAPI runs a sync endpoint in a worker thread with a copy
+    of the context, so the gate there counts the request's pieces (a fresh job per request)."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from longembed.serve.fair import CURRENT_JOB, RequestJobs
+
+    app = FastAPI()
+    app.add_middleware(RequestJobs)
+    gate = FairGate()
+
+    @app.get("/pieces")
+    def pieces() -> dict:
+        for _ in range(3):
+            with gate:
+                pass
+        current = CURRENT_JOB.get()
+        return {"pieces": current.pieces if current else None, "thread": threading.get_ident()}
+
+    with TestClient(app) as client:
+        first, second = client.get("/pieces").json(), client.get("/pieces").json()
+    assert first["pieces"] == second["pieces"] == 3 and first["thread"] != threading.get_ident()
