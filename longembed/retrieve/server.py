@@ -55,6 +55,7 @@ from longembed.ingest import SUPPORTED_EXTENSIONS, IngestSummary, ingest
 from longembed.limits import ReadLimits
 from longembed.retrieve.openai_errors import OpenAIErrors
 from longembed.retrieve.retriever import MAX_K, Retriever
+from longembed.serve.fair import FairGate, RequestJobs, share_device
 from longembed.serve.requests import (
     UTF8,
     CompleteMultipart,
@@ -65,7 +66,6 @@ from longembed.serve.requests import (
     printable,
     validation_error_body,
 )
-from longembed.serve.fair import FairGate, RequestJobs, share_device
 from longembed.serve.security import PathNotAllowed, SecurityMiddleware, SecurityPolicy
 from longembed.settings import IndexSettings
 from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, Store
