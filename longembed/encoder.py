@@ -152,6 +152,9 @@ class Encoder:
         self._tokenizer_lock = threading.Lock()  # prepare() may run in the ingest step's worker thread
         self.forward_gate: contextlib.AbstractContextManager = contextlib.nullcontext()
         """Held for each forward batch (and only then); a server sets its :class:`~longembed.serve.fair.FairGate`."""
+        self.interruptible = False
+        """True during a forward pass that runs the model as prepared (segments of the default variant, no
+        attention scaling): another forward may run between its layers (see :func:`~longembed.serve.fair.share_device`)."""
         self.model_path = resolve_model_path(settings.model)
         st = model_folder_config(self.model_path)
         self.settings = with_model_defaults(settings, st)
@@ -300,7 +303,13 @@ class Encoder:
         """Pooled embeddings of one batch of segments of one variant, inside the extender's forward context,
         holding :attr:`forward_gate` (one piece of work on the device)."""
         with self.forward_gate, self.extender.forward_context(segments):
-            return self._forward_batch(segments)
+            outer, self.interruptible = self.interruptible, (
+                not segments[0].variant and not self.extender.params.get("attn_scale")
+            )
+            try:
+                return self._forward_batch(segments)
+            finally:
+                self.interruptible = outer
 
     @torch.inference_mode()
     def _forward_batch(self, segments: list[Segment]) -> np.ndarray:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 
 from longembed.serve.fair import CPU_PIECE_TOKENS, FairGate, Job, job, share_device
@@ -156,3 +157,50 @@ def test_each_request_is_its_own_job_in_the_endpoint_thread():
     with TestClient(app) as client:
         first, second = client.get("/pieces").json(), client.get("/pieces").json()
     assert first["pieces"] == second["pieces"] == 3 and first["thread"] != threading.get_ident()
+
+
+def test_a_query_runs_between_the_layers_of_a_long_forward_and_both_vectors_are_exact():
+    """all-MiniLM-L6-v2 with pi at 1024 tokens: while one 1024-token document is inside layer 2, a query queues;
+    the document's forward hands the gate over before layer 3, the query finishes first, and both vectors equal
+    the ones computed alone."""
+    from longembed.encoder import Encoder
+    from longembed.settings import IndexSettings
+
+    encoder = Encoder(IndexSettings(extend="pi", max_length=1024), device="cpu")
+    text = "the harbour committee approved a new pier for the fishing fleet " * 150
+    alone_doc, alone_query = encoder.encode([text])[0].vector, encoder.encode(["pier"], kind="query")[0].vector
+    gate = FairGate()
+    share_device(encoder, gate, batch_tokens_given=True)
+    layers = encoder.model.encoder.layer
+    in_layer_two, order, results = threading.Event(), [], {}
+    doc_thread: list[int] = []
+
+    def hold_in_layer_two(_module, _args):
+        if threading.get_ident() in doc_thread and not in_layer_two.is_set():
+            in_layer_two.set()
+            _wait_until(lambda: gate.waiting == 1)  # the query has queued
+
+    layers[2].register_forward_pre_hook(hold_in_layer_two)
+
+    def document():
+        doc_thread.append(threading.get_ident())
+        with job() as current:
+            current.pieces = 1  # a long request that has already run a piece
+            results["doc"] = encoder.encode([text])[0].vector
+        order.append("doc")
+
+    def query():
+        with job():
+            results["query"] = encoder.encode(["pier"], kind="query")[0].vector
+        order.append("query")
+
+    doc = threading.Thread(target=document)
+    doc.start()
+    assert in_layer_two.wait(60)
+    asker = threading.Thread(target=query)
+    asker.start()
+    doc.join(120), asker.join(120)
+    assert order == ["query", "doc"]
+    assert gate.pieces_run == 3  # the document's two halves and the query
+    np.testing.assert_allclose(results["doc"], alone_doc, atol=1e-6)
+    np.testing.assert_allclose(results["query"], alone_query, atol=1e-6)

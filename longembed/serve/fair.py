@@ -77,6 +77,21 @@ class FairGate:
                 job.pieces += 1
         return self
 
+    def pause_if_waiting(self) -> None:
+        """Called by the holder between two steps of a piece (e.g. between transformer layers): when a waiter has
+        run fewer pieces than the holder's job, hand the gate over and queue again (the rest counts as a new
+        piece). Does nothing outside the gate, inside a nested hold, or when nobody more deserving waits."""
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner != me or self._depth != 1 or not self._waiting:
+                return
+            job = CURRENT_JOB.get()
+            if self._waiting[0][0] >= (job.pieces if job is not None else 0):
+                return
+            self._owner, self._depth = None, 0
+            self._cond.notify_all()
+        self.__enter__()
+
     def __exit__(self, *_: Any) -> None:
         with self._cond:
             self._depth -= 1
@@ -120,8 +135,36 @@ def job() -> Iterator[Job]:
 
 def share_device(encoder: Any, gate: FairGate, batch_tokens_given: bool) -> Any:
     """Make ``encoder`` take ``gate`` for each forward batch; on CPU, unless the batch size was given, bound a
-    forward batch to :data:`CPU_PIECE_TOKENS` padded tokens (one long document per piece). Returns ``encoder``."""
+    forward batch to :data:`CPU_PIECE_TOKENS` padded tokens (one long document per piece). Returns ``encoder``.
+
+    Between transformer layers the forward pass offers the gate to a more deserving waiter
+    (:meth:`FairGate.pause_if_waiting`) when the encoder says its forward is interruptible there
+    (``Encoder.interruptible``: the model as prepared, no per-batch set-up), so a search waits for one layer of a
+    long document rather than its whole forward pass. The interrupting forward runs to its end (and undoes its
+    own set-up) before the paused one goes on, on the same, unchanged model."""
     encoder.forward_gate = gate
     if not batch_tokens_given and getattr(encoder.device, "type", "cpu") == "cpu":
         encoder.batch_tokens = min(encoder.batch_tokens, CPU_PIECE_TOKENS)
+    layers = _layer_list(getattr(encoder, "model", None))
+
+    def between_layers(_module: Any, _args: Any) -> None:
+        if getattr(encoder, "interruptible", False):
+            gate.pause_if_waiting()
+
+    for layer in layers:
+        layer.register_forward_pre_hook(between_layers)
     return encoder
+
+
+def _layer_list(model: Any) -> list:
+    """The transformer layers of ``model``: its first ``nn.ModuleList`` of ``config.num_hidden_layers`` modules
+    (``[]`` when there is none)."""
+    import torch
+
+    count = getattr(getattr(model, "config", None), "num_hidden_layers", None)
+    if model is None or not count:
+        return []
+    for module in model.modules():
+        if isinstance(module, torch.nn.ModuleList) and len(module) == count:
+            return list(module)
+    return []
