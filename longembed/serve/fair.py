@@ -9,8 +9,9 @@ Who goes next: among the requests waiting, the one that has run the fewest piece
 asked first). A search needs one piece, so it runs as soon as the piece running now ends, whatever number of
 long requests are queued; two long requests alternate piece by piece. A piece is one forward batch of at most
 ``batch_tokens`` padded tokens; :func:`share_device` bounds it on CPU to :data:`CPU_PIECE_TOKENS` (one
-4096-token document of the default settings: about 4.4 s of all-MiniLM-L6-v2 on one core, measured in
-bench/PERF.md).
+4096-token document of the default settings: about 4.4 s of all-MiniLM-L6-v2 on one core), and a forward pass
+of the model as prepared is also offered between its transformer layers (a sixth of that for MiniLM's six
+layers; bench/PERF.md §7).
 
 Requests are told apart by :class:`RequestJobs`, an ASGI middleware that gives each HTTP request its own
 :class:`Job` in a context variable (FastAPI copies it into the worker thread that runs a synchronous endpoint).
