@@ -13,6 +13,7 @@ from longembed.bench.defaults import DEFAULT_METHODS, DEFAULT_TASKS
 from longembed.bench.defaults import PAPER_LENGTHS as PAPER_LENGTHS_TUPLE
 from longembed.cli_errors import EXIT_USER_ERROR, user_errors  # noqa: F401 (re-exported)
 from longembed.errors import LongEmbedError
+from longembed.limits import click_options as read_limit_options
 from longembed.settings import (
     DEFAULT_BATCH_TOKENS,
     DEFAULT_BATCH_TOKENS_CUDA,
@@ -266,10 +267,12 @@ def main(debug: bool) -> None:
     help="A new collection also gets a BM25 sparse vector (bm25) for --mode sparse/hybrid queries, or not (none). "
     "An existing collection keeps what it has (add bm25 later with `longembed add-bm25`).",
 )
+@read_limit_options
 @user_errors
 def ingest(
     path, model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix, store,
     qdrant_url, collection, device, dtype, batch_tokens, progress, prune, force, rehash, follow_links, sparse,
+    read_limits,
 ) -> None:
     """Embed every .txt .md .pdf .html file under PATH (a folder, searched recursively, or one file) as one
     whole document and store it in a Qdrant collection.
@@ -293,7 +296,7 @@ def ingest(
     with Store(path=store, url=qdrant_url) as db:
         summary = run_ingest(
             listing, settings, db, collection, progress=progress, prune=prune, force=force, device=device,
-            dtype=dtype, batch_tokens=batch_tokens, rehash=rehash, sparse=sparse,
+            dtype=dtype, batch_tokens=batch_tokens, rehash=rehash, sparse=sparse, limits=read_limits,
         )
     for failure in summary.failed:
         click.echo(f"failed: {shown(failure.path)}: {shown(failure.reason)}", err=True)
@@ -393,10 +396,12 @@ def add_bm25_command(store, qdrant_url, collection) -> None:
 )
 @encoder_options
 @index_options
+@read_limit_options
 @user_errors
 def serve(
     store, qdrant_url, collection, host, port, allow_host, allow_origin, token, allow_path, device, dtype,
     batch_tokens, model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix,
+    read_limits,
 ) -> None:
     """Serve search, embeddings and ingest over HTTP (FastAPI; API docs at /docs). --collection is the default
     collection of requests that name none. A local --store stays locked while the server runs: ingest through
@@ -414,7 +419,7 @@ def serve(
     run_server(
         store=store, qdrant_url=qdrant_url, collection=collection, host=host, port=port, device=device, dtype=dtype,
         batch_tokens=batch_tokens, new_collection_settings=settings, allow_hosts=allow_host,
-        allow_origins=allow_origin, token=token, allow_paths=allow_path,
+        allow_origins=allow_origin, token=token, allow_paths=allow_path, read_limits=read_limits,
     )
 
 

@@ -7,9 +7,11 @@ pooled, L2-normalised vector. It knows nothing of files or Qdrant.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +40,9 @@ from longembed.models.sentence_transformers_folder import (
 from longembed.settings import IndexSettings
 
 log = logging.getLogger(__name__)
+TOKENIZE_GROUP_CHARS = 200_000
+"""Characters per tokenizer call of :meth:`Encoder.tokenize` (about 0.25 s of MiniLM's fast tokenizer on one
+core); a single longer text is one call."""
 # Model helpers (pick_device, resolve_model_path, with_model_prompts, ...) live in longembed.models; they are
 # re-exported here for older imports.
 
@@ -145,6 +150,11 @@ class Encoder:
             raise LongEmbedError(f"batch tokens must be at least 1, got {batch_tokens}")
         self.batch_tokens = batch_tokens if batch_tokens is not None else default_batch_tokens(self.device)
         self._tokenizer_lock = threading.Lock()  # prepare() may run in the ingest step's worker thread
+        self.forward_gate: contextlib.AbstractContextManager = contextlib.nullcontext()
+        """Held for each forward batch (and only then); a server sets its :class:`~longembed.serve.fair.FairGate`."""
+        self.interruptible = False
+        """True during a forward pass that runs the model as prepared (segments of the default variant, no
+        attention scaling): another forward may run between its layers (see :func:`~longembed.serve.fair.share_device`)."""
         self.model_path = resolve_model_path(settings.model)
         st = model_folder_config(self.model_path)
         self.settings = with_model_defaults(settings, st)
@@ -199,9 +209,15 @@ class Encoder:
         return self.positions.original_length
 
     def tokenize(self, texts: list[str]) -> list[list[int]]:
-        """Content token ids of each text, without special tokens and without truncation (thread-safe)."""
-        with self._tokenizer_lock:
-            return self.tokenizer(texts, add_special_tokens=False, return_attention_mask=False)["input_ids"]
+        """Content token ids of each text, without special tokens and without truncation (thread-safe).
+
+        Texts go to the tokenizer in groups of about :data:`TOKENIZE_GROUP_CHARS` characters, each group taking
+        the tokenizer lock once, so a query waits for one group of a long request, not for all of it."""
+        out: list[list[int]] = []
+        for group in _char_groups(texts, TOKENIZE_GROUP_CHARS):
+            with self._tokenizer_lock:
+                out.extend(self.tokenizer(group, add_special_tokens=False, return_attention_mask=False)["input_ids"])
+        return out
 
     def encode(
         self, texts: list[str], kind: TextKind = "document", keep_segments: bool = False
@@ -284,9 +300,16 @@ class Encoder:
         return result
 
     def _forward(self, segments: list[Segment]) -> np.ndarray:
-        """Pooled embeddings of one batch of segments of one variant, inside the extender's forward context."""
-        with self.extender.forward_context(segments):
-            return self._forward_batch(segments)
+        """Pooled embeddings of one batch of segments of one variant, inside the extender's forward context,
+        holding :attr:`forward_gate` (one piece of work on the device)."""
+        with self.forward_gate, self.extender.forward_context(segments):
+            outer, self.interruptible = self.interruptible, (
+                not segments[0].variant and not self.extender.params.get("attn_scale")
+            )
+            try:
+                return self._forward_batch(segments)
+            finally:
+                self.interruptible = outer
 
     @torch.inference_mode()
     def _forward_batch(self, segments: list[Segment]) -> np.ndarray:
@@ -330,6 +353,20 @@ class Encoder:
         if self.normalize:
             pooled = torch.nn.functional.normalize(pooled, dim=-1)
         return pooled
+
+
+def _char_groups(texts: list[str], max_chars: int) -> Iterator[list[str]]:
+    """``texts`` in order, cut into consecutive groups of at most ``max_chars`` characters (a longer text alone)."""
+    group: list[str] = []
+    size = 0
+    for text in texts:
+        if group and size + len(text) > max_chars:
+            yield group
+            group, size = [], 0
+        group.append(text)
+        size += len(text)
+    if group:
+        yield group
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: Pooling) -> torch.Tensor:

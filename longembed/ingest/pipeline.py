@@ -27,6 +27,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from longembed.encoder import Encoder, PreparedTexts, resolve_model_path, with_model_prompts
 from longembed.errors import IngestError, LongEmbedError
 from longembed.ingest.identity import identify
+from longembed.limits import ReadLimits
 from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, read_file, scan, shown_path
 from longembed.settings import IndexSettings
 from longembed.sparse.bm25 import document_weights
@@ -41,6 +42,10 @@ CLIP_CHARS_PER_TOKEN = 32
 50 MB single-line file costs a few thousand tokens, not millions."""
 CLIP_MARGIN_TOKENS = 64
 """Tokens past the content limit a prefix must reach, so the cut word cannot change the kept tokens."""
+CLIP_GROWTH_STEPS = 2
+"""Prefixes tried at most before the last one is kept as it is: a text whose first (limit + margin) × 32 × 16
+characters hold no more than the content limit in tokens (e.g. one 30 MB word, a single [UNK]) is embedded from
+that prefix, so tokenizing costs a few MB of text, not the whole file (issue 14 row 8)."""
 MAX_STORED_TEXT_CHARS = 1_000_000
 """Longest text kept in a point's payload (for snippets); ``text_chars`` records the full length."""
 
@@ -111,6 +116,7 @@ def ingest(
     rehash: bool = False,
     by_name: bool = False,
     sparse: SparseChoice = "bm25",
+    limits: ReadLimits | None = None,
 ) -> IngestSummary:
     """Embed every supported file under ``root`` as one whole document and upsert it into ``collection``.
 
@@ -134,6 +140,8 @@ def ingest(
             default two different files never share a point (see :mod:`longembed.ingest.identity`).
         sparse: ``bm25`` gives a new collection the ``bm25`` sparse vector (:mod:`longembed.sparse`); ``none``
             does not. An existing collection keeps what it has.
+        limits: the size budget of every file and the time and page budgets of PDFs (default
+            :class:`~longembed.limits.ReadLimits`); a file over one is a failure and the rest goes on.
 
     Raises:
         IngestError: ``root`` is missing or has no supported file, or no document is readable.
@@ -160,7 +168,7 @@ def ingest(
     def read_and_prepare(chunk: list[Path]) -> _Batch:
         began = time.perf_counter()
         reads = [run.unchanged_stamp(listing.base, f) if not (force or rehash) else None for f in chunk]
-        reads = [known or read_file(listing.base, f) for known, f in zip(reads, chunk)]
+        reads = [known or read_file(listing.base, f, limits) for known, f in zip(reads, chunk)]
         run.add_time("read", began)
         return run.prepare(reads, force)
 
@@ -536,16 +544,19 @@ def _clip(text: str, encoder: Encoder) -> tuple[str, bool]:
     """A prefix of ``text`` whose first (content limit) tokens are those of the whole text, and whether it was cut.
 
     Texts up to (limit + margin) × :data:`CLIP_CHARS_PER_TOKEN` characters are returned whole; longer ones are
-    cut to growing prefixes (×4 each time) until a prefix has more than limit + margin tokens.
+    cut to growing prefixes (×4 each time) until a prefix has more than limit + margin tokens, or
+    :data:`CLIP_GROWTH_STEPS` prefixes were tried (then the next, 16 times the first, is kept).
     """
     limit = encoder.extender.content_limit + CLIP_MARGIN_TOKENS
     budget = limit * CLIP_CHARS_PER_TOKEN
-    while budget < len(text):
+    for _ in range(CLIP_GROWTH_STEPS):
+        if budget >= len(text):
+            return text, False
         head = text[:budget]
         if len(encoder.tokenize([head])[0]) > limit:
             return head, True
         budget *= 4
-    return text, False
+    return (text, False) if budget >= len(text) else (text[:budget], True)
 
 
 def _encode_each_on_error(

@@ -3,7 +3,9 @@
 Listing is our own walk (:func:`scan`) so that every skipped entry is counted and nothing can hang or loop:
 hidden files and folders are skipped without being entered, symlinked folders are not followed, unreadable
 folders are reported. Each file is then read with LlamaIndex's ``SimpleDirectoryReader.load_file`` and the
-reader registered for its extension (plain text with encoding detection, PDF, HTML).
+reader registered for its extension (plain text with encoding detection, HTML); PDFs are read by pypdf in a
+worker process with a time and a page budget (:mod:`longembed.ingest.pdf`), and no file over the size budget is
+opened (:class:`~longembed.limits.ReadLimits`).
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llama_index.core import SimpleDirectoryReader
-from llama_index.readers.file import PDFReader
 
 from longembed.errors import IngestError
 from longembed.ingest.html import HtmlTextReader
+from longembed.limits import ReadLimits
+from longembed.ingest.pdf import PdfSkipped, read_pdf
 from longembed.ingest.text import NotTextError, PlainTextReader
-from longembed.ingest.titles import markdown_title, pdf_title
+from longembed.ingest.titles import markdown_title
 
 SUPPORTED_EXTENSIONS = (".txt", ".md", ".pdf", ".html", ".htm")
 
@@ -117,7 +120,7 @@ def shown_path(path: str) -> str:
 
 def _file_extractor() -> dict:
     html, text = HtmlTextReader(), PlainTextReader()
-    return {".pdf": PDFReader(return_full_document=True), ".html": html, ".htm": html, ".txt": text, ".md": text}
+    return {".html": html, ".htm": html, ".txt": text, ".md": text}
 
 
 def _is_supported(path: Path) -> bool:
@@ -219,8 +222,7 @@ def list_files(root: str | Path) -> tuple[Path, list[Path]]:
 def _title(path: Path, text: str, metadata: dict) -> str:
     if metadata.get("title"):
         return str(metadata["title"])
-    suffix = path.suffix.lower()
-    title = markdown_title(text) if suffix == ".md" else pdf_title(path) if suffix == ".pdf" else ""
+    title = markdown_title(text) if path.suffix.lower() == ".md" else ""
     return title or path.stem
 
 
@@ -251,13 +253,17 @@ def _root_cause(exc: BaseException) -> BaseException:
     return exc
 
 
-def read_file(base: Path, file: Path) -> SourceDocument | ReadFailure:
-    """Read one file with the reader LlamaIndex picks for its extension; never raises for a bad file.
+def read_file(base: Path, file: Path, limits: ReadLimits | None = None) -> SourceDocument | ReadFailure:
+    """Read one file with the reader LlamaIndex picks for its extension (PDFs: :func:`~longembed.ingest.pdf.read_pdf`);
+    never raises for a bad file.
 
     Returns a :class:`ReadFailure` for: a file that is missing, unreadable (permissions), a symlink loop, not a
-    regular file (a FIFO or device must not block the run), empty or whitespace only, binary, or that its
-    reader cannot parse (e.g. a corrupt PDF).
+    regular file (a FIFO or device must not block the run), empty or whitespace only, binary, that its
+    reader cannot parse (e.g. a corrupt PDF), or over a budget of ``limits`` (default :class:`ReadLimits`):
+    larger than ``max_file_mb``, a PDF with more than ``pdf_pages`` pages or whose text takes longer than
+    ``pdf_seconds`` ("skipped: too large / too slow (… limit …)").
     """
+    limits = limits or ReadLimits()
     rel = file.relative_to(base).as_posix()
     try:
         rel.encode("utf-8")
@@ -272,6 +278,10 @@ def read_file(base: Path, file: Path) -> SourceDocument | ReadFailure:
         return ReadFailure(rel, "not a regular file")
     if info.st_size == 0:
         return ReadFailure(rel, "empty file")
+    if (too_large := limits.too_large(info.st_size)) is not None:
+        return ReadFailure(rel, too_large)
+    if file.suffix.lower() == ".pdf":
+        return _read_pdf(rel, base, file, info, limits)
     try:
         parts = SimpleDirectoryReader.load_file(
             file, file_metadata=lambda _: {}, file_extractor=_file_extractor(), raise_on_error=True
@@ -282,16 +292,29 @@ def read_file(base: Path, file: Path) -> SourceDocument | ReadFailure:
             return ReadFailure(rel, _os_reason(cause, file), missing=cause.errno == errno.ENOENT)
         if isinstance(cause, NotTextError):
             return ReadFailure(rel, str(cause))
-        kind = "not a readable PDF" if file.suffix.lower() == ".pdf" else "cannot parse the file"
-        return ReadFailure(rel, f"{kind}: {_first_line(cause)}")
+        return ReadFailure(rel, f"cannot parse the file: {_first_line(cause)}")
     text = "\n\n".join(p.text for p in parts if p.text)
     if not text.strip():
-        reason = {".pdf": "no extractable text (a scanned PDF?)", ".html": "no text outside tags, scripts and styles"}
+        reason = {".html": "no text outside tags, scripts and styles"}
         return ReadFailure(rel, reason.get(file.suffix.lower(), "whitespace only, no text"))
     metadata = parts[0].metadata if parts else {}
+    return _document(rel, base, text, _title(file, text, metadata), info, metadata)
+
+
+def _read_pdf(rel: str, base: Path, file: Path, info: os.stat_result, limits: ReadLimits) -> SourceDocument | ReadFailure:
+    try:
+        pdf = read_pdf(file, limits)
+    except PdfSkipped as exc:
+        return ReadFailure(rel, str(exc))
+    if not pdf.text.strip():
+        return ReadFailure(rel, "no extractable text (a scanned PDF?)")
+    return _document(rel, base, pdf.text, pdf.title or file.stem, info, {})
+
+
+def _document(rel: str, base: Path, text: str, title: str, info: os.stat_result, metadata: dict) -> SourceDocument:
     return SourceDocument(
         path=rel,
-        title=_title(file, text, metadata),
+        title=title,
         text=text,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         source=str(base / rel),
@@ -302,12 +325,13 @@ def read_file(base: Path, file: Path) -> SourceDocument | ReadFailure:
     )
 
 
-def read_documents(root: str | Path) -> Iterator[SourceDocument | ReadFailure]:
-    """Read every supported file under ``root`` lazily, one whole document per file, in path order.
+def read_documents(root: str | Path, limits: ReadLimits | None = None) -> Iterator[SourceDocument | ReadFailure]:
+    """Read every supported file under ``root`` lazily, one whole document per file, in path order, each within
+    ``limits`` (see :func:`read_file`).
 
     Unreadable folders found while listing come first, as :class:`ReadFailure`.
     """
     listing = scan(root)
     yield from listing.problems
     for file in listing.files:
-        yield read_file(listing.base, file)
+        yield read_file(listing.base, file, limits)

@@ -13,10 +13,12 @@ Endpoints (OpenAPI docs at ``/docs``):
 Every request goes through the one data path: texts are encoded by the :class:`~longembed.encoder.Encoder`
 built from the collection's recorded settings, searches go through :class:`~longembed.retrieve.Retriever`,
 ingests through :func:`longembed.ingest.ingest`. A model is loaded once per distinct collection settings and
-kept; inference is serialised by one lock (one device), and every call to the Qdrant client by another
-(Qdrant's local mode is not thread-safe), so concurrent requests are safe and a long ingest lets searches run
-between its batches. Requests are bounded (characters per text, texts per request, k, body bytes, documents
-per ingest); breaking a bound is a 4xx with a message that names it.
+kept. Forward passes take one fair gate (one device; :mod:`longembed.serve.fair`): a long request is a series
+of forward batches that each take it once, reading and tokenizing happen outside it, and a search waits for at
+most the batch running now. Every call to the Qdrant client is serialised by a lock (Qdrant's local mode is not
+thread-safe). Requests are bounded (characters per text, texts per request, k, body bytes, documents per
+ingest, bytes per file and PDF time and pages, see :class:`~longembed.limits.ReadLimits`); breaking a
+bound is a 4xx with a message that names it, or, for one file of an ingest, a failure listed for that file.
 """
 
 from __future__ import annotations
@@ -50,8 +52,10 @@ from longembed.errors import (
     StoreError,
 )
 from longembed.ingest import SUPPORTED_EXTENSIONS, IngestSummary, ingest
+from longembed.limits import ReadLimits
 from longembed.retrieve.openai_errors import OpenAIErrors
 from longembed.retrieve.retriever import MAX_K, Retriever
+from longembed.serve.fair import FairGate, RequestJobs, share_device
 from longembed.serve.requests import (
     UTF8,
     CompleteMultipart,
@@ -90,7 +94,7 @@ BoundedText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS), UTF
 class Serialized:
     """``target`` with every method call made while holding ``lock``; plain attributes pass through.
 
-    The server wraps each encoder (one inference lock) and the Qdrant client (one store lock) in it.
+    The server wraps the Qdrant client (one store lock) in it.
     """
 
     def __init__(self, target: Any, lock: threading.RLock) -> None:
@@ -308,6 +312,7 @@ class Service:
         dtype: str = "auto",
         batch_tokens: int | None = None,
         uploads: UploadArea | None = None,
+        read_limits: ReadLimits | None = None,
     ) -> None:
         self.store = store
         self.uploads = uploads or UploadArea()
@@ -317,7 +322,8 @@ class Service:
         self.dtype = dtype
         self.batch_tokens = batch_tokens
         self.new_collection_settings = new_collection_settings or IndexSettings()
-        self._inference_lock = threading.RLock()
+        self.gate = FairGate()  # one forward batch at a time, fewest pieces first (see longembed.serve.fair)
+        self.read_limits = read_limits or ReadLimits()
         self._load_lock = threading.Lock()
         self._ingest_lock = threading.Lock()
         self._encoders: dict[str, Encoder] = {}
@@ -326,14 +332,14 @@ class Service:
         return name or self.default_collection
 
     def encoder(self, settings: IndexSettings) -> Encoder:
-        """The encoder for ``settings``, loaded on first use and kept (a serialised proxy of it)."""
+        """The encoder for ``settings``, loaded on first use and kept; it takes :attr:`gate` per forward batch."""
         key = json.dumps(settings.to_dict(), sort_keys=True)
         with self._load_lock:
             if key not in self._encoders:
                 log.info("loading %s", settings.describe())
-                self._encoders[key] = Serialized(
+                self._encoders[key] = share_device(
                     Encoder(settings, device=self.device, dtype=self.dtype, batch_tokens=self.batch_tokens),
-                    self._inference_lock,
+                    self.gate, batch_tokens_given=self.batch_tokens is not None,
                 )
             return self._encoders[key]
 
@@ -388,7 +394,8 @@ class Service:
         try:
             settings = self.store.settings(name) if self.store.exists(name) else self.new_collection_settings
             summary: IngestSummary = ingest(
-                root, settings, self.store, name, encoder=self.encoder(settings), progress=False, by_name=by_name
+                root, settings, self.store, name, encoder=self.encoder(settings), progress=False, by_name=by_name,
+                limits=self.read_limits,
             )
         finally:
             self._ingest_lock.release()
@@ -475,6 +482,7 @@ def create_app(
     batch_tokens: int | None = None,
     security: SecurityPolicy | None = None,
     uploads: UploadArea | None = None,
+    read_limits: ReadLimits | None = None,
 ) -> FastAPI:
     """The FastAPI app over ``store``; the app owns the store and closes it when it shuts down.
 
@@ -491,6 +499,7 @@ def create_app(
             Host names only, no Origin, no token, ingest by path off); see :mod:`longembed.serve.security`.
         uploads: where uploads are written (default ``$TMPDIR/longembed-uploads-<uid>/<pid>``); the folders of
             servers that are gone are removed now.
+        read_limits: bytes per file, seconds and pages per PDF of every ingest (default :class:`ReadLimits`).
 
     Raises:
         ModelLoadError, ExtensionError: the default collection's model cannot be loaded (with ``preload``).
@@ -500,7 +509,8 @@ def create_app(
     for orphan in uploads.clean_orphans():
         log.info("removed the uploads left by a server that is gone: %s", orphan)
     service = Service(
-        store, collection, device, new_collection_settings, dtype=dtype, batch_tokens=batch_tokens, uploads=uploads
+        store, collection, device, new_collection_settings, dtype=dtype, batch_tokens=batch_tokens, uploads=uploads,
+        read_limits=read_limits,
     )
     if preload and store.exists(collection):
         service.encoder(store.settings(collection))
@@ -516,6 +526,7 @@ def create_app(
         summary="Search, embed and ingest whole long documents (LongEmbed context extension + Qdrant).",
         lifespan=lifespan,
     )
+    app.add_middleware(RequestJobs)  # each request one job of the fair gate (innermost: sees the endpoint)
     app.add_middleware(CompleteMultipart)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.add_middleware(OpenAIErrors)  # /v1/... errors in OpenAI's {"error": {...}} shape
@@ -686,6 +697,7 @@ def serve(
     allow_origins: Sequence[str] = (),
     token: str | None = None,
     allow_paths: Sequence[str] = (),
+    read_limits: ReadLimits | None = None,
 ) -> None:
     """Open the store, load the default collection's model and serve the app with uvicorn until stopped.
 
@@ -698,7 +710,8 @@ def serve(
     stop it gracefully and close the store.
 
     ``allow_hosts``, ``allow_origins``, ``token`` (else ``$LONGEMBED_TOKEN``) and ``allow_paths`` build the
-    :class:`~longembed.serve.security.SecurityPolicy`; a non-loopback ``host`` needs a token.
+    :class:`~longembed.serve.security.SecurityPolicy`; a non-loopback ``host`` needs a token. ``read_limits``
+    bound each file of an ingest (default :class:`~longembed.limits.ReadLimits`).
 
     Raises:
         LongEmbedError: the address cannot be bound, or the security options are invalid (e.g. no token for a
@@ -715,7 +728,7 @@ def serve(
         try:
             app = create_app(
                 db, collection=collection, device=device, new_collection_settings=new_collection_settings,
-                dtype=dtype, batch_tokens=batch_tokens, security=security,
+                dtype=dtype, batch_tokens=batch_tokens, security=security, read_limits=read_limits,
             )
         except BaseException:
             db.close()

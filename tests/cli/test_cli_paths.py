@@ -31,6 +31,7 @@ def make_deep_file(base) -> None:
         os.close(fd)
 
 
+@pytest.mark.slow  # a CLI ingest of twelve files: ~13 s on 2 cores
 def test_a_path_too_long_is_one_failure_and_the_rest_is_ingested(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -55,6 +56,7 @@ def test_empty_or_invalid_collection_is_a_usage_error(tmp_path, command, name):
     assert not (tmp_path / "s").exists()
 
 
+@pytest.mark.slow  # two CLI ingests: 20-90 s on 2 shared cores
 def test_file_symlinks_leaving_path_are_skipped_unless_follow_links(tmp_path):
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "creds.txt").write_text("The password of the harbour office is swordfish.")
@@ -74,6 +76,7 @@ def test_file_symlinks_leaving_path_are_skipped_unless_follow_links(tmp_path):
     assert json.loads(found.stdout)[0]["path"] == "link.txt"
 
 
+@pytest.mark.slow  # a CLI ingest: ~17 s on 2 cores
 def test_a_file_name_cannot_forge_an_error_line(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()

@@ -21,6 +21,8 @@ from conftest import REPO
 
 from longembed.store import Store, point_id
 
+pytestmark = pytest.mark.slow  # several CLI ingests per test: 18-58 s each on 2 cores
+
 BEFORE_RULE = "ae85906"
 """The commit of main before the identity rule (a store written by it must keep working)."""
 

@@ -167,3 +167,17 @@ def test_clipped_long_text_embeds_exactly_like_the_whole_text(encoder):
     np.testing.assert_array_equal(whole.vector, cut.vector)
     short = "A short note."
     assert _clip(short, encoder) == (short, False)
+
+
+def test_a_degenerate_text_is_clipped_after_two_prefixes(encoder, monkeypatch):
+    """One 3 MB word is a single [UNK]: no prefix ever reaches the limit. The clip tries two prefixes and keeps
+    the third (16 times the first) instead of tokenizing the whole text (issue 14 row 8)."""
+    from longembed.ingest.pipeline import CLIP_MARGIN_TOKENS
+
+    calls = []
+    original = encoder.tokenize
+    monkeypatch.setattr(encoder, "tokenize", lambda texts: calls.append(len(texts[0])) or original(texts))
+    text = "a" * 3_000_000
+    head, clipped = _clip(text, encoder)
+    first = (encoder.extender.content_limit + CLIP_MARGIN_TOKENS) * CLIP_CHARS_PER_TOKEN
+    assert calls == [first, 4 * first] and clipped and head == text[: 16 * first]

@@ -1,7 +1,7 @@
 """Re-ingest skips unchanged files by (size, mtime) before parsing them; the sha256 decides once either changed.
 
-Real MiniLM weights with ``--extend none --max-length 128``-style settings; the parsers are LlamaIndex's
-PDFReader and our HtmlTextReader / PlainTextReader, counted by wrapping their ``load_data``.
+Real MiniLM weights with ``--extend none --max-length 128``-style settings; the parsers are
+our PDF worker (``read_pdf``) and HtmlTextReader / PlainTextReader, counted by wrapping them.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ import shutil
 from collections import Counter
 
 import pytest
-from llama_index.readers.file import PDFReader
 
 from conftest import REPO, SAMPLE_DOCS
-from longembed.ingest import ingest
+from longembed.ingest import ingest, reader
 from longembed.ingest.html import HtmlTextReader
 from longembed.ingest.text import PlainTextReader
 from longembed.settings import IndexSettings
@@ -28,7 +27,7 @@ pytestmark = pytest.mark.slow  # seven ingests of 22 files: ~85 s on 2 cores
 @pytest.fixture
 def calls(monkeypatch) -> Counter:
     counter: Counter = Counter()
-    for name, cls in (("pdf", PDFReader), ("html", HtmlTextReader), ("text", PlainTextReader)):
+    for name, cls in (("html", HtmlTextReader), ("text", PlainTextReader)):
         original = cls.load_data
 
         def counted(self, *args, _original=original, _name=name, **kwargs):
@@ -36,6 +35,13 @@ def calls(monkeypatch) -> Counter:
             return _original(self, *args, **kwargs)
 
         monkeypatch.setattr(cls, "load_data", counted)
+    original_pdf = reader.read_pdf
+
+    def counted_pdf(*args, **kwargs):
+        counter["pdf"] += 1
+        return original_pdf(*args, **kwargs)
+
+    monkeypatch.setattr(reader, "read_pdf", counted_pdf)  # PDFs are read in a worker process (longembed.ingest.pdf)
     return counter
 
 

@@ -25,6 +25,8 @@ from conftest import REPO
 
 from longembed.store import Store
 
+pytestmark = pytest.mark.slow  # real server processes: ~28 s to start the first (CLI ingest + model load), ~45 s in all
+
 START_TIMEOUT_S = 180
 TOKEN = "s3cret-token-for-tests"
 NOTES = {
