@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,6 +186,9 @@ class Encoder:
         forward_params = inspect.signature(self.model.forward).parameters
         self._takes_token_type_ids = "token_type_ids" in forward_params
         self.dimension = st.dense[-1].out_features if st.dense else int(self.model.config.hidden_size)
+        self.on_forward: Callable[[int], None] | None = None
+        """Called after every forward pass with the number of tokens it ran (padding excluded), e.g. by the
+        ingest progress bar; ``None``: nothing is called."""
 
     @staticmethod
     def _load_model(auto_model, path: str) -> nn.Module:
@@ -286,7 +290,10 @@ class Encoder:
     def _forward(self, segments: list[Segment]) -> np.ndarray:
         """Pooled embeddings of one batch of segments of one variant, inside the extender's forward context."""
         with self.extender.forward_context(segments):
-            return self._forward_batch(segments)
+            pooled = self._forward_batch(segments)
+        if self.on_forward is not None:
+            self.on_forward(sum(len(s.input_ids) for s in segments))
+        return pooled
 
     @torch.inference_mode()
     def _forward_batch(self, segments: list[Segment]) -> np.ndarray:

@@ -25,6 +25,7 @@ import base64
 import functools
 import json
 import logging
+import os
 import socket
 import threading
 from collections.abc import Callable, Sequence
@@ -52,6 +53,7 @@ from longembed.errors import (
 from longembed.ingest import SUPPORTED_EXTENSIONS, IngestSummary, ingest
 from longembed.retrieve.openai_errors import OpenAIErrors
 from longembed.retrieve.retriever import MAX_K, Retriever
+from longembed.serve.address import ServerAddress, remove_address, write_address
 from longembed.serve.requests import (
     UTF8,
     CompleteMultipart,
@@ -733,4 +735,10 @@ def serve(
         flush=True,
     )
     server = uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=False))
-    server.run(sockets=[sock])
+    address = None if qdrant_url else write_address(  # `longembed query` on this store then asks this server
+        store, ServerAddress(bound_host, bound_port, os.getpid(), db.location, security.token is not None)
+    )
+    try:
+        server.run(sockets=[sock])
+    finally:
+        remove_address(address)
