@@ -66,14 +66,14 @@ class IngestProgress:
         """One forward pass over ``n_tokens`` tokens (called by the encoder)."""
         self.tokens += n_tokens
         self.forward_passes += 1
+        self._postfix()  # shown by the update's refresh
         self.bar.update(min(n_tokens * self._share, max(self.bar.total - self.bar.n, 0)))
-        self._postfix()
 
     def batch_done(self, n_documents: int) -> None:
         """A batch of ``n_documents`` (embedded, unchanged or failed) is finished: the bar shows every document done."""
         self.done += n_documents
-        self.bar.update(self.done - self.bar.n)
         self._postfix()
+        self.bar.update(self.done - self.bar.n)
 
     def _postfix(self) -> None:
         elapsed = max(time.perf_counter() - self._started, 1e-9)
