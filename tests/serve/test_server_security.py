@@ -25,6 +25,8 @@ from conftest import REPO
 
 from longembed.store import Store
 
+pytestmark = pytest.mark.slow  # a real server process and a CLI ingest (~45 s on 2 shared cores)
+
 START_TIMEOUT_S = 180
 TOKEN = "s3cret-token-for-tests"
 NOTES = {
