@@ -22,6 +22,7 @@ import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import longembed
 from longembed.errors import LongEmbedError
@@ -100,6 +101,21 @@ def remove_address(path: Path | None) -> None:
             path.unlink()
     except (OSError, ValueError, AttributeError):
         pass
+
+
+def remove_on_stop(server: Any, path: Path | None) -> None:
+    """Make ``server`` (a ``uvicorn.Server``) remove the address file at ``path`` as soon as SIGINT / SIGTERM asks it
+    to stop: after its graceful shutdown uvicorn raises SIGTERM again, which ends the process before any
+    ``finally`` of the caller runs."""
+    if path is None:
+        return
+    handle_exit = server.handle_exit
+
+    def stopping(sig: int, frame: Any) -> None:
+        remove_address(path)
+        handle_exit(sig, frame)
+
+    server.handle_exit = stopping
 
 
 def pid_alive(pid: int) -> bool:
