@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Self
 
 from tqdm.auto import tqdm
 
@@ -41,7 +41,7 @@ class IngestProgress:
         self._started = time.perf_counter()
         self._share = 0.0  # documents per token of the batch being encoded
 
-    def __enter__(self) -> IngestProgress:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

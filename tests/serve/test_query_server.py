@@ -17,8 +17,8 @@ import threading
 import time
 
 import pytest
-
 from clitools import CLI, assert_one_line_error, cli_env
+
 from longembed.ingest import ingest
 from longembed.serve.address import ADDRESS_FILE, ServerAddress, read_address, write_address
 from longembed.settings import IndexSettings
@@ -39,7 +39,7 @@ def env(token: str | None = None) -> dict[str, str]:
 
 def query(*args: str, cwd, token: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, "query", *args], cwd=cwd, env=env(token), capture_output=True, text=True,
-                          timeout=600)
+                          timeout=600, check=False)
 
 
 @pytest.fixture()
@@ -71,7 +71,7 @@ def test_untrusted_or_dead_address_files_are_ignored(tmp_path):
     assert not stat.S_IMODE(path.stat().st_mode) & (stat.S_IWGRP | stat.S_IWOTH)
     path.chmod(0o666)  # another user could point it (and a client's token) at their own port
     assert read_address(store) is None
-    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
     write_address(store, ServerAddress("127.0.0.1", 8000, int(finished.stdout), str(store), False))
     assert read_address(store) is None  # the server is gone
     path.write_text("{not json")
