@@ -109,6 +109,8 @@ def encoder_options(func):
 
 def check_device(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """Refuse an unknown device, or cuda on a machine without a GPU, before anything is read or loaded."""
+    if value == "auto":  # always usable; not importing torch here keeps a query sent to a server light
+        return value
     from longembed.models.device import pick_device
 
     try:

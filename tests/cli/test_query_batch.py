@@ -38,6 +38,13 @@ main()
 """
 
 
+def test_k_bound_is_the_retrievers():
+    from longembed import query_batch
+    from longembed.retrieve.retriever import MAX_K
+
+    assert query_batch.MAX_K == MAX_K
+
+
 def test_text_file_one_query_per_line(tmp_path):
     path = tmp_path / "q.txt"
     path.write_bytes("\ufeffcats at night\n\n  rocket fuel  \r\nbread\n".encode())
