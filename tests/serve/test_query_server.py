@@ -76,6 +76,17 @@ def test_untrusted_or_dead_address_files_are_ignored(tmp_path):
     assert read_address(store) is None  # the server is gone
     path.write_text("{not json")
     assert read_address(store) is None
+    path.unlink()
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text(json.dumps({**alive.__dict__}))
+    path.symlink_to(elsewhere)  # a link could point anywhere: only a regular file counts
+    assert read_address(store) is None
+
+
+def test_wildcard_hosts_are_reached_through_loopback():
+    assert ServerAddress("0.0.0.0", 8000, 1, "s", False).url == "http://127.0.0.1:8000"
+    assert ServerAddress("::", 8000, 1, "s", False).url == "http://[::1]:8000"
+    assert ServerAddress("192.0.2.7", 8000, 1, "s", False).url == "http://192.0.2.7:8000"
 
 
 @pytest.mark.slow  # a CLI process loading torch and the model
