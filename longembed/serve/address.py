@@ -38,7 +38,15 @@ SEARCH_TIMEOUT_S = 600.0
 
 
 class ServerError(LongEmbedError):
-    """The running server refused a request or could not be reached mid-run (one line, the server's reason)."""
+    """The running server refused a request or could not be reached mid-run (one line, the server's reason).
+
+    Attributes:
+        status: the HTTP status of the refusal (``None``: no answer).
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -188,7 +196,9 @@ class ServerClient:
                 detail = None
             if isinstance(detail, list):  # a 422: [{loc, msg, type}, ...]
                 detail = "; ".join(str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail)
-            raise ServerError(f"the server at {self.address.url} answered {exc.code}: {detail or exc.reason}") from None
+            raise ServerError(
+                f"the server at {self.address.url} answered {exc.code}: {detail or exc.reason}", status=exc.code
+            ) from None
 
     def health(self) -> dict:
         """``GET /health``. Raises ServerError (an HTTP error) or OSError (no connection)."""
@@ -226,7 +236,7 @@ def running_server(store: str | Path) -> ServerClient | None:
     try:
         health = client.health()
     except ServerError as exc:
-        if "answered 401" not in str(exc):
+        if exc.status != 401:
             log.info("ignoring the server address of %s: %s", store, exc)
             return None
         given = "refuses the token in" if token else "needs a token: set"
