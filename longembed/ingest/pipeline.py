@@ -510,8 +510,7 @@ class _Run:
             ready = _make_ready(batch, encoder)
             self.add_time("prepare", began)
         began = time.perf_counter()
-        tokens = sum(len(s.input_ids) for plan in ready.prepared.plans for s in plan)
-        with self.progress.encoding(encoder, len(batch), tokens):
+        with self.progress.encoding(encoder, len(batch), ready.prepared):
             embedded = _encode_each_on_error(encoder, ready, batch, self.summary, keep_segments=self.with_chunks)
         self.add_time("encode", began)
         stored = []

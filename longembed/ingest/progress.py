@@ -48,9 +48,13 @@ class IngestProgress:
         self.bar.close()
 
     @contextmanager
-    def encoding(self, encoder: Any, n_documents: int, n_tokens: int) -> Iterator[None]:
-        """While ``encoder`` embeds ``n_documents`` whose model inputs hold ``n_tokens`` tokens, advance the bar on
-        each of its forward passes (its ``on_forward`` hook, restored afterwards)."""
+    def encoding(self, encoder: Any, n_documents: int, prepared: Any) -> Iterator[None]:
+        """While ``encoder`` embeds ``n_documents`` made ready as ``prepared`` (a
+        :class:`~longembed.encoder.PreparedTexts`), advance the bar on each of its forward passes (its
+        ``on_forward`` hook, restored afterwards). Inputs without model plans (an encoder wrapper that defers its
+        work, e.g. the benchmark's embedding cache) leave the bar to :meth:`batch_done`."""
+        plans = getattr(prepared, "plans", None) or []
+        n_tokens = sum(len(segment.input_ids) for plan in plans for segment in plan)
         if not self.enabled or n_tokens <= 0:
             yield
             return

@@ -22,7 +22,7 @@ def test_every_forward_pass_moves_the_bar():
     tokens = sum(len(s.input_ids) for plan in prepared.plans for s in plan)
     shown = io.StringIO()
     with IngestProgress(len(TEXTS), file=shown, mininterval=0) as progress:
-        with progress.encoding(encoder, len(TEXTS), tokens):
+        with progress.encoding(encoder, len(TEXTS), prepared):
             encoder.encode_prepared(prepared)
         assert encoder.on_forward is None  # the hook is removed after the batch
         assert (progress.forward_passes, progress.tokens) == (3, tokens) and tokens == 3 * 128
