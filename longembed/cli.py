@@ -35,6 +35,8 @@ EXIT_OK = 0
 except documents already written by the same run."""
 EXIT_USAGE = 2
 """Click's usage error: an unknown option, a value of the wrong type, a missing argument."""
+EXIT_INTERRUPTED = 130
+"""``serve`` stopped by Ctrl-C (SIGINT) after a clean shutdown (128 + SIGINT, as shells report it)."""
 EXIT_CODES_HELP = (
     "Exit codes: 0 done (unreadable files are listed, not fatal); 1 error (one line on stderr, a traceback "
     "with --debug; nothing stored is lost); 2 bad usage (unknown option, wrong value type)."
@@ -108,6 +110,8 @@ def encoder_options(func):
 
 def check_device(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """Refuse an unknown device, or cuda on a machine without a GPU, before anything is read or loaded."""
+    if value == "auto":  # always usable; not importing torch here keeps a query sent to a server light
+        return value
     from longembed.models.device import pick_device
 
     try:
@@ -260,6 +264,10 @@ def main(debug: bool) -> None:
     help="Also read file symlinks whose target lies outside PATH (by default they are skipped and counted).",
 )
 @click.option(
+    "--verbose", "-v", is_flag=True,
+    help="A line per truncated document (and per unreadable file as it is met); by default one line counts them.",
+)
+@click.option(
     "--sparse",
     type=click.Choice(["bm25", "none"]),
     default="bm25",
@@ -271,8 +279,8 @@ def main(debug: bool) -> None:
 @user_errors
 def ingest(
     path, model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix, store,
-    qdrant_url, collection, device, dtype, batch_tokens, progress, prune, force, rehash, follow_links, sparse,
-    read_limits,
+    qdrant_url, collection, device, dtype, batch_tokens, progress, prune, force, rehash, follow_links, verbose,
+    sparse, read_limits,
 ) -> None:
     """Embed every .txt .md .pdf .html file under PATH (a folder, searched recursively, or one file) as one
     whole document and store it in a Qdrant collection.
@@ -286,6 +294,8 @@ def ingest(
     from longembed.ingest.reader import shown_path as shown
     from longembed.store import Store
 
+    if verbose:
+        logging.getLogger("longembed.ingest").setLevel(logging.INFO)
     settings = index_settings(
         model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix
     )
@@ -306,7 +316,12 @@ def ingest(
 
 
 @main.command()
-@click.argument("text")
+@click.argument("text", required=False)
+@click.option(
+    "--file", "queries_file", metavar="FILE",
+    help='Answer every query of FILE with one model load: one per line, or JSON lines {"query", "k"?, "id"?} '
+    "(.jsonl); - reads JSON lines from standard input. Instead of TEXT.",
+)
 @click.option("-k", "k", type=int, default=5, show_default=True, help="Number of documents to return.")
 @store_options
 @click.option(
@@ -329,23 +344,30 @@ def ingest(
     "(Qdrant reciprocal rank fusion) or convex (0.3 x min-max dense + 0.7 x BM25 / the query's best attainable BM25).",
 )
 @user_errors
-def query(text, k, store, qdrant_url, collection, as_json, device, dtype, batch_tokens, mode, fusion) -> None:
+def query(
+    text, queries_file, k, store, qdrant_url, collection, as_json, device, dtype, batch_tokens, mode, fusion
+) -> None:
     """Find the documents that best match TEXT, encoded with the model and settings recorded in the collection.
 
-    TEXT "-" reads the query from standard input (for queries longer than the shell allows as an argument)."""
-    from longembed.retrieve import Retriever
+    TEXT "-" reads the query from standard input (for queries longer than the shell allows as an argument).
+    --file answers many queries per model load (--json: one line per query). While `longembed serve` holds the
+    local store, the query goes to that server."""
+    from longembed.query_batch import answer_queries, open_searcher, read_queries
 
+    if (text is None) == (queries_file is None):
+        raise click.UsageError("give either a query TEXT or --file FILE")
+    if queries_file is not None:
+        queries = read_queries(queries_file, k)
+        if queries_file != "-":
+            queries = list(queries)  # every line checked before the model loads
+        with open_searcher(store, collection, qdrant_url, device, dtype, batch_tokens) as searcher:
+            answer_queries(queries, searcher, mode, fusion, as_json)
+        return
     if text == "-":
         text = click.get_binary_stream("stdin").read().decode("utf-8", errors="replace")
 
-    retriever = Retriever(
-        store=store, collection=collection, qdrant_url=qdrant_url, device=device, dtype=dtype, batch_tokens=batch_tokens
-    )
-    try:
-        answered_mode, answered_fusion = retriever.resolve(mode, fusion)
-        results = retriever.search(text, k, mode=answered_mode, fusion=answered_fusion)
-    finally:
-        retriever.close()
+    with open_searcher(store, collection, qdrant_url, device, dtype, batch_tokens) as searcher:
+        results, answered_mode, answered_fusion = searcher.search(text, k, mode, fusion)
     if as_json:
         for r in results:
             r.update(mode=answered_mode, fusion=answered_fusion)
@@ -416,11 +438,14 @@ def serve(
         model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix
     )
     resolve_model_path(model)  # a wrong model path fails now, not at the first POST /ingest
-    run_server(
-        store=store, qdrant_url=qdrant_url, collection=collection, host=host, port=port, device=device, dtype=dtype,
-        batch_tokens=batch_tokens, new_collection_settings=settings, allow_hosts=allow_host,
-        allow_origins=allow_origin, token=token, allow_paths=allow_path, read_limits=read_limits,
-    )
+    try:
+        run_server(
+            store=store, qdrant_url=qdrant_url, collection=collection, host=host, port=port, device=device,
+            dtype=dtype, batch_tokens=batch_tokens, new_collection_settings=settings, allow_hosts=allow_host,
+            allow_origins=allow_origin, token=token, allow_paths=allow_path, read_limits=read_limits,
+        )
+    except KeyboardInterrupt:  # uvicorn re-raises the SIGINT it shut down on; click would print "Aborted!"
+        sys.exit(EXIT_INTERRUPTED)
 
 
 def comma_list(value: str | None) -> list[str] | None:

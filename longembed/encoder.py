@@ -11,7 +11,7 @@ import contextlib
 import inspect
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,6 +195,9 @@ class Encoder:
         forward_params = inspect.signature(self.model.forward).parameters
         self._takes_token_type_ids = "token_type_ids" in forward_params
         self.dimension = st.dense[-1].out_features if st.dense else int(self.model.config.hidden_size)
+        self.on_forward: Callable[[int], None] | None = None
+        """Called after every forward pass with the number of tokens it ran (padding excluded), e.g. by the
+        ingest progress bar; ``None``: nothing is called."""
 
     @staticmethod
     def _load_model(auto_model, path: str) -> nn.Module:
@@ -301,15 +304,19 @@ class Encoder:
 
     def _forward(self, segments: list[Segment]) -> np.ndarray:
         """Pooled embeddings of one batch of segments of one variant, inside the extender's forward context,
-        holding :attr:`forward_gate` (one piece of work on the device)."""
+        holding :attr:`forward_gate` (one piece of work on the device); :attr:`on_forward` then gets the batch's
+        token count."""
         with self.forward_gate, self.extender.forward_context(segments):
             outer, self.interruptible = self.interruptible, (
                 not segments[0].variant and not self.extender.params.get("attn_scale")
             )
             try:
-                return self._forward_batch(segments)
+                pooled = self._forward_batch(segments)
             finally:
                 self.interruptible = outer
+        if self.on_forward is not None:
+            self.on_forward(sum(len(s.input_ids) for s in segments))
+        return pooled
 
     @torch.inference_mode()
     def _forward_batch(self, segments: list[Segment]) -> np.ndarray:

@@ -34,7 +34,9 @@ POINT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/longembed/l
 SCROLL_PAGE = 1000
 STATE_FIELDS = ["path", "sha256", "settings_fingerprint", "source", "file_size", "file_mtime_ns"]
 """Payload fields read by :meth:`Store.stored_documents` (never the text or the vector)."""
-LOCAL_STORE_FILES = {"meta.json", "meta.json.tmp", ".lock", "collection"}
+LOCAL_STORE_FILES = {"meta.json", "meta.json.tmp", ".lock", "collection", ".longembed-server.json"}
+"""What a local store directory may hold (``.longembed-server.json``: a running server's address, see
+:mod:`longembed.serve.address`)."""
 
 
 def point_id(relative_path: str) -> str:

@@ -21,12 +21,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
-from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from longembed.encoder import Encoder, PreparedTexts, resolve_model_path, with_model_prompts
 from longembed.errors import IngestError, LongEmbedError
 from longembed.ingest.identity import identify
+from longembed.ingest.progress import IngestProgress
 from longembed.limits import ReadLimits
 from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, read_file, scan, shown_path
 from longembed.settings import IndexSettings
@@ -60,6 +60,9 @@ class IngestSummary:
         new, updated, unchanged: documents by what happened to their point (unchanged ones are not embedded).
         pruned: points deleted because their file is gone (``prune`` only).
         truncated: embedded documents longer than the content limit.
+        longest_truncated: tokens of the longest truncated document (``longest_clipped``: more than this, its
+            text was clipped before tokenizing); ``truncated_to``: the limit they were cut to (special tokens included);
+            ``truncation_hint``: how to keep more (see :meth:`truncation_line`).
         failed: files (or folders) that could not be read or embedded.
         unsupported, hidden, symlinked_folders: entries skipped while listing.
         notes: one line per document whose text was decoded with a fallback (encoding, replacement).
@@ -81,6 +84,10 @@ class IngestSummary:
     hidden: list[str] = field(default_factory=list)
     symlinked_folders: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    longest_truncated: int = 0
+    longest_clipped: bool = False
+    truncated_to: int = 0
+    truncation_hint: str = ""
     seconds: float = 0.0
     sparse_seconds: float = 0.0
     """Time spent computing BM25 term counts and weights (part of ``prepare``; 0 without ``bm25``)."""
@@ -97,6 +104,18 @@ class IngestSummary:
             f"{len(self.new)} new, "
             f"{len(self.updated)} updated, {len(self.unchanged)} unchanged, {len(self.pruned)} pruned, "
             f"{len(self.failed)} failed; {len(self.truncated)} truncated; skipped {skipped}; in {self.seconds:.1f} s"
+        )
+
+    def truncation_line(self, name_hint: bool = True) -> str | None:
+        """One line for all truncated documents (count, longest, how to keep more; with ``name_hint``, that
+        --verbose names each), ``None`` when none was."""
+        n = len(self.truncated)
+        if not n:
+            return None
+        longest = f"{'more than ' if self.longest_clipped else ''}{self.longest_truncated}"
+        return (
+            f"{n} document{'' if n == 1 else 's'} truncated to {self.truncated_to} tokens (longest: {longest} "
+            f"tokens); {self.truncation_hint}{'; --verbose names each' if name_hint else ''}"
         )
 
 
@@ -120,10 +139,12 @@ def ingest(
 ) -> IngestSummary:
     """Embed every supported file under ``root`` as one whole document and upsert it into ``collection``.
 
-    Documents longer than the content limit (``settings.max_length``, or L_o for ``none``) are truncated with
-    a warning naming the file and its token count; the payload records ``n_tokens`` and ``truncated``. Files
-    that cannot be read are listed in the summary; the others are still ingested. The model is loaded only
-    when a document needs embedding, and the collection is created only when the first point is written.
+    Documents longer than the content limit (``settings.max_length``, or L_o for ``none``) are truncated; one
+    warning at the end counts them (:meth:`IngestSummary.truncation_line`), and an info line of the
+    ``longembed.ingest`` logger names each file and its token count; the payload records ``n_tokens`` and
+    ``truncated``. Files that cannot be read are listed in the summary; the others are still ingested. The model
+    is loaded only when a document needs embedding, and the collection is created only when the first point is
+    written.
 
     Args:
         root: a folder, one file, or a :class:`Listing` from :func:`~longembed.ingest.reader.scan`.
@@ -172,12 +193,12 @@ def ingest(
         run.add_time("read", began)
         return run.prepare(reads, force)
 
-    bar = tqdm(total=len(files), unit="doc", desc="ingest", disable=not progress)
-    with bar, logging_redirect_tqdm():
+    with IngestProgress(len(files), enabled=progress) as run.progress, logging_redirect_tqdm():
         for batch in _one_ahead(batches, read_and_prepare):
             run.process(batch)
-            bar.update(batch.size)
-            bar.set_postfix(tok_s=f"{run.summary.tokens / max(time.perf_counter() - started, 1e-9):.0f}")
+            run.progress.batch_done(batch.size)
+    if summary.truncated:
+        log.warning("%s", summary.truncation_line(name_hint=not log.isEnabledFor(logging.INFO)))
     if not (summary.new or summary.updated or summary.unchanged):
         reasons = "; ".join(f"{f.path}: {f.reason}" for f in summary.failed[:5])
         raise IngestError(f"no document could be ingested from {str(listing.root)!r} ({reasons})")
@@ -223,11 +244,12 @@ def ingest_documents(
         settings, store, collection, encoder, options, IngestSummary(), with_chunks=with_chunks, sparse=sparse
     )
     batches = [list(documents[start : start + docs_per_batch]) for start in range(0, len(documents), docs_per_batch)]
-    bar = tqdm(total=len(documents), unit="doc", desc="ingest", disable=not progress)
-    with bar, logging_redirect_tqdm():
+    with IngestProgress(len(documents), enabled=progress) as run.progress, logging_redirect_tqdm():
         for batch in _one_ahead(batches, lambda reads: run.prepare(reads, force=False)):
             run.process(batch)
-            bar.update(batch.size)
+            run.progress.batch_done(batch.size)
+    if run.summary.truncated:
+        log.warning("%s", run.summary.truncation_line(name_hint=not log.isEnabledFor(logging.INFO)))
     run.finish()
     run.summary.seconds = time.perf_counter() - started
     return run.summary
@@ -333,6 +355,8 @@ class _Run:
     """The settings fingerprint recorded in every point written."""
     sparse: SparseRun = field(default_factory=SparseRun)
     """The ``bm25`` analyzer and average length of this run (inactive for collections without ``bm25``)."""
+    progress: IngestProgress = field(default_factory=lambda: IngestProgress(0, enabled=False))
+    """The progress bar, moved by every forward pass of the model."""
     _clock_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     @classmethod
@@ -484,13 +508,18 @@ class _Run:
         encoder = self._ready_encoder()
         limit = encoder.extender.content_limit + encoder.framing.n_special
         at_max_length = limit == encoder.settings.max_length
-        hint = "raise --max-length to keep more" if at_max_length else "--extend none keeps L_o tokens"
+        hint = (
+            "raise --max-length to keep more" if at_max_length
+            else f"--extend none keeps the model's {encoder.original_length} tokens: choose a method (e.g. --extend "
+            "pi) and --max-length to keep more"
+        )
         if ready is None:  # the worker thread ran before the encoder was loaded
             began = time.perf_counter()
             ready = _make_ready(batch, encoder)
             self.add_time("prepare", began)
         began = time.perf_counter()
-        embedded = _encode_each_on_error(encoder, ready, batch, self.summary, keep_segments=self.with_chunks)
+        with self.progress.encoding(encoder, len(batch), ready.prepared):
+            embedded = _encode_each_on_error(encoder, ready, batch, self.summary, keep_segments=self.with_chunks)
         self.add_time("encode", began)
         stored = []
         if self.sparse.active and term_counts is None:  # the batch was prepared before this collection existed
@@ -507,8 +536,13 @@ class _Run:
                 extra["bm25_length"] = length
             if emb.truncated:
                 more = "more than " if was_clipped else ""
-                log.warning("%s has %s%d tokens; truncated to %d (%s)", shown_path(doc.path), more, emb.n_tokens, limit, hint)
+                log.info(  # with --verbose; the run ends with one warning that counts them
+                    "%s has %s%d tokens; truncated to %d (%s)", shown_path(doc.path), more, emb.n_tokens, limit, hint
+                )
                 self.summary.truncated.append(doc.path)
+                if emb.n_tokens > self.summary.longest_truncated:
+                    self.summary.longest_truncated, self.summary.longest_clipped = emb.n_tokens, was_clipped
+                self.summary.truncated_to, self.summary.truncation_hint = limit, hint
             (self.summary.updated if point_id(doc.path) in self.stored else self.summary.new).append(doc.path)
             self.summary.documents += 1
             self.summary.tokens += min(emb.n_tokens, limit)

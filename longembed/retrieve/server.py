@@ -27,6 +27,7 @@ import base64
 import functools
 import json
 import logging
+import os
 import socket
 import threading
 from collections.abc import Callable, Sequence
@@ -55,6 +56,7 @@ from longembed.ingest import SUPPORTED_EXTENSIONS, IngestSummary, ingest
 from longembed.limits import ReadLimits
 from longembed.retrieve.openai_errors import OpenAIErrors
 from longembed.retrieve.retriever import MAX_K, Retriever
+from longembed.serve.address import ServerAddress, remove_address, remove_on_stop, write_address
 from longembed.serve.fair import FairGate, RequestJobs, share_device
 from longembed.serve.requests import (
     UTF8,
@@ -740,10 +742,17 @@ def serve(
         log.warning("collection %r does not exist yet in %s; POST /ingest creates it", collection, db.location)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    server = uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=False))
+    address = None if qdrant_url else write_address(  # `longembed query` on this store then asks this server
+        store, ServerAddress(bound_host, bound_port, os.getpid(), db.location, security.token is not None)
+    )
+    remove_on_stop(server, address)  # written before the start line, removed as soon as the server stops
     print(
         f"longembed: serving {db.location} (default collection {collection!r}) at http://{shown}:{bound_port} "
         "(API docs at /docs)",
         flush=True,
     )
-    server = uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=False))
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    finally:
+        remove_address(address)

@@ -56,7 +56,7 @@ def test_empty_or_invalid_collection_is_a_usage_error(tmp_path, command, name):
     assert not (tmp_path / "s").exists()
 
 
-@pytest.mark.slow  # two CLI ingests: 20-90 s on 2 shared cores
+@pytest.mark.slow  # four CLI ingests: ~100 s on 2 shared cores
 def test_file_symlinks_leaving_path_are_skipped_unless_follow_links(tmp_path):
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "creds.txt").write_text("The password of the harbour office is swordfish.")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from clitools import FAST, run_cli
 
 from longembed.store import DOC_VECTOR, Store
@@ -24,6 +25,7 @@ def vectors(store_dir) -> dict[str, np.ndarray]:
         return {p.payload["path"]: np.asarray(p.vector[DOC_VECTOR]) for p in points}
 
 
+@pytest.mark.slow  # three CLI ingest/query processes
 def test_dtype_and_batch_tokens_change_how_the_model_runs_not_what_is_found(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()

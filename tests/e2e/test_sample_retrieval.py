@@ -34,12 +34,13 @@ def run_cli(*args: str, cwd) -> subprocess.CompletedProcess:
 def pi_store(tmp_path_factory):
     """The sample folder ingested with the defaults (pi, 4096 tokens) by the real CLI."""
     work = tmp_path_factory.mktemp("pi")
-    done = run_cli("ingest", str(SAMPLE_DOCS), "--store", str(work / "store"), "--no-progress", cwd=work)
+    done = run_cli("ingest", str(SAMPLE_DOCS), "--store", str(work / "store"), "--no-progress", "--verbose", cwd=work)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("ingested 20 documents"), done.stdout
-    # 8 meetings are longer than 4096 tokens: each is named with its token count
-    assert done.stderr.count("truncated to 4096") == 8
+    # 8 meetings are longer than 4096 tokens: --verbose names each with its token count, one line counts them
+    assert done.stderr.count("tokens; truncated to 4096 (") == 8
     assert "IS1006a.txt has 4793 tokens; truncated to 4096" in done.stderr
+    assert "WARNING: 8 documents truncated to 4096 tokens (longest: " in done.stderr
     return work / "store"
 
 

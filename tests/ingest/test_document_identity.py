@@ -43,6 +43,7 @@ def summary(done: subprocess.CompletedProcess) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.slow  # four CLI processes: ~60 s on 2 shared cores
 def test_same_relative_path_in_two_folders_keeps_both_documents(tmp_path):
     (tmp_path / "projA").mkdir()
     (tmp_path / "projB").mkdir()
@@ -66,6 +67,7 @@ def test_same_relative_path_in_two_folders_keeps_both_documents(tmp_path):
     assert json.loads(done.stdout)[0]["path"] == b_abs
 
 
+@pytest.mark.slow  # three CLI processes: ~40 s
 def test_subfolder_then_parent_stores_both_files_and_never_reports_a_missing_one_unchanged(tmp_path):
     root = tmp_path / "root"
     (root / "sub").mkdir(parents=True)
@@ -97,6 +99,7 @@ def test_moved_folder_still_takes_over_its_points(tmp_path):
     assert points["notes.txt"]["source"] == str((tmp_path / "new" / "notes.txt").resolve())
 
 
+@pytest.mark.slow  # four CLI processes: ~35 s
 def test_a_store_written_before_the_rule_keeps_its_points(tmp_path):
     """The store is built by the code of commit ae85906 (extracted from git, run in a subprocess)."""
     old_code = tmp_path / "old-code"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,12 +29,17 @@ def docs(tmp_path: Path) -> Path:
 
 
 def test_ingest_records_settings_and_payload(docs, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="longembed.ingest")  # what `longembed ingest --verbose` shows
     with Store(path=tmp_path / "store") as store:
         summary = ingest(docs, SETTINGS, store, "c", progress=False)
         assert summary.documents == 3
         assert [f.path for f in summary.failed] == ["empty.md"]
         assert summary.truncated == ["long.txt"]
         assert "long.txt has 1802 tokens; truncated to 1024" in caplog.text
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert warnings == [  # one line for all truncated documents; no hint to --verbose, which is on
+            "1 document truncated to 1024 tokens (longest: 1802 tokens); raise --max-length to keep more"
+        ]
         # MiniLM has no prompts: the unset prefixes are recorded as the empty prefixes actually used
         assert store.settings("c") == replace(SETTINGS, query_prefix="", document_prefix="")
         point = store.client.retrieve("c", [point_id("long.txt")], with_payload=True)[0]

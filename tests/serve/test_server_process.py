@@ -94,6 +94,7 @@ def server(store_path, tmp_path_factory):
     # a graceful stop (uvicorn re-raises SIGTERM after shutting down, so the exit status says SIGTERM)
     assert process.returncode in (0, -signal.SIGTERM), log_path.read_text()
     assert "Application shutdown complete" in log_path.read_text()
+    assert not (store_path / ".longembed-server.json").exists()  # the address file goes with the server
     with Store(path=store_path) as store:
         assert store.count("default") == 9  # eight meetings + the note ingested through POST /ingest
 

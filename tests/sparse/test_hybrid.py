@@ -159,6 +159,7 @@ def test_old_collection_is_not_re_embedded_and_add_bm25_keeps_its_vectors(tmp_pa
             add_bm25(store, "default")
 
 
+@pytest.mark.slow  # four CLI processes
 def test_cli_sparse_none_and_add_bm25(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()

@@ -153,6 +153,7 @@ def test_rp_layout_loads_in_sentence_transformers_unchanged(tiny_bert, pairs, tm
     assert np.abs(ours.encode([text])[0].vector - theirs).max() < 1e-5
 
 
+@pytest.mark.slow  # three CLI processes, one training
 def test_cli_tunes_and_refuses_a_rope_model(tiny_bert, tmp_path, model_path):
     (tmp_path / "docs").mkdir()
     shutil.copy(SAMPLE_DOCS / "ES2002a.txt", tmp_path / "docs")

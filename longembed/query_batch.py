@@ -1,0 +1,203 @@
+"""``longembed query --file``: many queries answered with one model load, and the choice between the local store
+and the ``longembed serve`` that holds it.
+
+Query files (see :func:`read_queries`):
+
+- ``QUERIES.txt`` (any name not ending in ``.jsonl``/``.ndjson``/``.json``): one query per line, blank lines
+  skipped;
+- ``QUERIES.jsonl`` and standard input (``--file -``): JSON lines ``{"query": "...", "k": 3, "id": "q1"}``
+  (``k`` and ``id`` optional; ``k`` defaults to ``-k``, ``id`` to the line number).
+
+A file is read and checked whole before the store is opened or the model loaded; standard input is answered
+line by line as it arrives (each answer is flushed). A bad line stops the run with one ``error:`` line naming the
+line number (exit 1).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from longembed.errors import LongEmbedError
+
+MAX_K = 1000
+"""The largest ``k``: :data:`longembed.retrieve.retriever.MAX_K` (a test checks they agree). Not imported from there,
+so that reading queries and sending them to a server loads no torch."""
+JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
+QUERY_KEYS = ("query", "k", "id")
+
+
+class QueryFileError(LongEmbedError):
+    """A query file or line that cannot be used (the message names the file and the line number)."""
+
+
+@dataclass(frozen=True)
+class QueryLine:
+    """One query of a file: its 1-based ``line`` number, ``text``, ``k`` and ``id`` (the line number when not given)."""
+
+    line: int
+    text: str
+    k: int
+    id: str | int
+
+
+def read_queries(source: str, default_k: int, stdin: IO[bytes] | None = None) -> Iterator[QueryLine]:
+    """The queries of ``source`` (a file path, or ``-`` for JSON lines on ``stdin``), in order, lazily.
+
+    Raises:
+        QueryFileError: the file cannot be read, a line is not valid UTF-8, a JSON line is not an object with a
+            non-empty string ``query``, a whole ``k`` in 1..1000 and a string or whole-number ``id`` (and no other
+            key), or there is no query at all.
+    """
+    if source == "-":
+        name, lines, as_json = "standard input", (stdin or sys.stdin.buffer), True
+        yield from _parse(name, lines, as_json, default_k)
+        return
+    path = Path(source)
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        raise QueryFileError(f"cannot read the query file {source!r}: {exc.strerror or exc}") from None
+    yield from _parse(source, raw.splitlines(keepends=True), path.suffix.lower() in JSON_SUFFIXES, default_k)
+
+
+def _parse(name: str, lines: Iterable[bytes], as_json: bool, default_k: int) -> Iterator[QueryLine]:
+    found = False
+    for number, raw in enumerate(lines, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise QueryFileError(f"{name} line {number}: not valid UTF-8 (byte {exc.start + 1})") from None
+        if number == 1:
+            line = line.removeprefix("\ufeff")
+        if not line.strip():
+            continue
+        found = True
+        yield _json_query(name, number, line, default_k) if as_json else QueryLine(number, line.strip(), default_k, number)
+    if not found:
+        kind = 'JSON lines {"query": ...}' if as_json else "lines"
+        raise QueryFileError(f"no query in {name} (expected {kind}, one query per line)")
+
+
+def _json_query(name: str, number: int, line: str, default_k: int) -> QueryLine:
+    where = f"{name} line {number}"
+    try:
+        item = json.loads(line)
+    except ValueError as exc:
+        reason = getattr(exc, "msg", str(exc))
+        raise QueryFileError(f"{where}: not valid JSON ({reason})") from None
+    if not isinstance(item, dict):
+        raise QueryFileError(f'{where}: expected a JSON object like {{"query": "...", "k": 5, "id": "q1"}}')
+    unknown = sorted(set(item) - set(QUERY_KEYS))
+    if unknown:
+        raise QueryFileError(f"{where}: unknown key {unknown[0]!r} (a line has query, and optionally k and id)")
+    text = item.get("query")
+    if not isinstance(text, str) or not text.strip():
+        raise QueryFileError(f'{where}: "query" must be a non-empty string')
+    k = item.get("k", default_k)
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise QueryFileError(f'{where}: "k" must be a whole number from 1 to {MAX_K}, got {json.dumps(k)[:40]}')
+    qid = item.get("id", number)
+    if isinstance(qid, bool) or not isinstance(qid, (str, int)):
+        raise QueryFileError(f'{where}: "id" must be a string or a whole number, got {json.dumps(qid)[:40]}')
+    return QueryLine(number, text, k, qid)
+
+
+class LocalSearcher:
+    """Searches through a :class:`~longembed.retrieve.Retriever` (the model is loaded once, here)."""
+
+    def __init__(self, retriever: Any) -> None:
+        self.retriever = retriever
+
+    def search(self, text: str, k: int, mode: str | None, fusion: str | None) -> tuple[list[dict], str, str | None]:
+        mode, fusion = self.retriever.resolve(mode, fusion)
+        return self.retriever.search(text, k, mode=mode, fusion=fusion), mode, fusion
+
+
+class RemoteSearcher:
+    """Searches through ``POST /search`` of the server holding the store."""
+
+    def __init__(self, client: Any, collection: str) -> None:
+        self.client = client
+        self.collection = collection
+
+    def search(self, text: str, k: int, mode: str | None, fusion: str | None) -> tuple[list[dict], str, str | None]:
+        return self.client.search(text, k, collection=self.collection, mode=mode, fusion=fusion)
+
+
+@contextmanager
+def open_searcher(
+    store: str, collection: str, qdrant_url: str | None, device: str, dtype: str, batch_tokens: int | None
+) -> Iterator[LocalSearcher | RemoteSearcher]:
+    """The server holding the local ``store`` when one wrote its address there and answers (said on stderr; the
+    encoder options then do not apply), else the store itself with the collection's model loaded once.
+
+    Raises:
+        StoreError, CollectionNotFound, ModelLoadError: the local store or collection cannot be used.
+        ServerError: the server holding the store needs a token that is not set.
+    """
+    if qdrant_url is None:
+        from longembed.serve.address import running_server
+
+        client = running_server(store)
+        if client is not None:
+            click.echo(
+                f"the store {store} is held by `longembed serve` (pid {client.address.pid}); asking it at "
+                f"{client.address.url} (--device, --dtype and --batch-tokens are the server's)",
+                err=True,
+            )
+            yield RemoteSearcher(client, collection)
+            return
+    from longembed.retrieve import Retriever
+
+    retriever = Retriever(
+        store=store, collection=collection, qdrant_url=qdrant_url, device=device, dtype=dtype, batch_tokens=batch_tokens
+    )
+    try:
+        yield LocalSearcher(retriever)
+    finally:
+        retriever.close()
+
+
+def answer_queries(
+    queries: Iterable[QueryLine], searcher: LocalSearcher | RemoteSearcher, mode: str | None, fusion: str | None,
+    as_json: bool,
+) -> int:
+    """Answer each query in order and print it (``as_json``: one JSON object per line with ``id``, ``line``,
+    ``query``, ``k``, ``mode``, ``fusion`` and ``results``; else a header line and the ranked results). Returns the
+    number of queries answered."""
+    answered = 0
+    for q in queries:
+        results, used_mode, used_fusion = searcher.search(q.text, q.k, mode, fusion)
+        if as_json:
+            record = {"id": q.id, "line": q.line, "query": q.text, "k": q.k, "mode": used_mode, "fusion": used_fusion,
+                      "results": results}
+            click.echo(json.dumps(record, ensure_ascii=False))
+        else:
+            if answered:
+                click.echo("")
+            shown = " ".join(q.text.split())
+            click.echo(f"query {q.id}: {shown[:100]}{'…' if len(shown) > 100 else ''}")
+            for line in result_lines(results):
+                click.echo(line)
+        answered += 1
+    return answered
+
+
+def result_lines(results: list[dict]) -> list[str]:
+    """The text lines ``longembed query`` prints for ``results`` (rank, score, path, title, then the snippet)."""
+    if not results:
+        return ["no documents in the collection"]
+    lines = []
+    for r in results:
+        lines.append(f"{r['rank']:>3}  {r['score']:.4f}  {r['path']}  ({r['title']})")
+        lines.append(f"     {r['snippet']}")
+    return lines
