@@ -28,7 +28,7 @@ from longembed.encoder import Encoder, PreparedTexts, resolve_model_path, with_m
 from longembed.errors import IngestError, LongEmbedError
 from longembed.ingest.identity import identify
 from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, read_file, scan, shown_path
-from longembed.settings import IndexSettings
+from longembed.settings import IndexSettings, adopt_passages
 from longembed.sparse.bm25 import document_weights
 from longembed.sparse.ingest import SparseRun, SparseChoice
 from longembed.store import Store, StoredDocument, StoredState, point_id
@@ -348,6 +348,7 @@ class _Run:
         settings = with_model_prompts(settings)  # record the prefixes actually used
         exists = store.exists(collection)
         if exists:
+            settings = adopt_passages(settings, store.settings(collection))  # a collection keeps its passages
             store.check_settings(collection, settings)
         return cls(
             settings=settings,

@@ -54,7 +54,7 @@ class Retriever:
         self.collection = collection
         self.settings = self.store.settings(collection)
         if encoder is not None:
-            diffs = self.settings.differences(encoder.settings)
+            diffs = self.settings.differences(encoder.settings, passages=False)
             if diffs:
                 raise LongEmbedError(
                     f"the encoder does not match collection {collection!r} ({'; '.join(diffs)})"
