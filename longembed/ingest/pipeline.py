@@ -25,6 +25,8 @@ from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from longembed.encoder import Encoder, PreparedTexts, resolve_model_path, with_model_prompts
+from longembed.encoding.passages import Passage
+from longembed.encoding.pooling import prepare_passages
 from longembed.errors import IngestError, LongEmbedError
 from longembed.ingest.identity import identify
 from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, read_file, scan, shown_path
@@ -244,11 +246,17 @@ class _Ready:
     texts: list[str]
     clipped: list[bool]
     prepared: PreparedTexts
+    passages: list[list[Passage]] | None = None
+    """Each document's passages (collections with passages, see :mod:`longembed.encoding.pooling`)."""
 
 
-def _make_ready(docs: list[SourceDocument], encoder: Encoder) -> _Ready:
+def _make_ready(docs: list[SourceDocument], encoder: Encoder, settings: IndexSettings) -> _Ready:
     texts, clipped = zip(*(_clip(d.text, encoder) for d in docs))
-    return _Ready(list(texts), list(clipped), encoder.prepare(list(texts), kind="document"))
+    ready = _Ready(list(texts), list(clipped), encoder.prepare(list(texts), kind="document"))
+    if settings.has_passages:
+        stored = [d.text[:MAX_STORED_TEXT_CHARS] for d in docs]
+        ready.prepared, ready.passages = prepare_passages(encoder, ready.prepared, stored, settings)
+    return ready
 
 
 @dataclass
@@ -417,7 +425,7 @@ class _Run:
             batch.term_counts = [self.sparse.analyzer.term_counts(d.text) for d in docs]
             self.summary.sparse_seconds += time.perf_counter() - counted
         if encoder is not None and docs:
-            batch.ready = _make_ready(docs, encoder)
+            batch.ready = _make_ready(docs, encoder, self.settings)
         self.add_time("prepare", began)
         return batch
 
@@ -465,7 +473,7 @@ class _Run:
                 self.collection,
                 self.settings,
                 self.encoder.dimension,
-                with_chunks=self.with_chunks,
+                with_chunks=self.with_chunks or self.settings.has_passages,
                 sparse=self.sparse.settings,
             )
             self.collection_ready = True
@@ -480,10 +488,12 @@ class _Run:
         hint = "raise --max-length to keep more" if at_max_length else "--extend none keeps L_o tokens"
         if ready is None:  # the worker thread ran before the encoder was loaded
             began = time.perf_counter()
-            ready = _make_ready(batch, encoder)
+            ready = _make_ready(batch, encoder, self.settings)
             self.add_time("prepare", began)
         began = time.perf_counter()
-        embedded = _encode_each_on_error(encoder, ready, batch, self.summary, keep_segments=self.with_chunks)
+        embedded = _encode_each_on_error(
+            encoder, ready, batch, self.summary, keep_segments=self.with_chunks, settings=self.settings
+        )
         self.add_time("encode", began)
         stored = []
         if self.sparse.active and term_counts is None:  # the batch was prepared before this collection existed
@@ -494,6 +504,9 @@ class _Run:
                 continue
             extra = {}
             sparse = None
+            chunks = emb.segment_vectors.tolist() if self.with_chunks else None
+            if ready.passages is not None:
+                chunks, extra["passages"] = _passage_fields(emb, ready.passages[i], len(doc.text))
             if term_counts is not None:
                 counts, length = term_counts[i]
                 sparse = document_weights(counts, length, avgdl, self.sparse.settings)
@@ -524,7 +537,7 @@ class _Run:
                         "file_mtime_ns": doc.file_mtime_ns,
                         **extra,
                     },
-                    chunks=emb.segment_vectors.tolist() if self.with_chunks else None,
+                    chunks=chunks,
                     sparse=sparse,
                 )
             )
@@ -549,8 +562,17 @@ def _clip(text: str, encoder: Encoder) -> tuple[str, bool]:
     return text, False
 
 
+def _passage_fields(emb, passages: list[Passage], n_chars: int) -> tuple[list[list[float]], list[list[int]]]:
+    """The ``chunks`` multivector (one vector per passage) and the ``passages`` payload ([start, end) characters of
+    each) of one document; a document without tokens gets its ``doc`` vector as its one passage."""
+    if not passages or emb.passage_vectors is None or len(emb.passage_vectors) == 0:
+        return [emb.vector.tolist()], [[0, min(n_chars, MAX_STORED_TEXT_CHARS)]]
+    return emb.passage_vectors.tolist(), [[p.start, p.end] for p in passages]
+
+
 def _encode_each_on_error(
-    encoder: Encoder, ready: _Ready, batch: list[SourceDocument], summary: IngestSummary, keep_segments: bool
+    encoder: Encoder, ready: _Ready, batch: list[SourceDocument], summary: IngestSummary, keep_segments: bool,
+    settings: IndexSettings | None = None,
 ):
     """Encode a batch; if that fails, encode its documents one by one and list the ones that fail alone."""
     extra = {"keep_segments": True} if keep_segments else {}  # plain encoders need not know the option
@@ -564,7 +586,11 @@ def _encode_each_on_error(
     out = []
     for text, doc in zip(ready.texts, batch):
         try:
-            out.append(encoder.encode([text], kind="document", **extra)[0])
+            if ready.passages is not None:  # one document with its passages, as the batch prepared them
+                alone = _make_ready([doc], encoder, settings)
+                out.append(encoder.encode_prepared(alone.prepared, **extra)[0])
+            else:
+                out.append(encoder.encode([text], kind="document", **extra)[0])
         except (LongEmbedError, KeyboardInterrupt):
             raise
         except Exception as exc:
