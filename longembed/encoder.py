@@ -330,7 +330,9 @@ class Encoder:
         for i in order:
             longest = len(segments[batch[0]].input_ids) if batch else len(segments[i].input_ids)
             if batch and (
-                (len(batch) + 1) * longest > self.batch_tokens or segments[i].variant != segments[batch[0]].variant
+                (len(batch) + 1) * longest > self.batch_tokens
+                or segments[i].variant != segments[batch[0]].variant
+                or 4 * len(segments[i].input_ids) < longest  # short passages: not padded to a document's length
             ):
                 run(batch)
                 batch = []
