@@ -121,7 +121,7 @@ def passage_spans(
         return []
     starts = starts[:n_tokens]
     if sentences <= 0:
-        cuts = list(range(0, n_tokens, size))
+        cuts = _pieces(text, starts, 0, n_tokens, size)
     else:
         cuts = _sentence_cuts(text[:end_char], starts, size, sentences)
     cuts.append(n_tokens)
@@ -145,10 +145,24 @@ def _sentence_cuts(text: str, starts: list[int], size: int, sentences: int) -> l
             first = None
         if first is None:
             if finish - begin > size:  # a sentence longer than P: P-token pieces, the rest opens a passage
-                pieces = list(range(begin, finish - size, size))
-                cuts.extend(pieces)
-                begin = pieces[-1] + size
+                pieces = _pieces(text, starts, begin, finish, size)
+                cuts.extend(pieces[:-1])
+                begin = pieces[-1]
             cuts.append(begin)
             first, count = begin, 0
         count += 1
+    return cuts
+
+
+def _pieces(text: str, starts: list[int], begin: int, finish: int, size: int) -> list[int]:
+    """Token indices where pieces of at most ``size`` tokens of tokens ``[begin, finish)`` start, each cut moved
+    back to the start of a word (a token after whitespace) when the window holds one, so that a piece tokenizes
+    alone as it does in the text."""
+    cuts = [begin]
+    while finish - cuts[-1] > size:
+        cut = cuts[-1] + size
+        back = cut
+        while back > cuts[-1] + 1 and not (starts[back] > 0 and text[starts[back] - 1].isspace()):
+            back -= 1
+        cuts.append(back if back > cuts[-1] + 1 else cut)
     return cuts
