@@ -6,7 +6,7 @@ For each task (needle, passkey, paraphrased needles built from ../shared's hayst
 best passage (MaxSim, as the ``chunks`` multivector in Qdrant). Reported per cell:
 
 - ``acc1``: share of queries whose relevant document ranks first;
-- ``loc``: among those, share whose best passage holds the needle's answer / the pass key.
+- ``loc``: among those, share whose best passage holds the whole needle sentence / the pass key.
 
 The ``doc`` row is the whole-document vector of the same encoder (``pi`` at L_t = --max-length). With
 ``--end-to-end`` the default product path is also measured: ``ingest_documents`` with default settings (naive,
@@ -49,14 +49,14 @@ def load(data: Path, task: str, length: int, n: int) -> tuple[list[dict], list[d
         built = make_needle((data / "needle" / "haystack.txt").read_text(encoding="utf-8"), needles, [length],
                             per_length=min(n, len(needles)), name=task)
         corpus, queries = built.corpus, built.queries
-        answers = {x["question"]: x["answer"] for x in needles}
+        answers = {x["question"]: x["needle"].strip() for x in needles}  # the needle sentence itself
     else:
         rows = lambda f: [json.loads(x) for x in (data / task / f).read_text().splitlines() if x.strip()]  # noqa: E731
         corpus = [d for d in rows("corpus.jsonl") if d["context_length"] == length][:n]
         queries = [q for q in rows("queries.jsonl") if q["context_length"] == length][:n]
         answers = {}
         if task == "needle":
-            answers = {x["question"]: x["answer"] for x in rows("needles.jsonl")}
+            answers = {x["question"]: x["needle"].strip() for x in rows("needles.jsonl")}
     docs = [{"id": d["doc_id"], "text": d["text"]} for d in corpus]
     out = []
     for q, d in zip(queries, docs):  # row i of queries asks about document i (the generators' layout)
@@ -131,16 +131,33 @@ def end_to_end(settings: IndexSettings, encoder: Encoder, docs, queries) -> dict
         ingest_documents(sources, settings, store, "grid", encoder=encoder, progress=False)
         out["ingest_s"] = time.perf_counter() - began
         retriever = Retriever(store=store, collection="grid", encoder=encoder)
-        for name, kwargs in (("hybrid", {}), ("dense-chunks", {"mode": "dense", "using": "chunks"})):
+        variants = (("hybrid", {}), ("dense-chunks", {"mode": "dense", "using": "chunks"}),
+                    ("hybrid-no-doc", {"with_doc": False}))
+        for name, kwargs in variants:
             hits = loc = 0
             for q in queries:
-                top = retriever.search(q["text"], k=1, **kwargs)[0]
+                top = _top(retriever, q["text"], kwargs)
                 if top["path"] == q["doc"]:
                     hits += 1
                     loc += q["answer"] in (top["passage"] or {}).get("text", "")
             out[name] = {"acc1": hits / len(queries), "loc": loc / hits if hits else 0.0}
         store.close()
     return out
+
+
+def _top(retriever, text: str, kwargs: dict) -> dict:
+    """The first result; ``with_doc=False``: hybrid dbsf over chunks + bm25 only (the doc list left out)."""
+    if "with_doc" not in kwargs:
+        return retriever.search(text, k=1, **kwargs)[0]
+    from longembed.retrieve.hybrid import qdrant_fusion
+    from longembed.retrieve.passages import best_passages
+    from longembed.sparse.bm25 import query_vector
+
+    vector = retriever.encoder.encode([text], kind="query")[0].vector
+    hits = qdrant_fusion(retriever.store, retriever.collection, vector.tolist(), query_vector(retriever.analyzer, text),
+                         1, "dbsf", True, with_doc=False)
+    return {"path": hits[0].payload["path"],
+            "passage": best_passages(retriever.store, retriever.collection, hits, vector)[0]}
 
 
 def main() -> None:

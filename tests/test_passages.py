@@ -199,3 +199,39 @@ def test_settings_of_a_collection_before_passages_keep_their_fingerprint():
         IndexSettings(passages="sentences")
     with pytest.raises(LongEmbedError, match="passage-size"):
         IndexSettings(passage_size=2)
+
+
+def test_llama_index_passage_retriever_returns_passages_with_offsets(needle_store, encoder):
+    from llama_index.core.schema import NodeRelationship
+
+    from longembed.integrations.llama_index import LongEmbedRetriever
+
+    retriever = LongEmbedRetriever(Retriever(store=needle_store, collection="c", encoder=encoder),
+                                   similarity_top_k=5, unit="passage")
+    nodes = retriever.retrieve("When does the municipal book-lending building shut its doors at weekends?")
+    assert len(nodes) == 5
+    assert nodes[0].node.text == NEEDLE + " " and nodes[0].node.metadata["path"] == "needle.txt"
+    texts = {
+        p: needle_store.client.retrieve("c", ids=[_pid(p)], with_payload=True)[0].payload["text"]
+        for p in ("needle.txt", "meeting.txt", "other.txt")
+    }
+    for n in nodes:
+        meta = n.node.metadata
+        assert texts[meta["path"]][meta["start_char"] : meta["end_char"]] == n.node.text
+        assert len(encoder.tokenize([n.node.text])[0]) <= encoder.settings.passage_size
+        assert n.node.relationships[NodeRelationship.SOURCE].node_id == _pid(meta["path"])
+
+
+def test_post_search_gives_passages(needle_store, encoder):
+    from fastapi.testclient import TestClient
+
+    from longembed.retrieve.server import create_app
+
+    client = TestClient(create_app(needle_store, collection="c", device="cpu", preload=False),
+                        base_url="http://127.0.0.1")  # a loopback Host (the default allowlist)
+    query = "When does the municipal book-lending building shut its doors at weekends?"
+    body = client.post("/search", json={"query": query, "k": 1}).json()
+    assert body["results"][0]["passage"]["text"] == NEEDLE + " "
+    body = client.post("/search", json={"query": query, "k": 2, "unit": "passage"}).json()
+    assert body["results"][0]["text"] == NEEDLE + " " and body["results"][0]["path"] == "needle.txt"
+    assert client.post("/search", json={"query": query, "unit": "sentence"}).status_code == 422
