@@ -360,7 +360,8 @@ def ingest(
     "--fusion",
     type=click.Choice(["convex", "rrf", "dbsf"]),
     default=None,
-    help="How hybrid fuses the lists: dbsf (Qdrant distribution-based score fusion, default: best measured), rrf "
+    help="How hybrid fuses the lists: dbsf (Qdrant distribution-based score fusion; default on collections without "
+    "passages), convex (default on collections with passages), rrf "
     "(Qdrant reciprocal rank fusion) or convex (0.3 x min-max dense + 0.7 x BM25 / the query's best attainable BM25).",
 )
 @click.option(

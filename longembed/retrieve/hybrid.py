@@ -115,14 +115,14 @@ def query_idfs(store: Store, collection: str, sparse: SparseVector, n_docs: int)
 
 def convex_fusion(
     store: Store, collection: str, dense: Sequence[float], sparse: SparseVector, k: int, with_chunks: bool,
-    settings: SparseSettings, n_docs: int, alpha: float | None = None,
+    settings: SparseSettings, n_docs: int, alpha: float | None = None, with_doc: bool = True,
 ) -> list[Hit]:
     """The ``convex`` fusion (module docstring): candidates from every list, then each candidate's exact score in
     every list (one batch call restricted to the candidates), combined here; ``score`` is the combined score.
     ``alpha``: weight of the dense side (``None``: :data:`CONVEX_ALPHA`)."""
     alpha = CONVEX_ALPHA if alpha is None else alpha
     limit = max(PREFETCH, k)
-    lists = dense_queries(dense, with_chunks)
+    lists = dense_queries(dense, with_chunks, with_doc)
     requests = [models.QueryRequest(query=q, using=name, limit=limit) for name, q in lists]
     if sparse.indices:
         requests.append(models.QueryRequest(query=_qsparse(sparse), using=SPARSE_VECTOR, limit=limit))

@@ -21,6 +21,11 @@ SNIPPET_CHARS = 200
 PASSAGE_SNIPPET_CHARS = 600
 """Longest snippet cut from a hit's best passage (a passage is at most ``passage_size`` tokens)."""
 MAX_K = 1000
+PASSAGES_FUSION = "convex"
+"""The default fusion of ``hybrid`` on a collection with passages, whose hybrid fuses the ``chunks`` (passage)
+list with ``bm25`` and leaves the whole-document ``doc`` list out: measured on ../shared at 1024 tokens
+(bench/RESULTS.md, "Passages"), paraphrased needles Acc@1 1.00 with convex over chunks + bm25 against 0.45 for
+dbsf over doc + chunks + bm25 and 0.65 for dbsf over chunks + bm25; needles 1.00 for all three."""
 PASSAGE_CANDIDATES = 20
 """Documents whose passages ``unit="passage"`` ranks: the mode's best ones (at least k), and the k best by their
 best passage (so the k best passages of the collection by cosine are always among them)."""
@@ -59,6 +64,8 @@ class Retriever:
         self.store = store if isinstance(store, Store) else Store(path=store, url=qdrant_url, create=False)
         self.collection = collection
         self.settings = self.store.settings(collection)
+        self.has_passages = self.settings.has_passages and self.store.has_chunks(collection)
+        """Whether the collection was built with passages (``chunks`` vectors and ``passages`` spans)."""
         if encoder is not None:
             diffs = self.settings.differences(encoder.settings, passages=False)
             if diffs:
@@ -76,6 +83,7 @@ class Retriever:
         """The (mode, fusion) a search with these arguments runs; fusion is ``None`` unless the mode is ``hybrid``.
 
         ``mode=None``: ``hybrid`` on a collection with ``bm25``, ``dense`` on one without (older collections).
+        ``fusion=None``: ``convex`` on a collection with passages (:data:`PASSAGES_FUSION`), else ``dbsf``.
 
         Raises:
             LongEmbedError: an unknown mode or fusion, or ``sparse``/``hybrid`` on a collection without ``bm25``.
@@ -91,7 +99,8 @@ class Retriever:
                 f"collection {self.collection!r} has no bm25 sparse vector, so --mode {mode} cannot run; add it "
                 f"without re-embedding with `longembed add-bm25 --collection {self.collection}`, or use --mode dense"
             )
-        return mode, (fusion or DEFAULT_FUSION) if mode == "hybrid" else None
+        default = PASSAGES_FUSION if self.has_passages else DEFAULT_FUSION
+        return mode, (fusion or default) if mode == "hybrid" else None
 
     def close(self) -> None:
         self.store.close()
@@ -111,11 +120,6 @@ class Retriever:
             StoreError: ``using`` names a vector the collection does not have.
         """
         return self._search(text, k, using, mode, fusion)[0]
-
-    @property
-    def has_passages(self) -> bool:
-        """Whether the collection was built with passages (``chunks`` vectors and ``passages`` spans)."""
-        return self.settings.has_passages and self.store.has_chunks(self.collection)
 
     def _search(
         self, text: str, k: int, using: str, mode: str | None, fusion: str | None, need_vector: bool = False
@@ -138,10 +142,14 @@ class Retriever:
         if fusion == "convex":
             n_docs = length_stats(self.store, self.collection).n_docs or self.store.count(self.collection)
             hits = convex_fusion(
-                self.store, self.collection, vector.tolist(), sparse, k, with_chunks, self.sparse_settings, n_docs
+                self.store, self.collection, vector.tolist(), sparse, k, with_chunks, self.sparse_settings, n_docs,
+                with_doc=not self.has_passages,
             )
             return hits, vector
-        return qdrant_fusion(self.store, self.collection, vector.tolist(), sparse, k, fusion, with_chunks), vector
+        hits = qdrant_fusion(
+            self.store, self.collection, vector.tolist(), sparse, k, fusion, with_chunks, with_doc=not self.has_passages
+        )
+        return hits, vector
 
     def search(
         self, text: str, k: int = 5, using: str = DOC_VECTOR, mode: str | None = None, fusion: str | None = None,
