@@ -160,6 +160,32 @@ def _top(retriever, text: str, kwargs: dict) -> dict:
             "passage": best_passages(retriever.store, retriever.collection, hits, vector)[0]}
 
 
+def table(results: dict) -> str:
+    """Markdown: per task, rows granularity × mode, columns Acc@1 / loc per length (×100), and the doc vector."""
+    lines = []
+    tasks = dict.fromkeys(k.split("|")[0] for k in results)
+    for task in tasks:
+        lengths = sorted({int(k.split("|")[1]) for k in results if k.startswith(task + "|")})
+        cells = {k: v for k, v in results.items() if k.startswith(task + "|") and "end-to-end" not in k}
+        if not cells:
+            continue
+        head = " | ".join(f"{n} Acc@1 | {n} loc" for n in lengths)
+        lines += [f"**{task}**", "", f"| passages | mode | {head} |", "|---|---|" + "---:|" * (2 * len(lengths))]
+        for gran in GRANULARITIES:
+            for mode in MODES:
+                row = [results.get(f"{task}|{n}|{gran}|{mode}") for n in lengths]
+                if not any(row):
+                    continue
+                vals = " | ".join("–| –" if r is None else f"{100 * r['acc1']:.0f} | {100 * r['loc']:.0f}" for r in row)
+                lines.append(f"| {gran} | {mode} | {vals} |")
+        docs = [next((v["doc_acc1"] for k, v in cells.items() if k.split("|")[1] == str(n)), None) for n in lengths]
+        lines.append("| whole document (`doc`) | – | " + " | ".join(
+            "–| –" if d is None else f"{100 * d:.0f} | –" for d in docs) + " |")
+        n = {v["n"] for v in cells.values()}
+        lines += ["", f"({', '.join(map(str, sorted(n)))} queries per length)", ""]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
@@ -172,7 +198,11 @@ def main() -> None:
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--end-to-end", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("bench/results/passages-grid.json"))
+    parser.add_argument("--table", action="store_true", help="Print the Markdown table of --out and stop.")
     args = parser.parse_args()
+    if args.table:
+        print(table(json.loads(args.out.read_text())))
+        return
     base = IndexSettings(extend=args.extend, max_length=args.max_length)
     encoder = Encoder(base, device="cpu")
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
