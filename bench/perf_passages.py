@@ -54,8 +54,8 @@ def main() -> None:
         shutil.copy(f, docs / f.name)
     out: dict = {"docs": args.docs, "ingest": {}}
     encoder.encode(["warm up"])
-    for mode in args.modes.split(","):
-        store_dir = work / f"store-{mode}"
+    for run, mode in enumerate(args.modes.split(",")):  # a mode given twice: the later run is kept (warm)
+        store_dir = work / f"store-{run}-{mode}"
         settings = replace(encoder.settings, passages=mode)
         with Store(store_dir) as store:
             began = time.perf_counter()
@@ -63,14 +63,14 @@ def main() -> None:
             seconds = time.perf_counter() - began
             counts = store.vector_counts("c")
         out["ingest"][mode] = {"seconds": seconds, "tokens": summary.tokens, "bytes": folder_bytes(store_dir),
-                               "vectors": counts}
+                               "vectors": counts, "stage_seconds": summary.stage_seconds}
         print(mode, json.dumps(out["ingest"][mode]), flush=True)
     base = out["ingest"].get("none", {}).get("seconds")
     for mode, row in out["ingest"].items():
         row["x_none"] = row["seconds"] / base if base else None
     # warm query latency on N documents with passages
-    source = work / "store-naive"
-    if source.exists() and args.latency_docs:
+    source = next(iter(sorted(work.glob("store-*-naive"))), None)
+    if source is not None and args.latency_docs:
         with Store(source) as store:
             records, _ = store.client.scroll("c", limit=100, with_payload=True, with_vectors=True)
         big_dir = work / "store-big"
