@@ -130,11 +130,7 @@ class IndexSettings:
     def describe(self) -> str:
         params = ",".join(f"{k}={v}" for k, v in sorted(self.extend_params.items()))
         method = f"{self.extend}({params})" if params else self.extend
-        text = f"model={self.model} extend={method} max_length={self.max_length}"
-        if self.has_passages:
-            unit = f"{self.passage_sentences} sentence(s)" if self.passage_sentences else "token windows"
-            text += f" passages={self.passages} ({unit}, <= {self.passage_size} tokens)"
-        return text
+        return f"model={self.model} extend={method} max_length={self.max_length}"
 
     def differences(self, other: IndexSettings, passages: bool = True) -> list[str]:
         """Names and values of the fields in which ``other`` differs from ``self`` (``passages=False``: leave out
