@@ -117,7 +117,9 @@ def ingest(
     """Embed every supported file under ``root`` as one whole document and upsert it into ``collection``.
 
     Documents longer than the content limit (``settings.max_length``, or L_o for ``none``) are truncated with
-    a warning naming the file and its token count; the payload records ``n_tokens`` and ``truncated``. Files
+    a warning naming the file and its token count; the payload records ``n_tokens`` and ``truncated``. With
+    ``settings.passages`` other than ``none`` every document also gets its passages (the ``chunks`` multivector and
+    the ``passages`` spans payload, see :mod:`longembed.encoding.pooling`), cut in the worker thread. Files
     that cannot be read are listed in the summary; the others are still ingested. The model is loaded only
     when a document needs embedding, and the collection is created only when the first point is written.
 
