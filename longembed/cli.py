@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -21,8 +22,11 @@ from longembed.settings import (
     DEFAULT_EXTEND,
     DEFAULT_MAX_LENGTH,
     DEFAULT_MODEL,
+    DEFAULT_PASSAGE_SIZE,
+    DEFAULT_PASSAGES,
     DEFAULT_STORE,
     EXTEND_METHODS,
+    PASSAGE_MODES,
     IndexSettings,
 )
 
@@ -275,12 +279,29 @@ def main(debug: bool) -> None:
     help="A new collection also gets a BM25 sparse vector (bm25) for --mode sparse/hybrid queries, or not (none). "
     "An existing collection keeps what it has (add bm25 later with `longembed add-bm25`).",
 )
+@click.option(
+    "--passages",
+    type=click.Choice(list(PASSAGE_MODES)),
+    default=DEFAULT_PASSAGES,
+    show_default=True,
+    help="Passage vectors stored with each document (searched as a MAX_SIM multivector; every hit names its best "
+    "passage): naive (each passage embedded alone; measured best), late (mean of the whole-document pass over "
+    "the passage), window-late (the same over L_o-token windows) or none. Recorded in the collection; an existing "
+    "collection keeps its own when this is left at the default.",
+)
+@click.option(
+    "--passage-size",
+    type=click.IntRange(min=8),
+    default=DEFAULT_PASSAGE_SIZE,
+    show_default=True,
+    help="Longest passage in tokens: a passage is one sentence, a longer sentence is cut into pieces of this size.",
+)
 @read_limit_options
 @user_errors
 def ingest(
     path, model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix, store,
     qdrant_url, collection, device, dtype, batch_tokens, progress, prune, force, rehash, follow_links, verbose,
-    sparse, read_limits,
+    sparse, read_limits, passages, passage_size,
 ) -> None:
     """Embed every .txt .md .pdf .html file under PATH (a folder, searched recursively, or one file) as one
     whole document and store it in a Qdrant collection.
@@ -299,6 +320,7 @@ def ingest(
     settings = index_settings(
         model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix
     )
+    settings = dataclasses.replace(settings, passages=passages, passage_size=passage_size)
     listing = scan(path, follow_links=follow_links)  # a wrong path or model path fails before the store is opened or the model loaded
     resolve_model_path(model)
     click.echo(f"reading {listing.describe()}", err=True)
@@ -322,7 +344,7 @@ def ingest(
     help='Answer every query of FILE with one model load: one per line, or JSON lines {"query", "k"?, "id"?} '
     "(.jsonl); - reads JSON lines from standard input. Instead of TEXT.",
 )
-@click.option("-k", "k", type=int, default=5, show_default=True, help="Number of documents to return.")
+@click.option("-k", "k", type=int, default=5, show_default=True, help="Number of documents (or passages) to return.")
 @store_options
 @click.option(
     "--json", "as_json", is_flag=True,
@@ -340,12 +362,21 @@ def ingest(
     "--fusion",
     type=click.Choice(["convex", "rrf", "dbsf"]),
     default=None,
-    help="How hybrid fuses the lists: dbsf (Qdrant distribution-based score fusion, default: best measured), rrf "
+    help="How hybrid fuses the lists: dbsf (Qdrant distribution-based score fusion; default on collections without "
+    "passages), convex (default on collections with passages), rrf "
     "(Qdrant reciprocal rank fusion) or convex (0.3 x min-max dense + 0.7 x BM25 / the query's best attainable BM25).",
+)
+@click.option(
+    "--unit",
+    type=click.Choice(["document", "passage"]),
+    default="document",
+    show_default=True,
+    help="document: the best documents, each with its best passage; passage: the best passages across documents "
+    "(collections with passages).",
 )
 @user_errors
 def query(
-    text, queries_file, k, store, qdrant_url, collection, as_json, device, dtype, batch_tokens, mode, fusion
+    text, queries_file, k, store, qdrant_url, collection, as_json, device, dtype, batch_tokens, mode, fusion, unit
 ) -> None:
     """Find the documents that best match TEXT, encoded with the model and settings recorded in the collection.
 
@@ -361,13 +392,13 @@ def query(
         if queries_file != "-":
             queries = list(queries)  # every line checked before the model loads
         with open_searcher(store, collection, qdrant_url, device, dtype, batch_tokens) as searcher:
-            answer_queries(queries, searcher, mode, fusion, as_json)
+            answer_queries(queries, searcher, mode, fusion, as_json, unit)
         return
     if text == "-":
         text = click.get_binary_stream("stdin").read().decode("utf-8", errors="replace")
 
     with open_searcher(store, collection, qdrant_url, device, dtype, batch_tokens) as searcher:
-        results, answered_mode, answered_fusion = searcher.search(text, k, mode, fusion)
+        results, answered_mode, answered_fusion = searcher.search(text, k, mode, fusion, unit)
     if as_json:
         for r in results:
             r.update(mode=answered_mode, fusion=answered_fusion)
@@ -377,7 +408,10 @@ def query(
         click.echo("no documents in the collection")
     for r in results:
         click.echo(f"{r['rank']:>3}  {r['score']:.4f}  {r['path']}  ({r['title']})")
-        click.echo(f"     {r['snippet']}")
+        if unit == "passage":
+            click.echo(f"     [{r['start_char']}:{r['end_char']}] {' '.join(r['text'].split())}")
+        else:
+            click.echo(f"     {r['snippet']}")
 
 
 @main.command("add-bm25")

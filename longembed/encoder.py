@@ -90,6 +90,9 @@ class Embedded:
     truncated: bool
     n_segments: int
     segment_vectors: np.ndarray | None = None
+    passage_vectors: np.ndarray | None = None
+    """float32, shape (n_passages, d), L2-normalised: one vector per entry of ``PreparedTexts.passage_refs``
+    (``None`` when the text was prepared without passages)."""
 
 
 @dataclass(frozen=True)
@@ -103,11 +106,20 @@ class PreparedTexts:
         kind: ``query`` or ``document`` (decides the prefix that was put before each text).
         token_ids: per text, its content token ids with the prefix, before truncation.
         plans: per text, its model inputs (segments) after truncation to the content limit.
+        extra: per text, more model inputs whose token states only serve passages (never the text's vector):
+            the macro windows of long late chunking, or the passages of ``naive`` (see
+            :mod:`longembed.encoding.pooling`); ``None``: none.
+        passage_refs: per text, one ``(segment, start, end)`` per passage: ``segment`` indexes the text's
+            ``plans`` followed by its ``extra``; the passage vector is the mean of that segment's token states
+            ``[start, end)`` (positions in its ``input_ids``), or, when ``start`` < 0, the segment pooled like
+            the text (the model's pooling); ``None``: no passages.
     """
 
     kind: TextKind
     token_ids: list[list[int]]
     plans: list[list[Segment]]
+    extra: list[list[Segment]] | None = None
+    passage_refs: list[list[tuple[int, int, int]]] | None = None
 
 
 class Encoder:
@@ -251,14 +263,33 @@ class Encoder:
         return PreparedTexts(kind=kind, token_ids=ids, plans=[self.extender.segments(x[:limit]) for x in ids])
 
     def encode_prepared(self, prepared: PreparedTexts, keep_segments: bool = False) -> list[Embedded]:
-        """Embed texts made ready by :meth:`prepare`; see :meth:`encode`."""
+        """Embed texts made ready by :meth:`prepare`; see :meth:`encode`. Texts prepared with passages
+        (:func:`longembed.encoding.pooling.prepare_passages`) also get ``passage_vectors``, from the same forward
+        passes."""
         ids, plans = prepared.token_ids, prepared.plans
         limit = self.extender.content_limit
+        extra = prepared.extra or [[] for _ in ids]
         flat = [(doc, seg) for doc, segs in enumerate(plans) for seg in segs]
-        pooled = self._encode_segments([seg for _, seg in flat])
+        n_doc_segments = len(flat)
+        flat += [(doc, seg) for doc, segs in enumerate(extra) for seg in segs]
+        starts = np.cumsum([0] + [len(p) for p in plans])
+        extra_starts = n_doc_segments + np.cumsum([0] + [len(e) for e in extra])
+
+        def flat_index(doc: int, seg: int) -> int:
+            own = len(plans[doc])
+            return int(starts[doc] + seg) if seg < own else int(extra_starts[doc] + seg - own)
+
+        spans: list[list[tuple[int, int]]] = [[] for _ in flat]
+        refs = prepared.passage_refs
+        if refs is not None:
+            for doc, doc_refs in enumerate(refs):
+                for seg, begin, end in doc_refs:
+                    if begin >= 0:
+                        spans[flat_index(doc, seg)].append((begin, end))
+        pooled, span_vectors = self._encode_segments([seg for _, seg in flat], spans)
         out: list[Embedded] = []
         sums = np.zeros((len(ids), self.dimension), dtype=np.float32)
-        for (doc, _), vec in zip(flat, pooled):
+        for (doc, _), vec in zip(flat[:n_doc_segments], pooled):
             sums[doc] += vec
         if prepared.kind == "query":  # documents are reported by the ingest step, which names the file
             for x in ids:
@@ -269,58 +300,105 @@ class Encoder:
                         limit + self.framing.n_special,
                         f"--extend {self.settings.extend}, L_o = {self.original_length}",
                     )
-        firsts = np.cumsum([0] + [len(p) for p in plans])
         for doc, x in enumerate(ids):
             vec = sums[doc] / len(plans[doc])
             norm = float(np.linalg.norm(vec))
+            passages = None
+            if refs is not None:
+                taken = [0] * len(flat)  # next unread span vector of each segment
+                rows = []
+                for seg, begin, _ in refs[doc]:
+                    i = flat_index(doc, seg)
+                    if begin < 0:
+                        rows.append(pooled[i])
+                    else:
+                        rows.append(span_vectors[i][taken[i]])
+                        taken[i] += 1
+                passages = np.array(rows, dtype=np.float32).reshape(len(rows), self.dimension)
             out.append(
                 Embedded(
                     vector=vec / norm if norm > 0 else vec,
                     n_tokens=len(x) + self.framing.n_special,
                     truncated=len(x) > limit,
                     n_segments=len(plans[doc]),
-                    segment_vectors=pooled[firsts[doc] : firsts[doc + 1]].copy() if keep_segments else None,
+                    segment_vectors=pooled[starts[doc] : starts[doc + 1]].copy() if keep_segments else None,
+                    passage_vectors=passages,
                 )
             )
         return out
 
-    def _encode_segments(self, segments: list[Segment]) -> np.ndarray:
-        """Pooled (and, per segment, normalised) embeddings, shape (len(segments), d), in input order."""
+    def _encode_segments(
+        self, segments: list[Segment], spans: list[list[tuple[int, int]]] | None = None
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Pooled (and, per segment, normalised) embeddings, shape (len(segments), d), in input order, and per
+        segment the normalised mean token states of each of its ``spans`` (positions in its ``input_ids``),
+        shape (len(spans[i]), d), through the Dense head like the pooled vector."""
+        spans = spans if spans is not None else [[] for _ in segments]
         result = np.zeros((len(segments), self.dimension), dtype=np.float32)
+        span_out = [np.zeros((len(s), self.dimension), dtype=np.float32) for s in spans]
         # Segments of one variant only share a batch (see Segment.variant), longest first.
         order = sorted(range(len(segments)), key=lambda i: (segments[i].variant, -len(segments[i].input_ids)))
         batch: list[int] = []
+
+        def run(batch: list[int]) -> None:
+            pooled, by_row = self._forward([segments[j] for j in batch], [spans[j] for j in batch])
+            result[batch] = pooled
+            for j, vectors in zip(batch, by_row):
+                span_out[j] = vectors
+
         for i in order:
             longest = len(segments[batch[0]].input_ids) if batch else len(segments[i].input_ids)
             if batch and (
-                (len(batch) + 1) * longest > self.batch_tokens or segments[i].variant != segments[batch[0]].variant
+                (len(batch) + 1) * longest > self.batch_tokens
+                or segments[i].variant != segments[batch[0]].variant
+                or 4 * len(segments[i].input_ids) < longest  # short passages: not padded to a document's length
             ):
-                result[batch] = self._forward([segments[j] for j in batch])
+                run(batch)
                 batch = []
             batch.append(i)
         if batch:
-            result[batch] = self._forward([segments[j] for j in batch])
-        return result
+            run(batch)
+        return result, span_out
 
-    def _forward(self, segments: list[Segment]) -> np.ndarray:
-        """Pooled embeddings of one batch of segments of one variant, inside the extender's forward context,
-        holding :attr:`forward_gate` (one piece of work on the device); :attr:`on_forward` then gets the batch's
-        token count."""
+    def _forward(
+        self, segments: list[Segment], spans: list[list[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Pooled embeddings of one batch of segments of one variant (and their span vectors, see
+        :meth:`_encode_segments`), inside the extender's forward context, holding :attr:`forward_gate` (one piece
+        of work on the device); :attr:`on_forward` then gets the batch's token count."""
         with self.forward_gate, self.extender.forward_context(segments):
             outer, self.interruptible = self.interruptible, (
                 not segments[0].variant and not self.extender.params.get("attn_scale")
             )
             try:
-                pooled = self._forward_batch(segments)
+                out = self._forward_batch(segments, spans)
             finally:
                 self.interruptible = outer
         if self.on_forward is not None:
             self.on_forward(sum(len(s.input_ids) for s in segments))
-        return pooled
+        return out
 
     @torch.inference_mode()
-    def _forward_batch(self, segments: list[Segment]) -> np.ndarray:
-        return self.embed_inputs(self.batch_inputs(segments)).cpu().numpy()
+    def _forward_batch(
+        self, segments: list[Segment], spans: list[list[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        inputs = self.batch_inputs(segments)
+        if not any(spans):
+            pooled = self.embed_inputs(inputs).cpu().numpy()
+            return pooled, [np.zeros((0, self.dimension), dtype=np.float32) for _ in segments]
+        hidden = self.token_states(inputs)
+        pooled = self.finish(pool(hidden, inputs["attention_mask"], self.pooling)).cpu().numpy()
+        longest = inputs["input_ids"].shape[1]
+        left = getattr(self.tokenizer, "padding_side", "right") == "left"
+        rows, means = [], []
+        for row, (seg, row_spans) in enumerate(zip(segments, spans)):
+            shift = longest - len(seg.input_ids) if left else 0
+            for begin, end in row_spans:
+                means.append(hidden[row, shift + begin : shift + end].mean(dim=0))
+            rows.append(len(row_spans))
+        vectors = self.finish(torch.stack(means)).cpu().numpy() if means else np.zeros((0, self.dimension))
+        bounds = np.cumsum([0] + rows)
+        return pooled, [vectors[bounds[i] : bounds[i + 1]].astype(np.float32) for i in range(len(segments))]
 
     def batch_inputs(self, segments: list[Segment]) -> dict[str, torch.Tensor]:
         """Model inputs for one batch of segments: ``input_ids``, ``attention_mask``, ``position_ids`` (and
@@ -353,8 +431,14 @@ class Encoder:
         """Forward → pool → Dense head → L2-normalise for :meth:`batch_inputs`; float32, shape (n, d).
 
         Runs with autograd when the caller allows it (position tuning trains through it)."""
-        hidden = self.model(**inputs).last_hidden_state.float()
-        pooled = pool(hidden, inputs["attention_mask"], self.pooling)
+        return self.finish(pool(self.token_states(inputs), inputs["attention_mask"], self.pooling))
+
+    def token_states(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The model's last hidden states for :meth:`batch_inputs`, float32, shape (n, longest, hidden size)."""
+        return self.model(**inputs).last_hidden_state.float()
+
+    def finish(self, pooled: torch.Tensor) -> torch.Tensor:
+        """Pooled token states (shape (n, hidden size)) → Dense head (if any) → L2-normalised, shape (n, d)."""
         if self.head is not None:
             pooled = self.head(pooled)
         if self.normalize:

@@ -117,9 +117,11 @@ class LocalSearcher:
     def __init__(self, retriever: Any) -> None:
         self.retriever = retriever
 
-    def search(self, text: str, k: int, mode: str | None, fusion: str | None) -> tuple[list[dict], str, str | None]:
+    def search(
+        self, text: str, k: int, mode: str | None, fusion: str | None, unit: str = "document"
+    ) -> tuple[list[dict], str, str | None]:
         mode, fusion = self.retriever.resolve(mode, fusion)
-        return self.retriever.search(text, k, mode=mode, fusion=fusion), mode, fusion
+        return self.retriever.search(text, k, mode=mode, fusion=fusion, unit=unit), mode, fusion
 
 
 class RemoteSearcher:
@@ -129,8 +131,10 @@ class RemoteSearcher:
         self.client = client
         self.collection = collection
 
-    def search(self, text: str, k: int, mode: str | None, fusion: str | None) -> tuple[list[dict], str, str | None]:
-        return self.client.search(text, k, collection=self.collection, mode=mode, fusion=fusion)
+    def search(
+        self, text: str, k: int, mode: str | None, fusion: str | None, unit: str = "document"
+    ) -> tuple[list[dict], str, str | None]:
+        return self.client.search(text, k, collection=self.collection, mode=mode, fusion=fusion, unit=unit)
 
 
 @contextmanager
@@ -169,14 +173,14 @@ def open_searcher(
 
 def answer_queries(
     queries: Iterable[QueryLine], searcher: LocalSearcher | RemoteSearcher, mode: str | None, fusion: str | None,
-    as_json: bool,
+    as_json: bool, unit: str = "document",
 ) -> int:
     """Answer each query in order and print it (``as_json``: one JSON object per line with ``id``, ``line``,
     ``query``, ``k``, ``mode``, ``fusion`` and ``results``; else a header line and the ranked results). Returns the
     number of queries answered."""
     answered = 0
     for q in queries:
-        results, used_mode, used_fusion = searcher.search(q.text, q.k, mode, fusion)
+        results, used_mode, used_fusion = searcher.search(q.text, q.k, mode, fusion, unit)
         if as_json:
             record = {"id": q.id, "line": q.line, "query": q.text, "k": q.k, "mode": used_mode, "fusion": used_fusion,
                       "results": results}
@@ -193,11 +197,15 @@ def answer_queries(
 
 
 def result_lines(results: list[dict]) -> list[str]:
-    """The text lines ``longembed query`` prints for ``results`` (rank, score, path, title, then the snippet)."""
+    """The text lines ``longembed query`` prints for ``results`` (rank, score, path, title, then the snippet: the
+    document's best passage, or for passage results the passage with its ``[start:end)`` character offsets)."""
     if not results:
         return ["no documents in the collection"]
     lines = []
     for r in results:
         lines.append(f"{r['rank']:>3}  {r['score']:.4f}  {r['path']}  ({r['title']})")
-        lines.append(f"     {r['snippet']}")
+        if "snippet" in r:  # a document
+            lines.append(f"     {r['snippet']}")
+        else:  # a passage (unit="passage"): its offsets in the stored text, then its text
+            lines.append(f"     [{r['start_char']}:{r['end_char']}] {' '.join(r['text'].split())}")
     return lines

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, get_args
 
 from longembed.errors import LongEmbedError
@@ -25,6 +25,21 @@ MAX_LENGTH_LIMIT = 1 << 20
 """Largest accepted ``max_length`` (tokens); anything above is a typo, not a document."""
 
 SETTINGS_VERSION = 1
+
+PassageMode = Literal["none", "naive", "late", "window-late"]
+"""How a collection's passage vectors are made (see :mod:`longembed.encoding.pooling`): ``none`` (no passages, the
+only value of collections built before passages existed), ``naive`` (each passage encoded alone), ``late`` (mean of
+the whole-document forward pass's token states over each passage), ``window-late`` (the same over L_o-token windows)."""
+PASSAGE_MODES: tuple[str, ...] = get_args(PassageMode)
+DEFAULT_PASSAGES: PassageMode = "naive"
+"""Single sentences embedded alone measured best on ../shared (docs/benchmarks/RESULTS.md, "Passages")."""
+LEGACY_PASSAGES: PassageMode = "none"
+"""What a stored settings dict without ``passages`` means (collections written before passages existed)."""
+DEFAULT_PASSAGE_SIZE = 128
+"""Longest passage in tokens (P); a longer sentence is cut into P-token pieces."""
+DEFAULT_PASSAGE_SENTENCES = 1
+"""Sentences per passage; 0: fixed windows of ``passage_size`` tokens instead of sentences."""
+PASSAGE_FIELDS = ("passages", "passage_size", "passage_sentences")
 
 # Defaults of where an index lives and how a model runs; light constants, so that the command line can show
 # them without importing torch or qdrant-client. Not recorded in a collection.
@@ -52,6 +67,13 @@ class IndexSettings:
             :func:`longembed.encoder.with_model_prompts` before the settings are recorded in a collection.
         document_prefix: text put before every document (e.g. ``"passage: "`` for E5); ``None`` as above
             with the model's document prompt.
+        passages: how passage vectors are made, one of :data:`PASSAGE_MODES` (``none``: no passages).
+        passage_size: longest passage in tokens (P, ≥ 8).
+        passage_sentences: sentences per passage (≥ 1), or 0 for fixed windows of ``passage_size`` tokens.
+
+    A collection without passages records none of the three passage fields, so its settings dict (and
+    :meth:`fingerprint`) is the one written before passages existed: such collections load unchanged and are
+    never re-embedded; :meth:`from_dict` reads a dict without ``passages`` as ``none``.
     """
 
     model: str = DEFAULT_MODEL
@@ -60,8 +82,17 @@ class IndexSettings:
     max_length: int = DEFAULT_MAX_LENGTH
     query_prefix: str | None = None
     document_prefix: str | None = None
+    passages: str = DEFAULT_PASSAGES
+    passage_size: int = DEFAULT_PASSAGE_SIZE
+    passage_sentences: int = DEFAULT_PASSAGE_SENTENCES
 
     def __post_init__(self) -> None:
+        if self.passages not in PASSAGE_MODES:
+            raise LongEmbedError(f"unknown --passages {self.passages!r}; valid: {', '.join(PASSAGE_MODES)}")
+        if not isinstance(self.passage_size, int) or isinstance(self.passage_size, bool) or self.passage_size < 8:
+            raise LongEmbedError(f"--passage-size must be a number of tokens >= 8, got {self.passage_size!r}")
+        if not isinstance(self.passage_sentences, int) or self.passage_sentences < 0:
+            raise LongEmbedError(f"passage sentences must be 0 (token windows) or more, got {self.passage_sentences!r}")
         if not isinstance(self.max_length, int) or self.max_length <= 0:
             raise LongEmbedError(f"--max-length must be a positive number of tokens, got {self.max_length!r}")
         if self.max_length > MAX_LENGTH_LIMIT:
@@ -69,12 +100,22 @@ class IndexSettings:
                 f"--max-length {self.max_length} is larger than the supported {MAX_LENGTH_LIMIT} tokens"
             )
 
+    @property
+    def has_passages(self) -> bool:
+        return self.passages != "none"
+
     def to_dict(self) -> dict[str, Any]:
-        return {"settings_version": SETTINGS_VERSION, **asdict(self)}
+        """The recorded form; without the passage fields when ``passages`` is ``none`` (the pre-passage layout)."""
+        out = {"settings_version": SETTINGS_VERSION, **asdict(self)}
+        if not self.has_passages:
+            for key in PASSAGE_FIELDS:
+                del out[key]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> IndexSettings:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        known.setdefault("passages", LEGACY_PASSAGES)
         return cls(**known)
 
     def fingerprint(self) -> str:
@@ -91,11 +132,32 @@ class IndexSettings:
         method = f"{self.extend}({params})" if params else self.extend
         return f"model={self.model} extend={method} max_length={self.max_length}"
 
-    def differences(self, other: IndexSettings) -> list[str]:
-        """Names and values of the fields in which ``other`` differs from ``self``."""
+    def differences(self, other: IndexSettings, passages: bool = True) -> list[str]:
+        """Names and values of the fields in which ``other`` differs from ``self`` (``passages=False``: leave out
+        the passage fields, which do not change how a query is encoded)."""
         mine, theirs = asdict(self), asdict(other)
         return [
             f"{k}: {json.dumps(mine[k])} (collection) vs {json.dumps(theirs[k])} (requested)"
             for k in mine
-            if mine[k] != theirs[k]
+            if mine[k] != theirs[k] and (passages or k not in PASSAGE_FIELDS)
         ]
+
+    def passage_defaults(self) -> bool:
+        """Whether the passage fields are the defaults (what an ingest asks for when none is given)."""
+        return (self.passages, self.passage_size, self.passage_sentences) == (
+            DEFAULT_PASSAGES, DEFAULT_PASSAGE_SIZE, DEFAULT_PASSAGE_SENTENCES,
+        )
+
+
+def adopt_passages(requested: IndexSettings, recorded: IndexSettings) -> IndexSettings:
+    """``requested`` with the passage fields of an existing collection's ``recorded`` settings when ``requested``
+    carries the defaults: re-ingesting into a collection (e.g. one built before passages existed, ``none``) keeps
+    how it was built and re-embeds nothing; passage fields other than the defaults are checked as asked."""
+    if not requested.passage_defaults():
+        return requested
+    return replace(
+        requested,
+        passages=recorded.passages,
+        passage_size=recorded.passage_size,
+        passage_sentences=recorded.passage_sentences,
+    )

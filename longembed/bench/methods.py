@@ -77,6 +77,7 @@ class BenchMethod:
             max_length=max_length,
             query_prefix=query_prefix,
             document_prefix=document_prefix,
+            passages="none",  # the bench's chunked rows store their own chunks
         )
 
     def describe(self, extender: Extender | None = None) -> dict[str, Any]:

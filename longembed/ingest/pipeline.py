@@ -24,12 +24,14 @@ from pathlib import Path, PurePath
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from longembed.encoder import Encoder, PreparedTexts, resolve_model_path, with_model_prompts
+from longembed.encoding.passages import Passage
+from longembed.encoding.pooling import prepare_passages
 from longembed.errors import IngestError, LongEmbedError
 from longembed.ingest.identity import identify
 from longembed.ingest.progress import IngestProgress
 from longembed.limits import ReadLimits
 from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, read_file, scan, shown_path
-from longembed.settings import IndexSettings
+from longembed.settings import IndexSettings, adopt_passages
 from longembed.sparse.bm25 import document_weights
 from longembed.sparse.ingest import SparseRun, SparseChoice
 from longembed.store import Store, StoredDocument, StoredState, point_id
@@ -142,7 +144,9 @@ def ingest(
     Documents longer than the content limit (``settings.max_length``, or L_o for ``none``) are truncated; one
     warning at the end counts them (:meth:`IngestSummary.truncation_line`), and an info line of the
     ``longembed.ingest`` logger names each file and its token count; the payload records ``n_tokens`` and
-    ``truncated``. Files that cannot be read are listed in the summary; the others are still ingested. The model
+    ``truncated``. With ``settings.passages`` other than ``none`` every document also gets its passages (the
+    ``chunks`` multivector and the ``passages`` spans payload, see :mod:`longembed.encoding.pooling`), cut in the
+    worker thread. Files that cannot be read are listed in the summary; the others are still ingested. The model
     is loaded only when a document needs embedding, and the collection is created only when the first point is
     written.
 
@@ -274,11 +278,17 @@ class _Ready:
     texts: list[str]
     clipped: list[bool]
     prepared: PreparedTexts
+    passages: list[list[Passage]] | None = None
+    """Each document's passages (collections with passages, see :mod:`longembed.encoding.pooling`)."""
 
 
-def _make_ready(docs: list[SourceDocument], encoder: Encoder) -> _Ready:
+def _make_ready(docs: list[SourceDocument], encoder: Encoder, settings: IndexSettings) -> _Ready:
     texts, clipped = zip(*(_clip(d.text, encoder) for d in docs))
-    return _Ready(list(texts), list(clipped), encoder.prepare(list(texts), kind="document"))
+    ready = _Ready(list(texts), list(clipped), encoder.prepare(list(texts), kind="document"))
+    if settings.has_passages:
+        stored = [d.text[:MAX_STORED_TEXT_CHARS] for d in docs]
+        ready.prepared, ready.passages = prepare_passages(encoder, ready.prepared, stored, settings)
+    return ready
 
 
 @dataclass
@@ -380,6 +390,7 @@ class _Run:
         settings = with_model_prompts(settings)  # record the prefixes actually used
         exists = store.exists(collection)
         if exists:
+            settings = adopt_passages(settings, store.settings(collection))  # a collection keeps its passages
             store.check_settings(collection, settings)
         return cls(
             settings=settings,
@@ -448,7 +459,7 @@ class _Run:
             batch.term_counts = [self.sparse.analyzer.term_counts(d.text) for d in docs]
             self.summary.sparse_seconds += time.perf_counter() - counted
         if encoder is not None and docs:
-            batch.ready = _make_ready(docs, encoder)
+            batch.ready = _make_ready(docs, encoder, self.settings)
         self.add_time("prepare", began)
         return batch
 
@@ -496,7 +507,7 @@ class _Run:
                 self.collection,
                 self.settings,
                 self.encoder.dimension,
-                with_chunks=self.with_chunks,
+                with_chunks=self.with_chunks or self.settings.has_passages,
                 sparse=self.sparse.settings,
             )
             self.collection_ready = True
@@ -515,11 +526,13 @@ class _Run:
         )
         if ready is None:  # the worker thread ran before the encoder was loaded
             began = time.perf_counter()
-            ready = _make_ready(batch, encoder)
+            ready = _make_ready(batch, encoder, self.settings)
             self.add_time("prepare", began)
         began = time.perf_counter()
         with self.progress.encoding(encoder, len(batch), ready.prepared):
-            embedded = _encode_each_on_error(encoder, ready, batch, self.summary, keep_segments=self.with_chunks)
+            embedded = _encode_each_on_error(
+                encoder, ready, batch, self.summary, keep_segments=self.with_chunks, settings=self.settings
+            )
         self.add_time("encode", began)
         stored = []
         if self.sparse.active and term_counts is None:  # the batch was prepared before this collection existed
@@ -530,6 +543,9 @@ class _Run:
                 continue
             extra = {}
             sparse = None
+            chunks = emb.segment_vectors.tolist() if self.with_chunks else None
+            if ready.passages is not None:
+                chunks, extra["passages"] = _passage_fields(emb, ready.passages[i], len(doc.text))
             if term_counts is not None:
                 counts, length = term_counts[i]
                 sparse = document_weights(counts, length, avgdl, self.sparse.settings)
@@ -565,7 +581,7 @@ class _Run:
                         "file_mtime_ns": doc.file_mtime_ns,
                         **extra,
                     },
-                    chunks=emb.segment_vectors.tolist() if self.with_chunks else None,
+                    chunks=chunks,
                     sparse=sparse,
                 )
             )
@@ -593,8 +609,17 @@ def _clip(text: str, encoder: Encoder) -> tuple[str, bool]:
     return (text, False) if budget >= len(text) else (text[:budget], True)
 
 
+def _passage_fields(emb, passages: list[Passage], n_chars: int) -> tuple[list[list[float]], list[list[int]]]:
+    """The ``chunks`` multivector (one vector per passage) and the ``passages`` payload ([start, end) characters of
+    each) of one document; a document without tokens gets its ``doc`` vector as its one passage."""
+    if not passages or emb.passage_vectors is None or len(emb.passage_vectors) == 0:
+        return [emb.vector.tolist()], [[0, min(n_chars, MAX_STORED_TEXT_CHARS)]]
+    return emb.passage_vectors.tolist(), [[p.start, p.end] for p in passages]
+
+
 def _encode_each_on_error(
-    encoder: Encoder, ready: _Ready, batch: list[SourceDocument], summary: IngestSummary, keep_segments: bool
+    encoder: Encoder, ready: _Ready, batch: list[SourceDocument], summary: IngestSummary, keep_segments: bool,
+    settings: IndexSettings | None = None,
 ):
     """Encode a batch; if that fails, encode its documents one by one and list the ones that fail alone."""
     extra = {"keep_segments": True} if keep_segments else {}  # plain encoders need not know the option
@@ -608,7 +633,11 @@ def _encode_each_on_error(
     out = []
     for text, doc in zip(ready.texts, batch):
         try:
-            out.append(encoder.encode([text], kind="document", **extra)[0])
+            if ready.passages is not None:  # one document with its passages, as the batch prepared them
+                alone = _make_ready([doc], encoder, settings)
+                out.append(encoder.encode_prepared(alone.prepared, **extra)[0])
+            else:
+                out.append(encoder.encode([text], kind="document", **extra)[0])
         except (LongEmbedError, KeyboardInterrupt):
             raise
         except Exception as exc:

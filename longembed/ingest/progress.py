@@ -53,7 +53,7 @@ class IngestProgress:
         :class:`~longembed.encoder.PreparedTexts`), advance the bar on each of its forward passes (its
         ``on_forward`` hook, restored afterwards). Inputs without model plans (an encoder wrapper that defers its
         work, e.g. the benchmark's embedding cache) leave the bar to :meth:`batch_done`."""
-        plans = getattr(prepared, "plans", None) or []
+        plans = (getattr(prepared, "plans", None) or []) + (getattr(prepared, "extra", None) or [])  # extra: passages
         n_tokens = sum(len(segment.input_ids) for plan in plans for segment in plan)
         if not self.enabled or n_tokens <= 0:
             yield

@@ -24,10 +24,10 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.embeddings.base import DEFAULT_EMBED_BATCH_SIZE, BaseEmbedding, Embedding
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.callbacks import CallbackManager
-from llama_index.core.schema import Document, NodeWithScore, QueryBundle, TextNode
+from llama_index.core.schema import Document, NodeRelationship, NodeWithScore, QueryBundle, RelatedNodeInfo, TextNode
 
 from longembed.encoder import Encoder, TextKind
-from longembed.errors import IngestError
+from longembed.errors import IngestError, LongEmbedError
 from longembed.ingest.reader import ReadFailure, read_documents
 from longembed.retrieve.retriever import Retriever
 from longembed.settings import IndexSettings
@@ -39,6 +39,8 @@ DOCUMENT_METADATA_KEYS = ("path", "title", "sha256")
 """Metadata of a document read by :func:`documents_from_folder` (none of it is embedded)."""
 HIT_METADATA_KEYS = ("path", "title", "sha256", "n_tokens", "truncated")
 """Metadata of a node returned by :class:`LongEmbedRetriever` (the stored payload less the text)."""
+PASSAGE_METADATA_KEYS = ("path", "title", "start_char", "end_char")
+"""Metadata of a passage node (``unit="passage"``): its document and characters ``[start_char, end_char)``."""
 
 
 class LongEmbedEmbedding(BaseEmbedding):
@@ -177,6 +179,12 @@ class LongEmbedRetriever(BaseRetriever):
         mode: ``dense``, ``sparse`` (BM25) or ``hybrid``; ``None``: hybrid where the collection has ``bm25``,
             else dense. ``fusion``: ``dbsf`` (default), ``rrf`` or ``convex`` (hybrid only). With ``sparse`` and
             ``hybrid`` the score is the BM25 or the fused score.
+        unit: ``document`` (each node is a whole document, as above) or ``passage``: each node is one of the
+            ``similarity_top_k`` best passages across documents (collections with passages, at most
+            ``passage_size`` tokens each, so ``similarity_top_k=5`` fits a few thousand tokens of LLM context):
+            its text is the passage, its metadata ``path``, ``title``, ``start_char``, ``end_char`` (characters of
+            the document's stored text), its source relationship the document (the document's point id), and its
+            score the cosine similarity with the passage vector.
         callback_manager, verbose: as for any LlamaIndex ``BaseRetriever``.
 
     Raises:
@@ -197,7 +205,11 @@ class LongEmbedRetriever(BaseRetriever):
         verbose: bool = False,
         mode: str | None = None,
         fusion: str | None = None,
+        unit: str = "document",
     ) -> None:
+        if unit not in ("document", "passage"):
+            raise LongEmbedError(f"unknown unit {unit!r}; valid: document, passage")
+        self.unit = unit
         self._retriever = retriever or Retriever(
             store=store, collection=collection, qdrant_url=qdrant_url, device=device
         )
@@ -215,6 +227,8 @@ class LongEmbedRetriever(BaseRetriever):
         self._retriever.close()
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        if self.unit == "passage":
+            return self._retrieve_passages(query_bundle)
         with self._lock:
             hits = self._retriever.search_hits(
                 query_bundle.query_str, self.similarity_top_k, mode=self.mode, fusion=self.fusion
@@ -228,6 +242,25 @@ class LongEmbedRetriever(BaseRetriever):
                 metadata={key: payload.get(key) for key in HIT_METADATA_KEYS},
             )
             nodes.append(NodeWithScore(node=node, score=hit.score))
+        return nodes
+
+    def _retrieve_passages(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        with self._lock:
+            results = self._retriever.search(
+                query_bundle.query_str, self.similarity_top_k, mode=self.mode, fusion=self.fusion, unit="passage"
+            )
+        nodes = []
+        for r in results:
+            document = point_id(str(r["path"] or ""))
+            node = TextNode(
+                id_=f"{document}:{r['start_char']}-{r['end_char']}",
+                text=r["text"],
+                metadata={key: r[key] for key in PASSAGE_METADATA_KEYS},
+                start_char_idx=r["start_char"],
+                end_char_idx=r["end_char"],
+                relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=document, metadata={"path": r["path"]})},
+            )
+            nodes.append(NodeWithScore(node=node, score=r["score"]))
         return nodes
 
     async def _aretrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:

@@ -51,9 +51,10 @@ def _qsparse(vector: SparseVector) -> models.SparseVector:
     return models.SparseVector(indices=vector.indices, values=vector.values)
 
 
-def dense_queries(dense: Sequence[float], with_chunks: bool) -> list[tuple[str, object]]:
-    """(vector name, query) of each dense list: ``doc``, and ``chunks`` (MaxSim, a one-vector query) where present."""
-    out: list[tuple[str, object]] = [(DOC_VECTOR, list(dense))]
+def dense_queries(dense: Sequence[float], with_chunks: bool, with_doc: bool = True) -> list[tuple[str, object]]:
+    """(vector name, query) of each dense list: ``doc`` (unless ``with_doc`` is false and there are chunks), and
+    ``chunks`` (MaxSim, a one-vector query) where present."""
+    out: list[tuple[str, object]] = [(DOC_VECTOR, list(dense))] if with_doc or not with_chunks else []
     if with_chunks:
         out.append((CHUNKS_VECTOR, [list(dense)]))
     return out
@@ -71,11 +72,13 @@ def sparse_search(store: Store, collection: str, sparse: SparseVector, k: int) -
 
 def qdrant_fusion(
     store: Store, collection: str, dense: Sequence[float], sparse: SparseVector, k: int, fusion: str,
-    with_chunks: bool,
+    with_chunks: bool, with_doc: bool = True,
 ) -> list[Hit]:
-    """``rrf`` or ``dbsf`` in one ``query_points`` call with one prefetch per list; ``score`` is the fused score."""
+    """``rrf`` or ``dbsf`` in one ``query_points`` call with one prefetch per list; ``score`` is the fused score.
+    ``with_doc=False`` leaves the ``doc`` list out where there are chunks (see :func:`dense_queries`)."""
     limit = max(PREFETCH, k)
-    prefetch = [models.Prefetch(query=q, using=name, limit=limit) for name, q in dense_queries(dense, with_chunks)]
+    lists = dense_queries(dense, with_chunks, with_doc)
+    prefetch = [models.Prefetch(query=q, using=name, limit=limit) for name, q in lists]
     if sparse.indices:
         prefetch.append(models.Prefetch(query=_qsparse(sparse), using=SPARSE_VECTOR, limit=limit))
     method = models.Fusion.RRF if fusion == "rrf" else models.Fusion.DBSF
@@ -112,14 +115,14 @@ def query_idfs(store: Store, collection: str, sparse: SparseVector, n_docs: int)
 
 def convex_fusion(
     store: Store, collection: str, dense: Sequence[float], sparse: SparseVector, k: int, with_chunks: bool,
-    settings: SparseSettings, n_docs: int, alpha: float | None = None,
+    settings: SparseSettings, n_docs: int, alpha: float | None = None, with_doc: bool = True,
 ) -> list[Hit]:
     """The ``convex`` fusion (module docstring): candidates from every list, then each candidate's exact score in
     every list (one batch call restricted to the candidates), combined here; ``score`` is the combined score.
     ``alpha``: weight of the dense side (``None``: :data:`CONVEX_ALPHA`)."""
     alpha = CONVEX_ALPHA if alpha is None else alpha
     limit = max(PREFETCH, k)
-    lists = dense_queries(dense, with_chunks)
+    lists = dense_queries(dense, with_chunks, with_doc)
     requests = [models.QueryRequest(query=q, using=name, limit=limit) for name, q in lists]
     if sparse.indices:
         requests.append(models.QueryRequest(query=_qsparse(sparse), using=SPARSE_VECTOR, limit=limit))

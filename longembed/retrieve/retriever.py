@@ -13,11 +13,22 @@ from longembed.retrieve.hybrid import (
 from longembed.sparse.analyzer import Analyzer
 from longembed.sparse.bm25 import query_vector
 from longembed.sparse.index import length_stats, sparse_settings
-from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, DOC_VECTOR, Hit, Store
+from longembed.retrieve.passages import UNITS, best_passages, top_passages
+from longembed.store import CHUNKS_VECTOR, DEFAULT_COLLECTION, DEFAULT_STORE, DOC_VECTOR, Hit, Store
 
 
 SNIPPET_CHARS = 200
+PASSAGE_SNIPPET_CHARS = 600
+"""Longest snippet cut from a hit's best passage (a passage is at most ``passage_size`` tokens)."""
 MAX_K = 1000
+PASSAGES_FUSION = "convex"
+"""The default fusion of ``hybrid`` on a collection with passages, whose hybrid fuses the ``chunks`` (passage)
+list with ``bm25`` and leaves the whole-document ``doc`` list out: measured on ../shared at 1024 tokens
+(docs/benchmarks/RESULTS.md, "Passages"), paraphrased needles Acc@1 1.00 with convex over chunks + bm25 against 0.45 for
+dbsf over doc + chunks + bm25 and 0.65 for dbsf over chunks + bm25; needles 1.00 for all three."""
+PASSAGE_CANDIDATES = 20
+"""Documents whose passages ``unit="passage"`` ranks: the mode's best ones (at least k), and the k best by their
+best passage (so the k best passages of the collection by cosine are always among them)."""
 
 
 class Retriever:
@@ -53,8 +64,10 @@ class Retriever:
         self.store = store if isinstance(store, Store) else Store(path=store, url=qdrant_url, create=False)
         self.collection = collection
         self.settings = self.store.settings(collection)
+        self.has_passages = self.settings.has_passages and self.store.has_chunks(collection)
+        """Whether the collection was built with passages (``chunks`` vectors and ``passages`` spans)."""
         if encoder is not None:
-            diffs = self.settings.differences(encoder.settings)
+            diffs = self.settings.differences(encoder.settings, passages=False)
             if diffs:
                 raise LongEmbedError(
                     f"the encoder does not match collection {collection!r} ({'; '.join(diffs)})"
@@ -70,6 +83,7 @@ class Retriever:
         """The (mode, fusion) a search with these arguments runs; fusion is ``None`` unless the mode is ``hybrid``.
 
         ``mode=None``: ``hybrid`` on a collection with ``bm25``, ``dense`` on one without (older collections).
+        ``fusion=None``: ``convex`` on a collection with passages (:data:`PASSAGES_FUSION`), else ``dbsf``.
 
         Raises:
             LongEmbedError: an unknown mode or fusion, or ``sparse``/``hybrid`` on a collection without ``bm25``.
@@ -85,7 +99,8 @@ class Retriever:
                 f"collection {self.collection!r} has no bm25 sparse vector, so --mode {mode} cannot run; add it "
                 f"without re-embedding with `longembed add-bm25 --collection {self.collection}`, or use --mode dense"
             )
-        return mode, (fusion or DEFAULT_FUSION) if mode == "hybrid" else None
+        default = PASSAGES_FUSION if self.has_passages else DEFAULT_FUSION
+        return mode, (fusion or default) if mode == "hybrid" else None
 
     def close(self) -> None:
         self.store.close()
@@ -104,6 +119,12 @@ class Retriever:
             LongEmbedError: empty query, k outside 1..1000, or a mode the collection cannot answer.
             StoreError: ``using`` names a vector the collection does not have.
         """
+        return self._search(text, k, using, mode, fusion)[0]
+
+    def _search(
+        self, text: str, k: int, using: str, mode: str | None, fusion: str | None, need_vector: bool = False
+    ) -> tuple[list[Hit], Any]:
+        """:meth:`search_hits` and the query vector (shape (d,); ``None`` for ``sparse`` unless ``need_vector``)."""
         if not text or not text.strip():
             raise LongEmbedError("the query is empty")
         if not 1 <= k <= MAX_K:
@@ -111,46 +132,90 @@ class Retriever:
         if mode is None and using != DOC_VECTOR:
             mode = "dense"  # a dense vector asked for by name (e.g. chunks) means dense mode
         mode, fusion = self.resolve(mode, fusion)
+        vector = self.encoder.encode([text], kind="query")[0].vector if mode != "sparse" or need_vector else None
         if mode == "sparse":
-            return sparse_search(self.store, self.collection, query_vector(self.analyzer, text), k)
-        vector = self.encoder.encode([text], kind="query")[0].vector
+            return sparse_search(self.store, self.collection, query_vector(self.analyzer, text), k), vector
         if mode == "dense":
-            return self.store.search(self.collection, vector.tolist(), k, using=using)
+            return self.store.search(self.collection, vector.tolist(), k, using=using), vector
         sparse = query_vector(self.analyzer, text)
         with_chunks = self.store.has_chunks(self.collection)
         if fusion == "convex":
             n_docs = length_stats(self.store, self.collection).n_docs or self.store.count(self.collection)
-            return convex_fusion(
-                self.store, self.collection, vector.tolist(), sparse, k, with_chunks, self.sparse_settings, n_docs
+            hits = convex_fusion(
+                self.store, self.collection, vector.tolist(), sparse, k, with_chunks, self.sparse_settings, n_docs,
+                with_doc=not self.has_passages,
             )
-        return qdrant_fusion(self.store, self.collection, vector.tolist(), sparse, k, fusion, with_chunks)
+            return hits, vector
+        hits = qdrant_fusion(
+            self.store, self.collection, vector.tolist(), sparse, k, fusion, with_chunks, with_doc=not self.has_passages
+        )
+        return hits, vector
 
     def search(
-        self, text: str, k: int = 5, using: str = DOC_VECTOR, mode: str | None = None, fusion: str | None = None
+        self, text: str, k: int = 5, using: str = DOC_VECTOR, mode: str | None = None, fusion: str | None = None,
+        unit: str = "document",
     ) -> list[dict[str, Any]]:
-        """The ``k`` best documents for ``text``, best first.
+        """The ``k`` best documents (or passages) for ``text``, best first.
 
-        ``using="chunks"`` ranks documents by their best chunk (collections ingested with chunks). ``mode``:
-        ``dense``, ``sparse`` (BM25 alone) or ``hybrid``; ``None`` = ``hybrid`` where the collection has ``bm25``,
-        else ``dense``. ``fusion`` (hybrid only): ``dbsf`` (default), ``rrf`` or ``convex``; see :meth:`resolve`.
+        ``using="chunks"`` ranks documents by their best chunk (collections ingested with chunks or passages).
+        ``mode``: ``dense``, ``sparse`` (BM25 alone) or ``hybrid``; ``None`` = ``hybrid`` where the collection has
+        ``bm25``, else ``dense``. ``fusion`` (hybrid only): ``dbsf`` (default), ``rrf`` or ``convex``; see
+        :meth:`resolve`.
 
         Returns:
-            dicts with ``rank`` (1-based), ``score`` (cosine similarity), ``path``, ``title``, ``snippet``
-            (first characters of the document), ``n_tokens`` and ``truncated``.
+            ``unit="document"``: dicts with ``rank`` (1-based), ``score`` (cosine similarity, BM25 or fused
+            score), ``path``, ``title``, ``snippet``, ``n_tokens``, ``truncated`` and ``passage``: the document's
+            best passage ``{"text", "start_char", "end_char", "score"}`` (characters ``[start_char, end_char)`` of
+            the stored text; ``score``: cosine with the query), ``None`` in a collection without passages. The
+            snippet is that passage (else the document's first characters).
+            ``unit="passage"``: the ``k`` best passages by cosine among the candidate documents
+            (:data:`PASSAGE_CANDIDATES`), dicts with ``rank``, ``score``, ``path``, ``title``, ``text``,
+            ``start_char``, ``end_char`` and ``document_rank``.
 
         Raises:
-            LongEmbedError: empty query or k outside 1..1000.
+            LongEmbedError: empty query, k outside 1..1000, an unknown unit, or ``unit="passage"`` on a collection
+                without passages.
             StoreError: ``using`` names a vector the collection does not have.
         """
-        return [
-            {
+        if unit not in UNITS:
+            raise LongEmbedError(f"unknown unit {unit!r}; valid: {', '.join(UNITS)}")
+        if unit == "passage":
+            return self.search_passages(text, k, mode=mode, fusion=fusion)
+        hits, vector = self._search(text, k, using, mode, fusion, need_vector=self.has_passages)
+        passages = (
+            best_passages(self.store, self.collection, hits, vector) if self.has_passages else [None] * len(hits)
+        )
+        out = []
+        for h, passage in zip(hits, passages):
+            if passage is not None:
+                snippet = " ".join(passage["text"].split())[:PASSAGE_SNIPPET_CHARS]
+            else:
+                snippet = " ".join(str(h.payload.get("text", "")).split())[:SNIPPET_CHARS]
+            out.append({
                 "rank": h.rank,
                 "score": h.score,
                 "path": h.payload.get("path"),
                 "title": h.payload.get("title"),
-                "snippet": " ".join(str(h.payload.get("text", "")).split())[:SNIPPET_CHARS],
+                "snippet": snippet,
                 "n_tokens": h.payload.get("n_tokens"),
                 "truncated": h.payload.get("truncated"),
-            }
-            for h in self.search_hits(text, k, using=using, mode=mode, fusion=fusion)
-        ]
+                "passage": passage,
+            })
+        return out
+
+    def search_passages(
+        self, text: str, k: int = 5, mode: str | None = None, fusion: str | None = None
+    ) -> list[dict[str, Any]]:
+        """``search(..., unit="passage")``: the ``k`` best passages across documents (see :meth:`search`)."""
+        if not self.has_passages:
+            raise LongEmbedError(
+                f"collection {self.collection!r} has no passages (it was built with --passages none or before "
+                "passages existed); ingest into a new collection with --passages naive, or search documents"
+            )
+        hits, vector = self._search(text, max(k, PASSAGE_CANDIDATES), DOC_VECTOR, mode, fusion, need_vector=True)
+        seen = {h.payload.get("path") for h in hits}
+        best = self.store.search(self.collection, vector.tolist(), k, using=CHUNKS_VECTOR)
+        for h in best:
+            if h.payload.get("path") not in seen:
+                hits.append(Hit(rank=len(hits) + 1, score=h.score, payload=h.payload))
+        return top_passages(self.store, self.collection, hits, vector, k)

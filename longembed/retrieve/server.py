@@ -2,8 +2,10 @@
 
 Endpoints (OpenAPI docs at ``/docs``):
 
-- ``POST /search`` {query, k, collection?} -> the ranked results of :meth:`Retriever.search`
-  (``rank``, ``score``, ``path``, ``title``, ``snippet``, ``n_tokens``, ``truncated``);
+- ``POST /search`` {query, k, collection?, unit?} -> the ranked results of :meth:`Retriever.search`
+  (``rank``, ``score``, ``path``, ``title``, ``snippet``, ``n_tokens``, ``truncated``, ``passage``; with
+  ``unit: "passage"`` the best passages across documents: ``path``, ``title``, ``text``, ``start_char``,
+  ``end_char``);
 - ``POST /embed`` {texts, kind: query|document, collection?} -> one vector per text;
 - ``POST /v1/embeddings`` -> the OpenAI embeddings shape (``input``, ``model``, ``encoding_format``);
 - ``POST /ingest`` {path} (a folder on the server machine) or {documents: [{name, text}]}, and
@@ -159,6 +161,32 @@ class SearchRequest(BaseModel):
         None, description="dense, sparse (BM25) or hybrid; default hybrid where the collection has bm25, else dense."
     )
     fusion: Literal["convex", "rrf", "dbsf"] | None = Field(None, description="How hybrid fuses; default dbsf.")
+    unit: Literal["document", "passage"] = Field(
+        "document", description="document: the best documents, each with its best passage; passage: the best "
+        "passages across documents (collections with passages)."
+    )
+
+
+class Passage(BaseModel):
+    """A document's best passage: characters ``[start_char, end_char)`` of its stored text."""
+
+    text: str
+    start_char: int
+    end_char: int
+    score: float = Field(description="Cosine similarity of the query with the passage vector.")
+
+
+class PassageResult(BaseModel):
+    """One ranked passage (``unit: "passage"``); the same fields as ``longembed query --unit passage --json``."""
+
+    rank: int
+    score: float = Field(description="Cosine similarity of the query with the passage vector.")
+    path: str | None
+    title: str | None
+    text: str
+    start_char: int
+    end_char: int
+    document_rank: int = Field(description="Rank of the passage's document among the candidate documents.")
 
 
 class SearchResult(BaseModel):
@@ -171,11 +199,12 @@ class SearchResult(BaseModel):
     snippet: str
     n_tokens: int | None = Field(description="Document length in tokens before truncation.")
     truncated: bool | None
+    passage: Passage | None = Field(None, description="The best passage (null in a collection without passages).")
 
 
 class SearchResponse(BaseModel):
     collection: str
-    results: list[SearchResult]
+    results: list[SearchResult] | list[PassageResult]
     mode: str | None = Field(None, description="The mode that answered.")
     fusion: str | None = Field(None, description="The fusion that answered (hybrid only).")
 
@@ -568,9 +597,10 @@ def create_app(
         """The ``k`` documents that best match ``query``, encoded with the collection's model and settings."""
         retriever = service.retriever(request.collection)
         mode, fusion = retriever.resolve(request.mode, request.fusion)
-        results = retriever.search(request.query, request.k, mode=mode, fusion=fusion)
+        results = retriever.search(request.query, request.k, mode=mode, fusion=fusion, unit=request.unit)
+        shape = PassageResult if request.unit == "passage" else SearchResult
         return SearchResponse(
-            collection=retriever.collection, results=[SearchResult(**r) for r in results], mode=mode, fusion=fusion
+            collection=retriever.collection, results=[shape(**r) for r in results], mode=mode, fusion=fusion
         )
 
     @app.post("/embed", response_model=EmbedResponse, tags=["embed"])

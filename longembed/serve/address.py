@@ -205,14 +205,15 @@ class ServerClient:
         return self._request("GET", "/health", None, HEALTH_TIMEOUT_S)
 
     def search(
-        self, text: str, k: int, collection: str | None = None, mode: str | None = None, fusion: str | None = None
+        self, text: str, k: int, collection: str | None = None, mode: str | None = None, fusion: str | None = None,
+        unit: str = "document",
     ) -> tuple[list[dict], str | None, str | None]:
         """``(results, mode, fusion)`` of ``POST /search``; results have the fields of ``longembed query --json``.
 
         Raises:
             ServerError: the server refused the query (its reason) or the connection broke.
         """
-        body = {"query": text, "k": k, "collection": collection, "mode": mode, "fusion": fusion}
+        body = {"query": text, "k": k, "collection": collection, "mode": mode, "fusion": fusion, "unit": unit}
         try:
             answer = self._request("POST", "/search", {key: v for key, v in body.items() if v is not None},
                                    SEARCH_TIMEOUT_S)

@@ -17,7 +17,7 @@ from longembed.retrieve import Retriever
 from longembed.settings import IndexSettings
 from longembed.store import Store, StoredDocument
 
-PCW = IndexSettings(extend="pcw", max_length=2048)
+PCW = IndexSettings(extend="pcw", max_length=2048, passages="none")  # the bench's chunked baseline: no passages
 
 
 def doc(name: str, text: str) -> SourceDocument:

@@ -32,9 +32,13 @@ def run_cli(*args: str, cwd) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def pi_store(tmp_path_factory):
-    """The sample folder ingested with the defaults (pi, 4096 tokens) by the real CLI."""
+    """The sample folder ingested with the defaults (pi, 4096 tokens) by the real CLI, without passages: these
+    tests compare whole-document vectors (pi against truncation); passages are tested in test_passages.py."""
     work = tmp_path_factory.mktemp("pi")
-    done = run_cli("ingest", str(SAMPLE_DOCS), "--store", str(work / "store"), "--no-progress", "--verbose", cwd=work)
+    done = run_cli(
+        "ingest", str(SAMPLE_DOCS), "--store", str(work / "store"), "--no-progress", "--verbose", "--passages", "none",
+        cwd=work,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("ingested 20 documents"), done.stdout
     # 8 meetings are longer than 4096 tokens: --verbose names each with its token count, one line counts them
@@ -48,7 +52,7 @@ def pi_store(tmp_path_factory):
 def none_store(tmp_path_factory):
     path = tmp_path_factory.mktemp("none") / "store"
     with Store(path=path) as store:
-        summary = ingest(SAMPLE_DOCS, IndexSettings(extend="none"), store, "default", progress=False)
+        summary = ingest(SAMPLE_DOCS, IndexSettings(extend="none", passages="none"), store, "default", progress=False)
     assert summary.documents == 20 and len(summary.truncated) == 20  # all meetings exceed 512 tokens
     return path
 

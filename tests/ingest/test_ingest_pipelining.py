@@ -84,8 +84,9 @@ def test_pipelined_folder_ingest_tokenizes_ahead_in_the_worker_and_stores_the_pl
             for p in store.client.scroll("c", limit=100, with_payload=True, with_vectors=True)[0]
         }
     assert sorted(summary.new) == sorted(texts) and summary.documents == 11
-    # the encoder was given, so the worker tokenizes every batch: none is left to the main thread
-    assert len(encoder.prepared_in) == 4 and all(name.startswith("longembed-read") for name in encoder.prepared_in)
+    # the encoder was given, so the worker tokenizes every batch (its documents, then their naive passages): none
+    # is left to the main thread
+    assert len(encoder.prepared_in) == 2 * 4 and all(name.startswith("longembed-read") for name in encoder.prepared_in)
     assert set(summary.stage_seconds) == {"read", "prepare", "encode", "write"}
     assert all(seconds > 0 for seconds in summary.stage_seconds.values())
     # the same vectors as encoding each document alone, in the main thread

@@ -109,7 +109,8 @@ def test_query_sharing_no_word_returns_the_dense_ranking(collection, encoder):
 
 def test_hybrid_finds_the_lexical_match(collection, encoder):
     retriever = Retriever(store=collection, collection="c", encoder=encoder)
-    assert retriever.resolve() == ("hybrid", "dbsf")
+    assert retriever.has_passages  # passages by default: hybrid fuses chunks + bm25 with convex
+    assert retriever.resolve() == ("hybrid", "convex")
     for fusion in FUSIONS:
         assert retriever.search("Saturdays noon library", k=1, fusion=fusion)[0]["path"] == "library.txt"
 

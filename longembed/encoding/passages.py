@@ -1,0 +1,168 @@
+"""Cutting a document into passages with exact character offsets.
+
+A passage is a span ``[start, end)`` of the stored text. The spans of one text are contiguous: the first starts
+at 0, each starts where the one before ends, and the last ends at the end of the covered text, so they cover it
+with no gap and no overlap (the whitespace between two sentences belongs to the sentence before it).
+
+Granularity (:class:`PassagePlan`):
+
+- ``sentences`` (``passage_sentences`` = N ≥ 1): N consecutive sentences per passage, from NLTK's Punkt sentence
+  splitter (Kiss & Strunk 2006; the English model that ships with ``llama-index-core``, the one LlamaIndex's
+  ``SentenceSplitter`` uses); a passage never grows past P tokens, and one sentence longer than P tokens is cut
+  into pieces of P tokens.
+- token windows (``passage_sentences`` = 0): consecutive windows of P tokens.
+
+Token counts come from the model's tokenizer: the offset mapping of the text's tokens (:class:`TokenizedText`),
+so a passage's tokens are exactly the document tokens whose first character lies in its span.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TokenizedText:
+    """A text's tokens as the model's tokenizer cuts it (no special tokens).
+
+    Attributes:
+        starts: per token, the character offset in the text where it starts (non-decreasing).
+        length: characters of the text.
+    """
+
+    starts: list[int]
+    length: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One passage: characters ``[start, end)`` of the text and tokens ``[token_start, token_end)`` of it."""
+
+    start: int
+    end: int
+    token_start: int
+    token_end: int
+
+    @property
+    def n_tokens(self) -> int:
+        return self.token_end - self.token_start
+
+
+@functools.lru_cache(maxsize=1)
+def _punkt():
+    """NLTK's English Punkt model, from NLTK's data path or the copy bundled with ``llama-index-core``; an
+    untrained Punkt splitter when neither is there (it still splits at ``. ! ?`` followed by a capital)."""
+    import nltk
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+    try:
+        import llama_index.core
+
+        bundled = Path(llama_index.core.__file__).parent / "_static" / "nltk_cache"
+        if bundled.is_dir() and str(bundled) not in nltk.data.path:
+            nltk.data.path.append(str(bundled))
+    except ImportError:  # pragma: no cover - llama-index-core is a dependency
+        pass
+    try:
+        from nltk.tokenize import PunktTokenizer
+
+        return PunktTokenizer("english")
+    except (LookupError, ImportError, OSError):
+        log.warning("NLTK's English Punkt model is missing; splitting sentences with an untrained Punkt model")
+        return PunktSentenceTokenizer()
+
+
+def sentence_starts(text: str) -> list[int]:
+    """Character offsets where the sentences of ``text`` start, the first being 0 (whitespace before the first
+    sentence joins it); ``[]`` for a text of whitespace only. Paragraph breaks (a blank line) also end a sentence."""
+    if not text.strip():
+        return []
+    starts = {0}
+    for begin, _ in _punkt().span_tokenize(text):
+        starts.add(begin)
+    position = text.find("\n\n")
+    while position >= 0:  # a heading or a list item without a full stop is a sentence of its own
+        after = len(text) - len(text[position:].lstrip())
+        if after < len(text):
+            starts.add(after)
+        position = text.find("\n\n", after)
+    return sorted(starts)
+
+
+def passage_spans(
+    text: str, tokens: TokenizedText, size: int, sentences: int = 1, max_tokens: int | None = None
+) -> list[Passage]:
+    """The passages of ``text`` (see the module docstring), in text order.
+
+    Args:
+        text: the stored text.
+        tokens: its tokens (:class:`TokenizedText` of the same text).
+        size: P, the most tokens of one passage (≥ 1).
+        sentences: sentences per passage, or 0 for windows of P tokens.
+        max_tokens: cover only the first ``max_tokens`` tokens (the last passage then ends where token
+            ``max_tokens`` starts); ``None``: the whole text.
+
+    Returns:
+        contiguous passages covering ``text`` (or its first ``max_tokens`` tokens) exactly, each of 1..P tokens;
+        ``[]`` for a text without tokens.
+    """
+    starts = tokens.starts
+    if max_tokens is not None and len(starts) > max_tokens:
+        end_char, n_tokens = starts[max_tokens], max_tokens
+    else:
+        end_char, n_tokens = len(text), len(starts)
+    if n_tokens == 0:
+        return []
+    starts = starts[:n_tokens]
+    if sentences <= 0:
+        cuts = _pieces(text, starts, 0, n_tokens, size)
+    else:
+        cuts = _sentence_cuts(text[:end_char], starts, size, sentences)
+    cuts.append(n_tokens)
+    out = []
+    for i, (first, last) in enumerate(zip(cuts, cuts[1:])):
+        begin = 0 if i == 0 else starts[first]
+        finish = end_char if last == n_tokens else starts[last]
+        out.append(Passage(begin, finish, first, last))
+    return out
+
+
+def _sentence_cuts(text: str, starts: list[int], size: int, sentences: int) -> list[int]:
+    """Token indices where passages start: at sentence starts, N sentences or at most P tokens per passage."""
+    sentence_tokens = sorted({bisect.bisect_left(starts, c) for c in sentence_starts(text)} | {0})
+    sentence_tokens = [t for t in sentence_tokens if t < len(starts)]
+    bounds = [*sentence_tokens, len(starts)]
+    cuts: list[int] = []
+    first, count = None, 0
+    for begin, finish in zip(bounds, bounds[1:]):
+        if first is not None and (count == sentences or finish - first > size):
+            first = None
+        if first is None:
+            if finish - begin > size:  # a sentence longer than P: P-token pieces, the rest opens a passage
+                pieces = _pieces(text, starts, begin, finish, size)
+                cuts.extend(pieces[:-1])
+                begin = pieces[-1]
+            cuts.append(begin)
+            first, count = begin, 0
+        count += 1
+    return cuts
+
+
+def _pieces(text: str, starts: list[int], begin: int, finish: int, size: int) -> list[int]:
+    """Token indices where pieces of at most ``size`` tokens of tokens ``[begin, finish)`` start, each cut moved
+    back to the start of a word (a token after whitespace) when the window holds one, so that a piece tokenizes
+    alone as it does in the text."""
+    cuts = [begin]
+    while finish - cuts[-1] > size:
+        cut = cuts[-1] + size
+        back = cut
+        while back > cuts[-1] + 1 and not (starts[back] > 0 and text[starts[back] - 1].isspace()):
+            back -= 1
+        cuts.append(back if back > cuts[-1] + 1 else cut)
+    return cuts
