@@ -466,7 +466,7 @@ def serve(
     --model, --extend, --extend-param, --max-length and the prefixes are the settings of collections that
     POST /ingest creates; existing collections always keep the settings they were built with."""
     from longembed.models.paths import resolve_model_path
-    from longembed.retrieve.server import serve as run_server
+    from longembed.serve.run import serve as run_server
 
     settings = index_settings(
         model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix

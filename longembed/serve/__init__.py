@@ -1,3 +1,10 @@
-"""Serving over HTTP: request checks (:mod:`longembed.serve.security`), request safety
-(:mod:`longembed.serve.requests`), fair sharing of the model between requests (:mod:`longembed.serve.fair`).
-The app itself lives in :mod:`longembed.retrieve.server`."""
+"""Serving over HTTP (FastAPI, uvicorn), one module per concern:
+
+- :mod:`~longembed.serve.schemas`: request and response bodies and their bounds;
+- :mod:`~longembed.serve.service`: the server's state (store, encoders, retrievers) and its locks;
+- :mod:`~longembed.serve.app`: the routes and the error mapping (:func:`~longembed.serve.app.create_app`);
+- :mod:`~longembed.serve.run`: binding a socket and running uvicorn (``longembed serve``);
+- :mod:`~longembed.serve.security` (Host/Origin/token checks), :mod:`~longembed.serve.requests` (upload names,
+  multipart bodies), :mod:`~longembed.serve.fair` (fair sharing of the model), :mod:`~longembed.serve.address`
+  (the address file a server writes next to its store).
+"""

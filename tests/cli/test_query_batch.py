@@ -13,6 +13,7 @@ from clitools import assert_one_line_error, cli_env, run_cli
 
 from longembed.ingest import ingest
 from longembed.query_batch import QueryFileError, QueryLine, read_queries
+from longembed.retrieve.retriever import PASSAGES_FUSION
 from longembed.settings import IndexSettings
 from longembed.store import Store
 
@@ -124,7 +125,7 @@ def test_twenty_queries_one_model_load(small_store):
     assert [a["line"] for a in answers] == list(range(1, 21))
     assert [a["results"][0]["path"] for a in answers] == expected
     assert [len(a["results"]) for a in answers] == [3, 2] * 10  # per-line k, else -k
-    assert {(a["mode"], a["fusion"]) for a in answers} == {("hybrid", "dbsf")}
+    assert {(a["mode"], a["fusion"]) for a in answers} == {("hybrid", PASSAGES_FUSION)}  # default ingest: passages
     assert answers[0]["query"] == TOPICS["cats.txt"][1]
 
     # a text file answers the same, one block per query; a bad line fails before the model loads

@@ -225,7 +225,7 @@ def test_llama_index_passage_retriever_returns_passages_with_offsets(needle_stor
 def test_post_search_gives_passages(needle_store, encoder):
     from fastapi.testclient import TestClient
 
-    from longembed.retrieve.server import create_app
+    from longembed.serve.app import create_app
 
     client = TestClient(create_app(needle_store, collection="c", device="cpu", preload=False),
                         base_url="http://127.0.0.1")  # a loopback Host (the default allowlist)

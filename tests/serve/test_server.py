@@ -14,13 +14,13 @@ from conftest import SAMPLE_DOCS
 from longembed.encoder import Encoder
 from longembed.ingest import ingest
 from longembed.retrieve import Retriever
-from longembed.retrieve.server import (
+from longembed.serve.schemas import (
     MAX_BATCH,
     MAX_INGEST_DOCUMENTS,
     MAX_QUERY_CHARS,
     MAX_TEXT_CHARS,
-    create_app,
 )
+from longembed.serve.app import create_app
 from longembed.serve.security import SecurityPolicy
 from longembed.settings import IndexSettings
 from longembed.store import Store

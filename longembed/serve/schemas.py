@@ -1,0 +1,209 @@
+"""Request and response bodies of the HTTP server (pydantic models) and the bounds they enforce.
+
+Every bound is named here once (characters per text, texts per request, documents per ingest, body bytes); breaking
+one is a 422 that names it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from longembed.retrieve.retriever import MAX_K
+from longembed.serve.requests import (
+    UTF8,
+    Utf8Text,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+MAX_QUERY_CHARS = 10_000
+"""Longest query for ``/search``, in characters."""
+MAX_TEXT_CHARS = 200_000
+"""Longest text for ``/embed`` and ``/v1/embeddings``, in characters (≈40k tokens; the encoder truncates at
+the collection's max length anyway, this bounds tokenisation work)."""
+MAX_BATCH = 64
+"""Most texts per ``/embed`` or ``/v1/embeddings`` request."""
+MAX_INGEST_DOCUMENTS = 256
+"""Most uploaded documents per ``/ingest`` or ``/ingest/files`` request."""
+MAX_NAME_CHARS = 255
+MAX_BODY_BYTES = 32 * 1024 * 1024
+"""Largest request body in bytes (uploads included); larger bodies get 413."""
+
+TextKind = Literal["query", "document"]
+BoundedText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS), UTF8]
+
+
+
+class SearchRequest(BaseModel):
+    query: Utf8Text = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The query text.")
+    k: int = Field(5, ge=1, le=MAX_K, description="Number of documents to return.")
+    collection: str | None = Field(None, description="Collection to search; the server's default when omitted.")
+    mode: Literal["dense", "sparse", "hybrid"] | None = Field(
+        None, description="dense, sparse (BM25) or hybrid; default hybrid where the collection has bm25, else dense."
+    )
+    fusion: Literal["convex", "rrf", "dbsf"] | None = Field(None, description="How hybrid fuses; default dbsf.")
+    unit: Literal["document", "passage"] = Field(
+        "document", description="document: the best documents, each with its best passage; passage: the best "
+        "passages across documents (collections with passages)."
+    )
+
+
+class Passage(BaseModel):
+    """A document's best passage: characters ``[start_char, end_char)`` of its stored text."""
+
+    text: str
+    start_char: int
+    end_char: int
+    score: float = Field(description="Cosine similarity of the query with the passage vector.")
+
+
+class PassageResult(BaseModel):
+    """One ranked passage (``unit: "passage"``); the same fields as ``longembed query --unit passage --json``."""
+
+    rank: int
+    score: float = Field(description="Cosine similarity of the query with the passage vector.")
+    path: str | None
+    title: str | None
+    text: str
+    start_char: int
+    end_char: int
+    document_rank: int = Field(description="Rank of the passage's document among the candidate documents.")
+
+
+class SearchResult(BaseModel):
+    """One ranked document; the same fields as ``longembed query --json``."""
+
+    rank: int
+    score: float = Field(description="Cosine similarity (dense), BM25 score (sparse) or fused score (hybrid).")
+    path: str | None
+    title: str | None
+    snippet: str
+    n_tokens: int | None = Field(description="Document length in tokens before truncation.")
+    truncated: bool | None
+    passage: Passage | None = Field(None, description="The best passage (null in a collection without passages).")
+
+
+class SearchResponse(BaseModel):
+    collection: str
+    results: list[SearchResult] | list[PassageResult]
+    mode: str | None = Field(None, description="The mode that answered.")
+    fusion: str | None = Field(None, description="The fusion that answered (hybrid only).")
+
+
+class EmbedRequest(BaseModel):
+    texts: list[BoundedText] = Field(min_length=1, max_length=MAX_BATCH)
+    kind: TextKind = Field("document", description="query or document: selects the collection's prefix.")
+    collection: str | None = Field(None, description="Collection whose model and settings to use.")
+
+
+class EmbedResponse(BaseModel):
+    collection: str
+    model: str
+    dimension: int
+    kind: TextKind
+    embeddings: list[list[float]] = Field(description="One L2-normalised vector per text, in input order.")
+    n_tokens: list[int] = Field(description="Length of each text in tokens before truncation.")
+    truncated: list[bool]
+
+
+class OpenAIEmbeddingRequest(BaseModel):
+    """The OpenAI embeddings request; ``model`` names a collection or a collection's model id."""
+
+    input: BoundedText | Annotated[list[BoundedText], Field(min_length=1, max_length=MAX_BATCH)]
+    model: str | None = Field(None, description="A collection name or the model id of a collection.")
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(None, description="Must equal the model's dimension when given.")
+    user: str | None = None
+    kind: TextKind = Field("document", description="longembed extension: query or document prefix.")
+
+
+class OpenAIEmbedding(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float] | str = Field(description="floats, or base64 of little-endian float32 values.")
+
+
+class OpenAIUsage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class OpenAIEmbeddingResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[OpenAIEmbedding]
+    model: str
+    usage: OpenAIUsage
+
+
+class TextDocument(BaseModel):
+    name: Utf8Text = Field(
+        min_length=1,
+        max_length=MAX_NAME_CHARS,
+        description="Relative path such as notes/meeting.txt (its extension picks the reader; it is the stored "
+        "path and the point id, so the same name replaces the document).",
+    )
+    text: Utf8Text = Field(min_length=1)
+
+
+class IngestRequest(BaseModel):
+    """Either ``path`` (a file or folder on the server machine) or ``documents`` (texts sent with the request)."""
+
+    path: Utf8Text | None = Field(
+        None, description="A file or folder under a folder the server may read (--allow-path; off by default)."
+    )
+    documents: list[TextDocument] | None = Field(None, min_length=1, max_length=MAX_INGEST_DOCUMENTS)
+    collection: str | None = Field(None, description="Target collection; the server's default when omitted.")
+
+    @model_validator(mode="after")
+    def one_source(self) -> IngestRequest:
+        if (self.path is None) == (self.documents is None):
+            raise ValueError("give exactly one of 'path' and 'documents'")
+        return self
+
+
+class IngestFailure(BaseModel):
+    path: str
+    reason: str
+
+
+class IngestResponse(BaseModel):
+    collection: str
+    documents: int = Field(description="Documents embedded and written by this request (new + updated).")
+    new: int = Field(description="Documents not in the collection before.")
+    updated: int = Field(description="Documents whose text (or settings) changed: their point was replaced.")
+    unchanged: int = Field(description="Documents already stored with the same text and settings (not embedded).")
+    tokens: int
+    truncated: list[str]
+    failed: list[IngestFailure]
+    seconds: float
+
+
+class CollectionInfo(BaseModel):
+    name: str
+    documents: int
+    model: str
+    extension: str = Field(description="Context-window extension method (none, pcw, gp, rp, pi, ntk, yarn, se).")
+    extend_params: dict[str, Any]
+    max_length: int
+    query_prefix: str | None = Field(description="Put before queries; null: the model's own prompt.")
+    document_prefix: str | None = Field(description="Put before documents; null: the model's own prompt.")
+
+
+class CollectionsResponse(BaseModel):
+    default: str
+    collections: list[CollectionInfo]
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+    store: str
+    default_collection: str
+    models_loaded: list[str]
+
+
+# -- the shared state of one server ------------------------------------------------------------------------

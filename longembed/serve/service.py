@@ -1,0 +1,226 @@
+"""The server's state: the store, one encoder per distinct collection settings, retrievers, ingests, and the locks that
+share them between requests (the Qdrant client behind one lock, forward passes through the fair gate of
+:mod:`longembed.serve.fair`)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import threading
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from longembed.encoder import Encoder
+from longembed.errors import (
+    CollectionNotFound,
+    IngestError,
+    LongEmbedError,
+    StoreError,
+)
+from longembed.ingest import SUPPORTED_EXTENSIONS, IngestSummary, ingest
+from longembed.limits import ReadLimits
+from longembed.retrieve.retriever import Retriever
+from longembed.serve.fair import FairGate, share_device
+from longembed.serve.requests import (
+    UploadArea,
+    check_no_file_folder_clash,
+    check_upload_name,
+    printable,
+)
+from longembed.serve.schemas import CollectionInfo, IngestFailure, IngestResponse
+from longembed.settings import IndexSettings
+from longembed.store import DEFAULT_COLLECTION, Store
+
+log = logging.getLogger(__name__)
+
+
+class Serialized:
+    """``target`` with every method call made while holding ``lock``; plain attributes pass through.
+
+    The server wraps the Qdrant client (one store lock) in it.
+    """
+
+    def __init__(self, target: Any, lock: threading.RLock) -> None:
+        self._target = target
+        self._lock = lock
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if not callable(value):
+            return value
+
+        @functools.wraps(value)
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return value(*args, **kwargs)
+
+        return locked
+
+
+class Service:
+    """What all requests of one server share: the store, loaded encoders and the locks.
+
+    Args:
+        store: the open store; from now on every call to its Qdrant client is serialised.
+        collection: the default collection of requests that name none.
+        device: where models run (``auto``, ``cpu``, ``cuda``).
+        new_collection_settings: settings of collections created by ``/ingest``.
+        dtype, batch_tokens: model weight dtype and padded tokens per forward pass (see
+            :class:`~longembed.encoder.Encoder`).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        collection: str = DEFAULT_COLLECTION,
+        device: str = "auto",
+        new_collection_settings: IndexSettings | None = None,
+        dtype: str = "auto",
+        batch_tokens: int | None = None,
+        uploads: UploadArea | None = None,
+        read_limits: ReadLimits | None = None,
+    ) -> None:
+        self.store = store
+        self.uploads = uploads or UploadArea()
+        self.store.client = Serialized(store.client, threading.RLock())
+        self.default_collection = collection
+        self.device = device
+        self.dtype = dtype
+        self.batch_tokens = batch_tokens
+        self.new_collection_settings = new_collection_settings or IndexSettings()
+        self.gate = FairGate()  # one forward batch at a time, fewest pieces first (see longembed.serve.fair)
+        self.read_limits = read_limits or ReadLimits()
+        self._load_lock = threading.Lock()
+        self._ingest_lock = threading.Lock()
+        self._encoders: dict[str, Encoder] = {}
+
+    def collection(self, name: str | None) -> str:
+        return name or self.default_collection
+
+    def encoder(self, settings: IndexSettings) -> Encoder:
+        """The encoder for ``settings``, loaded on first use and kept; it takes :attr:`gate` per forward batch."""
+        key = json.dumps(settings.to_dict(), sort_keys=True)
+        with self._load_lock:
+            if key not in self._encoders:
+                log.info("loading %s", settings.describe())
+                self._encoders[key] = share_device(
+                    Encoder(settings, device=self.device, dtype=self.dtype, batch_tokens=self.batch_tokens),
+                    self.gate, batch_tokens_given=self.batch_tokens is not None,
+                )
+            return self._encoders[key]
+
+    def models_loaded(self) -> list[str]:
+        with self._load_lock:
+            return [e.settings.describe() for e in self._encoders.values()]
+
+    def retriever(self, collection: str | None) -> Retriever:
+        """A retriever on the shared store and encoder (cheap: nothing is loaded twice).
+
+        Raises:
+            CollectionNotFound: no such collection.
+        """
+        name = self.collection(collection)
+        return Retriever(store=self.store, collection=name, encoder=self.encoder(self.store.settings(name)))
+
+    def collections(self) -> list[CollectionInfo]:
+        """Every collection made by longembed, with its recorded settings (others are left out)."""
+        out = []
+        for name in self.store.collections():
+            try:
+                settings = self.store.settings(name)
+            except CollectionNotFound:
+                continue  # dropped meanwhile
+            except StoreError:
+                continue  # not made by longembed
+            out.append(
+                CollectionInfo(
+                    name=name,
+                    documents=self.store.count(name),
+                    model=settings.model,
+                    extension=settings.extend,
+                    extend_params=settings.extend_params,
+                    max_length=settings.max_length,
+                    query_prefix=settings.query_prefix,
+                    document_prefix=settings.document_prefix,
+                )
+            )
+        return out
+
+    def ingest(self, root: str | Path, collection: str | None, by_name: bool = False) -> IngestResponse:
+        """Ingest ``root`` into ``collection`` (created with :attr:`new_collection_settings` when missing).
+
+        One ingest runs at a time; searches go on between its batches.
+
+        Raises:
+            LongEmbedError: another ingest is running (``busy``), or from :func:`longembed.ingest.ingest`.
+        """
+        name = self.collection(collection)
+        if not self._ingest_lock.acquire(blocking=False):
+            raise IngestBusy("another ingest is running on this server; retry when it has finished")
+        try:
+            settings = self.store.settings(name) if self.store.exists(name) else self.new_collection_settings
+            summary: IngestSummary = ingest(
+                root, settings, self.store, name, encoder=self.encoder(settings), progress=False, by_name=by_name,
+                limits=self.read_limits,
+            )
+        finally:
+            self._ingest_lock.release()
+        return IngestResponse(
+            collection=name,
+            documents=summary.documents,
+            new=len(summary.new),
+            updated=len(summary.updated),
+            unchanged=len(summary.unchanged),
+            tokens=summary.tokens,
+            truncated=summary.truncated,
+            failed=[IngestFailure(path=f.path, reason=f.reason) for f in summary.failed],
+            seconds=summary.seconds,
+        )
+
+    def ingest_uploads(self, documents: list[tuple[str, bytes]], collection: str | None) -> IngestResponse:
+        """Write uploaded ``(name, content)`` documents to a temporary folder and ingest it.
+
+        Raises:
+            IngestError: a name is not a safe relative path with a supported extension, or is repeated.
+        """
+        names = [safe_relative_name(name) for name, _ in documents]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise IngestError(f"document names must be unique; repeated: {', '.join(repeated)}")
+        check_no_file_folder_clash(names)
+        with self.uploads.request_folder() as folder:
+            for name, (_, content) in zip(names, documents):
+                target = Path(folder, name)
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(content)
+                except OSError as exc:
+                    raise IngestError(f"cannot store the upload {printable(name)[:80]!r}: {exc.strerror}") from None
+            return self.ingest(folder, collection, by_name=True)
+
+
+class IngestBusy(LongEmbedError):
+    """An ingest is already running on this server."""
+
+
+def safe_relative_name(name: str) -> str:
+    """``name`` as a normalised relative POSIX path with a supported extension.
+
+    Raises:
+        IngestError: absolute, empty, containing ``..`` or hidden parts, an unsupported extension, or a name the
+            file system cannot take (see :func:`~longembed.serve.requests.check_upload_name`).
+    """
+    check_upload_name(name)
+    path = PurePosixPath(name.replace("\\", "/"))
+    parts = [p for p in path.parts if p not in ("", ".")]
+    if path.is_absolute() or not parts or any(p == ".." or p.startswith(".") for p in parts):
+        raise IngestError(f"document name {name!r} must be a relative path without '..' or hidden parts")
+    if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
+        raise IngestError(
+            f"document name {name!r} needs one of the extensions {', '.join(SUPPORTED_EXTENSIONS)}"
+        )
+    return "/".join(parts)
+
+
+# -- the app -----------------------------------------------------------------------------------------------
