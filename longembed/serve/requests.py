@@ -28,6 +28,7 @@ from fastapi import HTTPException
 from pydantic import AfterValidator
 
 from longembed.errors import IngestError
+from longembed.serve.address import pid_alive
 
 MAX_NAME_PART_BYTES = 255
 """Longest file or folder name in an upload name, in UTF-8 bytes (Linux NAME_MAX)."""
@@ -175,7 +176,7 @@ class UploadArea:
         if not self.root.is_dir():
             return removed
         for child in self.root.iterdir():
-            if child.name.isdigit() and int(child.name) != os.getpid() and not _alive(int(child.name)):
+            if child.name.isdigit() and int(child.name) != os.getpid() and not pid_alive(int(child.name)):
                 shutil.rmtree(child, ignore_errors=True)
                 removed.append(child)
         return removed
@@ -185,13 +186,3 @@ class UploadArea:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.folder.mkdir(exist_ok=True, mode=0o700)
         return tempfile.TemporaryDirectory(prefix="upload-", dir=self.folder)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -1,0 +1,34 @@
+"""QMSum bench cut (25 queries x 25 meetings) through ingest_documents + Retriever with default settings
+(passages naive, bm25, default query mode) vs passages none (the previous default: hybrid dbsf over doc + bm25).
+
+    OMP_NUM_THREADS=1 python docs/benchmarks/qmsum_passages.py ../shared/data/longembed none,naive
+
+Writes results/qmsum-passages.json (nDCG@1, nDCG@10, Recall@10 per passages/mode/fusion)."""
+import json, sys, tempfile, time
+from pathlib import Path
+from longembed.bench.data import load_tasks, make_splits
+from longembed.bench.metrics import evaluate
+from longembed.bench.cache import text_sha256
+from longembed.ingest import SourceDocument, ingest_documents
+from longembed.models.paths import with_model_defaults
+from longembed.retrieve import Retriever
+from longembed.settings import IndexSettings
+from longembed.store import Store
+
+task = load_tasks(["qmsum"], sys.argv[1]).tasks[0]
+split = make_splits(task, None, 25, 25)[0][0]
+docs = [SourceDocument(d.doc_id, d.doc_id, d.text, text_sha256(d.text)) for d in split.corpus]
+out = {}
+for passages in sys.argv[2].split(","):
+    settings = with_model_defaults(IndexSettings(passages=passages))
+    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "s") as store:
+        t = time.time()
+        ingest_documents(docs, settings, store, "c", progress=False, sparse="bm25")
+        ing = time.time() - t
+        r = Retriever(store=store, collection="c")
+        for mode, fusion in [(None, None), ("dense", None), ("hybrid", "dbsf"), ("hybrid", "convex"), ("hybrid", "rrf")]:
+            rankings = {q.qid: [h["path"] for h in r.search(q.text, k=10, mode=mode, fusion=fusion)] for q in split.queries}
+            m = evaluate(split.qrels, rankings)
+            out[f"{passages}/{mode}/{fusion}"] = m
+            print(passages, mode, fusion, r.resolve(mode, fusion), {k: round(v, 4) for k, v in m.items()}, f"ingest {ing:.0f}s", flush=True)
+json.dump(out, open(Path(__file__).parent / "results" / "qmsum-passages.json", "w"), indent=1)
