@@ -58,7 +58,7 @@ def test_cached_vectors_equal_the_encoders_and_are_reused(tmp_path):
 
 
 def test_interrupted_ingest_resumes_from_the_cache(tmp_path, monkeypatch):
-    settings = IndexSettings(extend="none", max_length=512)
+    settings = IndexSettings(extend="none", max_length=512, passages="none")  # as the bench ingests (no passages)
     encoder = Encoder(settings, device="cpu")
     docs = [
         SourceDocument(f"d{i}", f"d{i}", t, hashlib.sha256(t.encode()).hexdigest())
