@@ -34,7 +34,7 @@ from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, read_f
 from longembed.settings import IndexSettings, adopt_passages
 from longembed.sparse.bm25 import document_weights
 from longembed.sparse.ingest import SparseRun, SparseChoice
-from longembed.store import Store, StoredDocument, StoredState, point_id
+from longembed.store import DocumentPayload, Store, StoredDocument, StoredState, point_id
 
 log = logging.getLogger(__name__)
 
@@ -566,21 +566,21 @@ class _Run:
                 StoredDocument(
                     path=doc.path,
                     vector=emb.vector.tolist(),
-                    payload={
-                        "path": doc.path,
-                        "title": doc.title,
-                        "sha256": doc.sha256,
-                        "n_tokens": emb.n_tokens,
-                        "truncated": emb.truncated,
-                        "text": doc.text[:MAX_STORED_TEXT_CHARS],
-                        "text_chars": len(doc.text),
-                        "source": doc.source,
-                        "encoding": doc.encoding,
-                        "settings_fingerprint": self.fingerprint,
-                        "file_size": doc.file_size,
-                        "file_mtime_ns": doc.file_mtime_ns,
+                    payload=DocumentPayload(
+                        path=doc.path,
+                        title=doc.title,
+                        sha256=doc.sha256,
+                        n_tokens=emb.n_tokens,
+                        truncated=emb.truncated,
+                        text=doc.text[:MAX_STORED_TEXT_CHARS],
+                        text_chars=len(doc.text),
+                        source=doc.source,
+                        encoding=doc.encoding,
+                        settings_fingerprint=self.fingerprint,
+                        file_size=doc.file_size,
+                        file_mtime_ns=doc.file_mtime_ns,
                         **extra,
-                    },
+                    ),
                     chunks=chunks,
                     sparse=sparse,
                 )

@@ -1,18 +1,16 @@
-"""The Qdrant store: client (embedded local path or server URL), collection schema and metadata, points.
+"""The Qdrant implementation of :class:`~longembed.store.protocol.VectorStore`: client (embedded local path or
+server URL), collection schema and metadata, points.
 
-Collections hold one named dense vector ``doc`` (cosine) per document, laid out so that further named
-vectors (a ``chunks`` multivector for chunked baselines) can sit beside it. The collection's metadata
-holds the :class:`~longembed.settings.IndexSettings` that built it and the vector dimension.
+Collections hold one named dense vector ``doc`` (cosine) per document, and optionally a ``chunks`` multivector
+(passages, or the chunked baselines; MAX_SIM) and the ``bm25`` sparse vector (IDF modifier). The collection's
+metadata holds the :class:`~longembed.settings.IndexSettings` that built it and the vector dimension.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import uuid
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,69 +18,22 @@ from qdrant_client import QdrantClient, models
 
 from longembed.errors import CollectionNotFound, StoreError
 from longembed.safe_pickle import check_local_rows, is_writable, read_only_client
-from longembed.settings import DEFAULT_COLLECTION, DEFAULT_STORE, SETTINGS_VERSION, IndexSettings  # noqa: F401 (re-exported)
+from longembed.settings import DEFAULT_STORE, SETTINGS_VERSION, IndexSettings
+
+from longembed.store.local import _check_local_store, _first_line
+from longembed.store.schema import (
+    CHUNKS_VECTOR,
+    DOC_VECTOR,
+    SCROLL_PAGE,
+    SPARSE_VECTOR,
+    STATE_FIELDS,
+    Hit,
+    StoredDocument,
+    StoredState,
+    point_id,
+)
 
 log = logging.getLogger(__name__)
-
-DOC_VECTOR = "doc"
-CHUNKS_VECTOR = "chunks"
-"""Optional multivector of a document's chunk embeddings (Qdrant MAX_SIM: a document scores as its best chunk)."""
-SPARSE_VECTOR = "bm25"
-"""Optional sparse vector of BM25 term weights (Qdrant ``Modifier.IDF``: IDF applied at query time); see
-:mod:`longembed.sparse`. Its analyzer and length statistics live in the metadata key ``sparse``."""
-POINT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/longembed/longembed/point")
-SCROLL_PAGE = 1000
-STATE_FIELDS = ["path", "sha256", "settings_fingerprint", "source", "file_size", "file_mtime_ns"]
-"""Payload fields read by :meth:`Store.stored_documents` (never the text or the vector)."""
-LOCAL_STORE_FILES = {"meta.json", "meta.json.tmp", ".lock", "collection", ".longembed-server.json"}
-"""What a local store directory may hold (``.longembed-server.json``: a running server's address, see
-:mod:`longembed.serve.address`)."""
-
-
-def point_id(relative_path: str) -> str:
-    """The point id of a document: UUID5 of its path relative to the ingested root (POSIX separators)."""
-    return str(uuid.uuid5(POINT_NAMESPACE, relative_path))
-
-
-@dataclass(frozen=True)
-class StoredDocument:
-    """One document to write: its vector (shape (d,)) and payload (path, title, sha256, n_tokens, truncated, text).
-
-    ``chunks`` (shape (n_chunks, d)) is written as the ``chunks`` multivector; only for collections created
-    with ``with_chunks=True``. ``sparse`` (term ids, BM25 weights) is written as the ``bm25`` sparse vector; only
-    for collections created with ``sparse``.
-    """
-
-    path: str
-    vector: list[float]
-    payload: dict[str, Any]
-    chunks: list[list[float]] | None = None
-    sparse: Any = None
-    """A :class:`longembed.sparse.bm25.SparseVector` (``indices``, ``values``), or ``None``."""
-
-
-@dataclass(frozen=True)
-class StoredState:
-    """What a stored point says about its document: enough to skip, replace or prune it without its vector."""
-
-    point_id: str
-    path: str
-    sha256: str
-    settings_fingerprint: str
-    source: str
-    file_size: int = -1
-    """Size in bytes of the file when it was read (``-1``: not recorded); with ``file_mtime_ns`` it lets a
-    re-ingest skip an unchanged file without parsing it."""
-    file_mtime_ns: int = -1
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One search result; ``score`` is the cosine similarity."""
-
-    rank: int
-    score: float
-    payload: dict[str, Any]
 
 
 class Store:
@@ -385,11 +336,6 @@ class Store:
         return [Hit(rank=i + 1, score=float(p.score), payload=p.payload or {}) for i, p in enumerate(response.points)]
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _open_server(url: str) -> QdrantClient:
     """A client for the Qdrant server at ``url``, after one request that proves it answers.
 
@@ -406,66 +352,3 @@ def _open_server(url: str) -> QdrantClient:
     for warning in caught:
         log.warning("%s", _first_line(Exception(str(warning.message))))
     return client
-
-
-def _check_local_store(path: Path, create: bool) -> dict[str, dict] | None:
-    """Refuse a local store directory that Qdrant would silently recreate, empty or scatter files into; returns
-    ``meta.json``'s collections (``None`` when there is no store yet).
-
-    The one repair made: an empty ``meta.json`` with no collection data (a store whose creation was killed
-    before Qdrant wrote it) is removed so that Qdrant creates the store again; there was nothing in it.
-
-    Raises:
-        StoreError: ``path`` is a file; it does not exist and ``create`` is false; it is a non-empty folder
-            without ``meta.json``; its ``meta.json`` is unreadable; or a collection it lists has no data.
-    """
-    if path.exists() and not path.is_dir():
-        raise StoreError(f"the store path {path} is a file, not a store directory; choose another --store")
-    if not path.exists():
-        if not create:
-            raise StoreError(f"there is no store at {path}; create one with `longembed ingest PATH --store {path}`")
-        return None
-    meta_file = path / "meta.json"
-    try:
-        entries = {p.name for p in path.iterdir()}
-    except OSError as exc:
-        raise StoreError(f"cannot open the store {path}: {exc.strerror or exc}") from None
-    if not meta_file.exists():
-        if "collection" in entries:
-            raise StoreError(
-                f"the store {path} is damaged: meta.json is missing but collection data is present; it was left "
-                "untouched: restore meta.json from a backup, or move the store away and ingest again"
-            )
-        foreign = sorted(entries - LOCAL_STORE_FILES)
-        if foreign:
-            raise StoreError(
-                f"{path} is not a longembed store (no meta.json) and is not empty ({', '.join(foreign[:3])}"
-                f"{', ...' if len(foreign) > 3 else ''}); choose an empty or new --store directory"
-            )
-        return None
-    if meta_file.stat().st_size == 0 and "collection" not in entries:
-        # the process that created this store was killed before it wrote meta.json: nothing was ever stored
-        log.info("%s has an empty meta.json and no data: finishing its creation", path)
-        meta_file.unlink()
-        return None
-    try:
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        collections = meta["collections"]
-        if not isinstance(collections, dict):
-            raise TypeError("'collections' is not an object")
-    except OSError as exc:
-        raise StoreError(f"cannot read {meta_file}: {exc.strerror or exc}") from None
-    except Exception as exc:
-        raise StoreError(
-            f"the store {path} is damaged or from an incompatible version: {meta_file.name} is unreadable "
-            f"({type(exc).__name__}: {_first_line(exc)}); it was left untouched: restore it from a backup, or move "
-            "the store away and ingest again"
-        ) from None
-    for name in collections:
-        folder = path / "collection" / name
-        if not any((folder / f).exists() for f in ("storage.sqlite", "storage.dbm", "storage.dbm.db")):
-            raise StoreError(
-                f"the store {path} is damaged: the data of collection {name!r} ({folder}/storage.sqlite) is missing; "
-                "it was left untouched: restore it from a backup, or move the store away and ingest again"
-            )
-    return collections
