@@ -31,7 +31,7 @@ from longembed.serve.security import TOKEN_ENV, WILDCARD_HOSTS
 log = logging.getLogger(__name__)
 
 ADDRESS_FILE = ".longembed-server.json"
-"""Name of the address file in a local store directory (the store's checks accept it, see ``store.py``)."""
+"""Name of the address file in a local store directory (the store's checks accept it, see ``longembed.store.local``)."""
 HEALTH_TIMEOUT_S = 5.0
 SEARCH_TIMEOUT_S = 600.0
 """A search on a busy server (one ingest running) may wait for the inference lock."""

@@ -97,6 +97,12 @@ def test_a_stale_address_with_a_refused_port_is_ignored(work):
     assert "held by" not in done.stderr and done.stdout.split()[2] == "cats.txt"
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """SIGINT back to its default in the child: a job started in the background by a non-interactive shell (as CI
+    may run this suite) inherits SIGINT ignored, and uvicorn then shuts down on it without re-raising it (exit 0)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow  # a real server process and two CLI processes
 def test_query_goes_to_the_server_holding_the_store(work):
     log_path = work / "serve.log"
@@ -104,6 +110,7 @@ def test_query_goes_to_the_server_holding_the_store(work):
         server = subprocess.Popen(
             [*CLI, "serve", "--store", "store", "--host", "127.0.0.1", "--port", "0", "--device", "cpu"],
             stdout=subprocess.PIPE, stderr=log, text=True, env=env(TOKEN), cwd=work,
+            preexec_fn=_ctrl_c_as_in_a_terminal,
         )
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(server.stdout), daemon=True).start()  # type: ignore[arg-type]
