@@ -1,12 +1,12 @@
-"""Document titles from the file itself: a Markdown file's first heading, a PDF's title metadata.
+"""Document titles from the file itself: a Markdown file's first heading.
 
-(HTML titles come from ``<title>``, read by :mod:`longembed.ingest.html`.)
+(HTML titles come from ``<title>``, read by :mod:`longembed.ingest.html`; a PDF's title metadata is read with its
+text by :mod:`longembed.ingest.pdf_worker`.)
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -33,16 +33,3 @@ def markdown_title(text: str) -> str:
         if heading:
             return heading.group(2).strip()
     return ""
-
-
-def pdf_title(path: str | Path) -> str:
-    """The ``/Title`` of a PDF's document information (pypdf), whitespace collapsed; ``''`` when absent or
-    unreadable (the caller falls back to the file name)."""
-    try:
-        from pypdf import PdfReader
-
-        info = PdfReader(str(path)).metadata
-        title = info.title if info is not None else None
-    except Exception:  # noqa: BLE001 - metadata is optional; the text was already read
-        return ""
-    return " ".join(str(title).split()) if title else ""
