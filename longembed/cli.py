@@ -14,7 +14,7 @@ from longembed.bench.defaults import DEFAULT_METHODS, DEFAULT_TASKS
 from longembed.bench.defaults import PAPER_LENGTHS as PAPER_LENGTHS_TUPLE
 from longembed.cli_errors import EXIT_USER_ERROR, user_errors  # noqa: F401 (re-exported)
 from longembed.errors import LongEmbedError
-from longembed.limits import click_options as read_limit_options
+from longembed.ingest.limits import click_options as read_limit_options
 from longembed.settings import (
     DEFAULT_BATCH_TOKENS,
     DEFAULT_BATCH_TOKENS_CUDA,

@@ -10,6 +10,7 @@ from longembed.errors import ExtensionError
 from longembed.extenders import build_extender, extender_class, methods_for
 from longembed.extenders.rope_scaling import rope_parameters, rotary_tables
 from longembed.settings import DEFAULT_MAX_LENGTH, IndexSettings
+from longembed.settings import RunOptions
 
 POSITION_KINDS = {
     "ape": "APE (learned absolute position embeddings)",
@@ -70,9 +71,9 @@ def inspect_model(model: str, max_length: int = DEFAULT_MAX_LENGTH, device: str 
         ModelLoadError: the model cannot be loaded.
         LongEmbedError: a bad ``max_length``.
     """
-    from longembed.encoder import Encoder
+    from longembed.encoding import Encoder
 
-    enc = Encoder(IndexSettings(model=model, extend="none", max_length=max_length), device=device)
+    enc = Encoder(IndexSettings(model=model, extend="none", max_length=max_length), RunOptions(device=device))
     config = enc.model.config
     methods = []
     for name in methods_for(enc.positions.kind):

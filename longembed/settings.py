@@ -27,7 +27,7 @@ MAX_LENGTH_LIMIT = 1 << 20
 SETTINGS_VERSION = 1
 
 PassageMode = Literal["none", "naive", "late", "window-late"]
-"""How a collection's passage vectors are made (see :mod:`longembed.encoding.pooling`): ``none`` (no passages, the
+"""How a collection's passage vectors are made (see :mod:`longembed.encoding.late_chunking`): ``none`` (no passages, the
 only value of collections built before passages existed), ``naive`` (each passage encoded alone), ``late`` (mean of
 the whole-document forward pass's token states over each passage), ``window-late`` (the same over L_o-token windows)."""
 PASSAGE_MODES: tuple[str, ...] = get_args(PassageMode)
@@ -53,6 +53,23 @@ DEFAULT_BATCH_TOKENS_CUDA = 131072
 
 
 @dataclass(frozen=True)
+class RunOptions:
+    """Where and how a model runs (never recorded in a collection: the same index may be queried on a GPU).
+
+    Attributes:
+        device: ``auto`` (CUDA when visible), ``cpu`` or ``cuda[:n]``.
+        dtype: weight dtype, ``auto`` (bfloat16 on CUDA when supported, else float32), ``float32``, ``float16``,
+            ``bfloat16``; embeddings are float32 whatever it is.
+        batch_tokens: padded tokens per forward pass (batch size × longest input); ``None``:
+            :data:`DEFAULT_BATCH_TOKENS` on a CPU, :data:`DEFAULT_BATCH_TOKENS_CUDA` on a GPU.
+    """
+
+    device: str = "auto"
+    dtype: str = "auto"
+    batch_tokens: int | None = None
+
+
+@dataclass(frozen=True)
 class IndexSettings:
     """How documents of one collection are embedded.
 
@@ -64,7 +81,7 @@ class IndexSettings:
             with a warning. For ``pi`` it is also the target length L_t.
         query_prefix: text put before every query (e.g. ``"query: "`` for E5). ``None``: the model's own
             query prompt from ``config_sentence_transformers.json`` (``""`` when it has none), filled in by
-            :func:`longembed.encoder.with_model_prompts` before the settings are recorded in a collection.
+            :func:`longembed.models.paths.with_model_prompts` before the settings are recorded in a collection.
         document_prefix: text put before every document (e.g. ``"passage: "`` for E5); ``None`` as above
             with the model's document prompt.
         passages: how passage vectors are made, one of :data:`PASSAGE_MODES` (``none``: no passages).

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from perf_common import REPO, median_time, save
+from longembed.settings import RunOptions
 
 
 def main() -> None:
@@ -23,11 +24,11 @@ def main() -> None:
 
     from sentence_transformers import SentenceTransformer
 
-    from longembed.encoder import Encoder
+    from longembed.encoding import Encoder
     from longembed.settings import IndexSettings
 
     files = sorted((REPO / "examples" / "meetings" / "docs").glob("*.txt"))[: args.docs]
-    encoder = Encoder(IndexSettings(extend="pcw", max_length=1 << 16), device=args.device)
+    encoder = Encoder(IndexSettings(extend="pcw", max_length=1 << 16), RunOptions(device=args.device))
     ids = encoder.tokenize([f.read_text() for f in files])
     # The exact windows longembed embeds, decoded to text for sentence-transformers (re-tokenised there).
     windows = [seg.input_ids[1:-1] for doc in ids for seg in encoder.extender.segments(doc)]

@@ -34,15 +34,15 @@ def main() -> None:
 
     import torch
 
-    from longembed.encoder import Encoder
-    from longembed.settings import IndexSettings
+    from longembed.encoding import Encoder
+    from longembed.settings import IndexSettings, RunOptions
 
     if not torch.cuda.is_available():
         raise SystemExit("perf_gpu.py needs a CUDA device")
     rows = []
     for length in [int(x) for x in args.lengths.split(",")]:
-        enc = Encoder(IndexSettings(model=args.model, extend="pi", max_length=length), device="cuda",
-                      dtype=args.dtype, batch_tokens=max(length, 65536))
+        enc = Encoder(IndexSettings(model=args.model, extend="pi", max_length=length), 
+                      RunOptions(device="cuda", dtype=args.dtype, batch_tokens=max(length, 65536)))
         ids = enc.tokenize([" ".join(f"w{i % 997}" for i in range(length))])[0][: length - 2]
         text = enc.tokenizer.decode(ids)
         enc.encode([text])  # warm-up

@@ -14,11 +14,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from longembed.encoder import Encoder
+from longembed.encoding import Encoder
 from longembed.ingest import SourceDocument, ingest, ingest_documents
 from longembed.retrieve import Retriever
 from longembed.settings import IndexSettings
 from longembed.store import Store
+from longembed.settings import RunOptions
 
 REPO = Path(__file__).resolve().parent.parent
 WORDS = (
@@ -35,12 +36,12 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         with Store(Path(tmp) / "a") as store:
-            s = ingest(REPO / "examples" / "meetings" / "docs", IndexSettings(), store, "m", progress=False, device="cpu")
+            s = ingest(REPO / "examples" / "meetings" / "docs", IndexSettings(), store, "m", progress=False, run=RunOptions(device="cpu"))
         print(f"(a) ingest {s.documents} docs, {s.tokens} tokens: {s.seconds:.1f} s wall; bm25 {s.sparse_seconds:.3f} s "
               f"= {100 * s.sparse_seconds / s.seconds:.2f} %")
         rng = random.Random(0)
         settings = IndexSettings(extend="none", max_length=128)
-        encoder = Encoder(settings, device="cpu")
+        encoder = Encoder(settings, RunOptions(device="cpu"))
         docs = [" ".join(rng.choices(WORDS, k=40)) for _ in range(args.docs)]
         with Store(Path(tmp) / "b") as store:
             ingest_documents([SourceDocument(f"d{i}", f"d{i}", t, str(i)) for i, t in enumerate(docs)], settings, store,

@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from perf_common import SHARED_DATA, median_time, qmsum_corpus, save
+from longembed.settings import RunOptions
 
 
 def build_folder(data: Path, n_docs: int, out: Path, tokenizer) -> int:
@@ -53,7 +54,7 @@ def main() -> None:
     from llama_index.vector_stores.qdrant import QdrantVectorStore
     from qdrant_client import QdrantClient
 
-    from longembed.encoder import Encoder
+    from longembed.encoding import Encoder
     from longembed.ingest import ingest
     from longembed.settings import IndexSettings
     from longembed.store import Store
@@ -61,8 +62,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="perf_ingest_"))
     folder = work / "docs"
     folder.mkdir()
-    chunked = Encoder(IndexSettings(extend="pcw", max_length=1 << 16), device=args.device)
-    pi = Encoder(IndexSettings(extend="pi", max_length=4096), device=args.device)
+    chunked = Encoder(IndexSettings(extend="pcw", max_length=1 << 16), RunOptions(device=args.device))
+    pi = Encoder(IndexSettings(extend="pi", max_length=4096), RunOptions(device=args.device))
     total_tokens = build_folder(args.data, args.docs, folder, chunked.tokenizer)
     hf = HuggingFaceEmbedding(model_name=chunked.model_path, device=args.device, embed_batch_size=32)
     hf512 = HuggingFaceEmbedding(

@@ -18,10 +18,11 @@ from perf_common import RESULTS, save
 
 CHILD = r"""
 import json, resource, sys, time
-from longembed.encoder import Encoder
+from longembed.encoding import Encoder
 from longembed.settings import IndexSettings
+from longembed.settings import RunOptions
 n = int(sys.argv[1])
-enc = Encoder(IndexSettings(extend="pi", max_length=max(n, 1024)), device="cpu")
+enc = Encoder(IndexSettings(extend="pi", max_length=max(n, 1024)), RunOptions(device="cpu"))
 words = " ".join(f"w{i % 997}" for i in range(n))
 ids = enc.tokenize([words])[0][: n - 2]
 text = enc.tokenizer.decode(ids)

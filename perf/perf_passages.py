@@ -23,11 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from longembed.encoder import Encoder
+from longembed.encoding import Encoder
 from longembed.ingest import ingest, scan
 from longembed.retrieve import Retriever
 from longembed.settings import IndexSettings
 from longembed.store import CHUNKS_VECTOR, DOC_VECTOR, Store, StoredDocument
+from longembed.settings import RunOptions
 
 SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "meetings" / "docs"
 QUERIES = ["what did the team decide about the remote control?", "who is allergic to cats?",
@@ -46,7 +47,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=20)
     parser.add_argument("--out", type=Path, default=Path("perf/results/perf_passages.json"))
     args = parser.parse_args()
-    encoder = Encoder(IndexSettings(), device="cpu")
+    encoder = Encoder(IndexSettings(), RunOptions(device="cpu"))
     work = Path(tempfile.mkdtemp())
     docs = work / "docs"
     docs.mkdir()

@@ -16,11 +16,13 @@ from unittest import mock
 from longembed.bench.cache import CachedEncoder, EmbeddingCache, text_sha256
 from longembed.bench.data import load_tasks, make_splits
 from longembed.bench.metrics import evaluate
-from longembed.encoder import Encoder, with_model_prompts
+from longembed.encoding import Encoder
+from longembed.models.paths import with_model_prompts
 from longembed.ingest import SourceDocument, ingest_documents
 from longembed.retrieve import Retriever, hybrid
 from longembed.settings import IndexSettings
 from longembed.store import Store
+from longembed.settings import RunOptions
 
 
 def main() -> None:
@@ -35,7 +37,7 @@ def main() -> None:
     args = ap.parse_args()
     lengths = [int(x) for x in args.lengths.split(",")]
     settings = with_model_prompts(IndexSettings(extend=args.extend, max_length=4096))
-    encoder = CachedEncoder(Encoder(settings, device="cpu"), EmbeddingCache(args.cache))
+    encoder = CachedEncoder(Encoder(settings, RunOptions(device="cpu")), EmbeddingCache(args.cache))
     plain_encode = encoder.encoder.encode
     memo: dict[str, object] = {}
 

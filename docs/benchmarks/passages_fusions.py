@@ -10,7 +10,7 @@ sys.path.insert(0, 'bench')
 from pathlib import Path
 from dataclasses import replace
 from passages_grid import load
-from longembed.encoder import Encoder
+from longembed.encoding import Encoder
 from longembed.settings import IndexSettings
 from longembed.ingest.pipeline import ingest_documents
 from longembed.ingest.reader import SourceDocument
@@ -19,7 +19,8 @@ from longembed.retrieve.hybrid import qdrant_fusion, convex_fusion
 from longembed.sparse.bm25 import query_vector
 from longembed.sparse.index import length_stats
 from longembed.store import Store
-enc = Encoder(IndexSettings(), device='cpu')
+from longembed.settings import RunOptions
+enc = Encoder(IndexSettings(), RunOptions(device='cpu'))
 res = {}
 for task, length in [(t, int(l)) for t, l in (a.split('@') for a in sys.argv[1].split(','))]:
     docs, queries, _ = load(Path(sys.argv[3] if len(sys.argv) > 3 else '../shared/data/longembed'), task, length, 20)

@@ -2,7 +2,7 @@
 
 For each task (needle, passkey, paraphrased needles built from ../shared's haystack), context length and cell
 (granularity, mode), every document of that length gets its passage vectors through longembed's own code path
-(:func:`longembed.encoding.pooling.prepare_passages` + ``Encoder.encode_prepared``); a document scores as its
+(``Preparer.prepare_with_passages`` + ``Encoder.encode_prepared``); a document scores as its
 best passage (MaxSim, as the ``chunks`` multivector in Qdrant). Reported per cell:
 
 - ``acc1``: share of queries whose relevant document ranks first;
@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 
 from longembed.bench.synthetic import PARAPHRASED_NEEDLES, make_needle, read_needles
-from longembed.encoder import Encoder
-from longembed.encoding.pooling import prepare_passages
+from longembed.encoding import Encoder
 from longembed.settings import IndexSettings
+from longembed.settings import RunOptions
 
 GRANULARITIES = {"1 sentence": (1, 128), "3 sentences": (3, 128), "128-token windows": (0, 128),
                  "512-token windows": (0, 512)}
@@ -68,6 +68,10 @@ def load(data: Path, task: str, length: int, n: int) -> tuple[list[dict], list[d
     return docs, out, answers
 
 
+def _with_passages(prepared):
+    return prepared, prepared.passages
+
+
 def encode_cells(encoder: Encoder, cells: dict[str, IndexSettings], docs: list[dict], batch: int = 4):
     """Per cell name, per document: (doc vector, passage vectors (n, d), passage texts). All cells of one mode
     share one encoder call per batch of documents (the late modes' forward passes serve every granularity)."""
@@ -75,7 +79,7 @@ def encode_cells(encoder: Encoder, cells: dict[str, IndexSettings], docs: list[d
     for start in range(0, len(docs), batch):
         texts = [d["text"] for d in docs[start : start + batch]]
         plain = encoder.prepare(texts)
-        per_cell = {name: prepare_passages(encoder, plain, texts, s) for name, s in cells.items()}
+        per_cell = {name: _with_passages(encoder.preparer.prepare_with_passages(texts, s)) for name, s in cells.items()}
         extra, refs, counts = [[] for _ in texts], [[] for _ in texts], {}
         for name, (prepared, _) in per_cell.items():
             for i in range(len(texts)):
@@ -204,7 +208,7 @@ def main() -> None:
         print(table(json.loads(args.out.read_text())))
         return
     base = IndexSettings(extend=args.extend, max_length=args.max_length)
-    encoder = Encoder(base, device="cpu")
+    encoder = Encoder(base, RunOptions(device="cpu"))
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
     for task in args.tasks.split(","):
         for length in [int(x) for x in args.lengths.split(",")]:

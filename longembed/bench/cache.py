@@ -3,7 +3,7 @@
 Entries are keyed by (model fingerprint, extension method, its parameters, max length, document prefix, weight
 dtype) and the sha256 of the document text. They live in one SQLite file and are committed after every
 encoded batch, so an interrupted run keeps everything it finished and the next run resumes from there.
-:class:`CachedEncoder` wraps a real :class:`~longembed.encoder.Encoder` and is handed to the ingest step in its
+:class:`CachedEncoder` wraps a real :class:`~longembed.encoding.encoder.Encoder` and is handed to the ingest step in its
 place; nothing is embedded outside the encoder.
 """
 
@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from longembed.encoder import Embedded, Encoder, PreparedTexts, TextKind
+from longembed.encoding import Embedded, Encoder, PreparedTexts
+
+from longembed.models.sentence_transformers_folder import TextKind
 
 
 def text_sha256(text: str) -> str:
@@ -126,7 +128,7 @@ class _Deferred:
 
 
 class CachedEncoder:
-    """An :class:`~longembed.encoder.Encoder` whose document embeddings come from an :class:`EmbeddingCache`
+    """An :class:`~longembed.encoding.encoder.Encoder` whose document embeddings come from an :class:`EmbeddingCache`
     when present; everything else (queries, attributes such as ``extender`` or ``dimension``) is the encoder's.
 
     Attributes:

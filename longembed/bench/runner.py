@@ -30,12 +30,14 @@ from longembed.bench.methods import BenchMethod, resolve_methods
 from longembed.bench.metrics import evaluate
 from longembed.bench.report import write_report, write_results
 from longembed.bench.results import BenchRun, CellResult
-from longembed.encoder import Encoder, with_model_prompts
+from longembed.encoding import Encoder
+from longembed.models.paths import with_model_prompts
 from longembed.errors import BenchError, ExtensionError
 from longembed.ingest import SourceDocument, ingest_documents
 from longembed.retrieve import Retriever
 from longembed.settings import DEFAULT_MAX_LENGTH, DEFAULT_MODEL
 from longembed.store import Store
+from longembed.settings import RunOptions
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +244,7 @@ def run_bench(config: BenchConfig) -> BenchRun:
             settings = method.settings(config.model, config.max_length, config.query_prefix, config.document_prefix)
             settings = with_model_prompts(settings)  # None -> the model's own prompts
             try:
-                encoder = Encoder(settings, device=config.device, batch_tokens=config.batch_tokens, dtype=config.dtype)
+                encoder = Encoder(settings, RunOptions(device=config.device, batch_tokens=config.batch_tokens, dtype=config.dtype))
             except ExtensionError as exc:
                 run.skipped_methods.append({"method": method.name, "reason": str(exc)})
                 log.warning("skipped method %s: %s", method.name, exc)

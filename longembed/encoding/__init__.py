@@ -1,2 +1,31 @@
-"""Passages of a document (:mod:`~longembed.encoding.passages`) and their vectors
-(:mod:`~longembed.encoding.pooling`)."""
+"""The encoding stages of the data path: :mod:`~longembed.encoding.prepare` (prefix, clip, tokenize, extender
+segments), :mod:`~longembed.encoding.passages` (passage spans with exact offsets),
+:mod:`~longembed.encoding.late_chunking` (which inputs late passage vectors pool from),
+:mod:`~longembed.encoding.forward` (token-budget batches, padded inputs), :mod:`~longembed.encoding.pooling`
+(mask or span pooling, Dense head, normalisation), :mod:`~longembed.encoding.encoder` (the facade) and
+:mod:`~longembed.encoding.protocol` (what callers rely on).
+
+``from longembed.encoding import Encoder`` loads torch only when a name is first used (PEP 562), so the
+passage and protocol modules stay cheap to import.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Embedded": "longembed.encoding.encoder",
+    "Encoder": "longembed.encoding.encoder",
+    "EncoderProtocol": "longembed.encoding.protocol",
+    "PreparedTexts": "longembed.encoding.prepare",
+    "Preparer": "longembed.encoding.prepare",
+    "pool": "longembed.encoding.pooling",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'longembed.encoding' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -1,23 +1,29 @@
-"""Reading folders into whole documents and writing their embeddings to Qdrant."""
+"""Reading folders into whole documents and writing their embeddings to a store.
 
-from longembed.ingest.pipeline import IngestSummary, ingest, ingest_documents
-from longembed.ingest.reader import (
-    SUPPORTED_EXTENSIONS,
-    Listing,
-    ReadFailure,
-    SourceDocument,
-    read_documents,
-    scan,
-)
+Names load on first use (PEP 562), so ``longembed.ingest.limits`` and the readers stay cheap to import (the
+command line builds its options from them without loading torch).
+"""
 
-__all__ = [
-    "SUPPORTED_EXTENSIONS",
-    "IngestSummary",
-    "Listing",
-    "ReadFailure",
-    "SourceDocument",
-    "ingest",
-    "ingest_documents",
-    "read_documents",
-    "scan",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "SUPPORTED_EXTENSIONS": "longembed.ingest.reader",
+    "Listing": "longembed.ingest.reader",
+    "ReadFailure": "longembed.ingest.reader",
+    "SourceDocument": "longembed.ingest.reader",
+    "read_documents": "longembed.ingest.reader",
+    "scan": "longembed.ingest.reader",
+    "IngestSummary": "longembed.ingest.summary",
+    "ingest": "longembed.ingest.pipeline",
+    "ingest_documents": "longembed.ingest.pipeline",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'longembed.ingest' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from longembed.limits import ReadLimits
+from longembed.ingest.limits import ReadLimits
 
 WORKER = Path(__file__).with_name("pdf_worker.py")
 START_TIMEOUT_S = 60.0

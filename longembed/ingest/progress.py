@@ -50,7 +50,7 @@ class IngestProgress:
     @contextmanager
     def encoding(self, encoder: Any, n_documents: int, prepared: Any) -> Iterator[None]:
         """While ``encoder`` embeds ``n_documents`` made ready as ``prepared`` (a
-        :class:`~longembed.encoder.PreparedTexts`), advance the bar on each of its forward passes (its
+        :class:`~longembed.encoding.prepare.PreparedTexts`), advance the bar on each of its forward passes (its
         ``on_forward`` hook, restored afterwards). Inputs without model plans (an encoder wrapper that defers its
         work, e.g. the benchmark's embedding cache) leave the bar to :meth:`batch_done`."""
         plans = (getattr(prepared, "plans", None) or []) + (getattr(prepared, "extra", None) or [])  # extra: passages

@@ -5,7 +5,7 @@ hidden files and folders are skipped without being entered, symlinked folders ar
 folders are reported. Each file is then read with LlamaIndex's ``SimpleDirectoryReader.load_file`` and the
 reader registered for its extension (plain text with encoding detection, HTML); PDFs are read by pypdf in a
 worker process with a time and a page budget (:mod:`longembed.ingest.pdf`), and no file over the size budget is
-opened (:class:`~longembed.limits.ReadLimits`).
+opened (:class:`~longembed.ingest.limits.ReadLimits`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from llama_index.core import SimpleDirectoryReader
 
 from longembed.errors import IngestError
 from longembed.ingest.html import HtmlTextReader
-from longembed.limits import ReadLimits
+from longembed.ingest.limits import ReadLimits
 from longembed.ingest.pdf import PdfSkipped, read_pdf
 from longembed.ingest.text import NotTextError, PlainTextReader
 from longembed.ingest.titles import markdown_title

@@ -1,7 +1,7 @@
 """longembed inside LlamaIndex: an embedding model and a retriever.
 
 - :class:`LongEmbedEmbedding` is a LlamaIndex ``BaseEmbedding`` that embeds each whole text (thousands of
-  tokens) with a longembed :class:`~longembed.encoder.Encoder`, i.e. a model whose context window is
+  tokens) with a longembed :class:`~longembed.encoding.encoder.Encoder`, i.e. a model whose context window is
   extended by a LongEmbed method (Zhu et al. 2024, arXiv 2404.12096, §4). Use it as ``embed_model`` and as
   the only transformation so that every document stays one node.
 - :class:`LongEmbedRetriever` is a LlamaIndex ``BaseRetriever`` over a collection built by
@@ -26,12 +26,14 @@ from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import Document, NodeRelationship, NodeWithScore, QueryBundle, RelatedNodeInfo, TextNode
 
-from longembed.encoder import Encoder, TextKind
+from longembed.encoding import Encoder
+from longembed.models.sentence_transformers_folder import TextKind
 from longembed.errors import IngestError, LongEmbedError
 from longembed.ingest.reader import ReadFailure, read_documents
 from longembed.retrieve.retriever import Retriever
 from longembed.settings import IndexSettings
 from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, Store, point_id
+from longembed.settings import RunOptions
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +91,7 @@ class LongEmbedEmbedding(BaseEmbedding):
         num_workers: int | None = None,
     ) -> None:
         if encoder is None:  # load first: the encoder resolves prefixes None to the model's own prompts
-            encoder = Encoder(settings or IndexSettings(), device=device)
+            encoder = Encoder(settings or IndexSettings(), RunOptions(device=device))
         settings = encoder.settings
         super().__init__(
             model_name=settings.model,
@@ -211,7 +213,7 @@ class LongEmbedRetriever(BaseRetriever):
             raise LongEmbedError(f"unknown unit {unit!r}; valid: document, passage")
         self.unit = unit
         self._retriever = retriever or Retriever(
-            store=store, collection=collection, qdrant_url=qdrant_url, device=device
+            store=store, collection=collection, qdrant_url=qdrant_url, run=RunOptions(device=device)
         )
         self.mode, self.fusion = self._retriever.resolve(mode, fusion)
         self._lock = threading.Lock()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from longembed.encoder import Encoder
+from longembed.encoding import Encoder, EncoderProtocol
 from longembed.errors import LongEmbedError
 from longembed.retrieve.hybrid import (
     DEFAULT_FUSION, DEFAULT_MODE, FUSIONS, MODES, convex_fusion, qdrant_fusion, sparse_search,
@@ -14,6 +14,7 @@ from longembed.sparse.analyzer import Analyzer
 from longembed.sparse.bm25 import query_vector
 from longembed.sparse.index import length_stats, sparse_settings
 from longembed.retrieve.passages import UNITS, best_passages, top_passages
+from longembed.settings import RunOptions
 from longembed.store import CHUNKS_VECTOR, DEFAULT_COLLECTION, DEFAULT_STORE, DOC_VECTOR, Hit, Store
 
 
@@ -39,9 +40,8 @@ class Retriever:
             :class:`Store` (shared, e.g. by the HTTP server).
         collection: collection name.
         qdrant_url: URL of a Qdrant server.
-        device: ``auto``, ``cpu`` or ``cuda``.
-        dtype, batch_tokens: model weight dtype and padded tokens per forward pass (see
-            :class:`~longembed.encoder.Encoder`); like ``device``, not recorded in the collection.
+        run: device, weight dtype and padded tokens per forward pass of the model it loads
+            (:class:`~longembed.settings.RunOptions`; not recorded in the collection).
         encoder: an already loaded encoder to use instead of loading one; its settings must equal the
             collection's (the HTTP server shares one encoder between collections built the same way).
 
@@ -56,10 +56,8 @@ class Retriever:
         store: str | Path | Store = DEFAULT_STORE,
         collection: str = DEFAULT_COLLECTION,
         qdrant_url: str | None = None,
-        device: str = "auto",
-        encoder: Encoder | None = None,
-        dtype: str = "auto",
-        batch_tokens: int | None = None,
+        run: RunOptions | None = None,
+        encoder: EncoderProtocol | None = None,
     ) -> None:
         self.store = store if isinstance(store, Store) else Store(path=store, url=qdrant_url, create=False)
         self.collection = collection
@@ -72,9 +70,7 @@ class Retriever:
                 raise LongEmbedError(
                     f"the encoder does not match collection {collection!r} ({'; '.join(diffs)})"
                 )
-        self.encoder = encoder if encoder is not None else Encoder(
-            self.settings, device=device, dtype=dtype, batch_tokens=batch_tokens
-        )
+        self.encoder = encoder if encoder is not None else Encoder(self.settings, run)
         self.sparse_settings = sparse_settings(self.store, collection)
         """The collection's BM25 analyzer settings, ``None`` when it has no ``bm25`` vector (dense mode only)."""
         self.analyzer = Analyzer(self.sparse_settings) if self.sparse_settings else None

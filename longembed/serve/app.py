@@ -23,7 +23,7 @@ from longembed.errors import (
     ModelLoadError,
     StoreError,
 )
-from longembed.limits import ReadLimits
+from longembed.ingest.limits import ReadLimits
 from longembed.retrieve.openai_errors import OpenAIErrors
 from longembed.serve.fair import RequestJobs
 from longembed.serve.requests import (
@@ -52,7 +52,7 @@ from longembed.serve.schemas import (
 )
 from longembed.serve.security import PathNotAllowed, SecurityMiddleware, SecurityPolicy
 from longembed.serve.service import IngestBusy, Service
-from longembed.settings import IndexSettings
+from longembed.settings import IndexSettings, RunOptions
 from longembed.store import DEFAULT_COLLECTION, Store
 
 log = logging.getLogger(__name__)
@@ -112,12 +112,10 @@ def _status_for(exc: LongEmbedError) -> int:
 def create_app(
     store: Store,
     collection: str = DEFAULT_COLLECTION,
-    device: str = "auto",
+    run: RunOptions | None = None,
     new_collection_settings: IndexSettings | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     preload: bool = True,
-    dtype: str = "auto",
-    batch_tokens: int | None = None,
     security: SecurityPolicy | None = None,
     uploads: UploadArea | None = None,
     read_limits: ReadLimits | None = None,
@@ -127,12 +125,12 @@ def create_app(
     Args:
         store: an open store (local directory or Qdrant server).
         collection: default collection of requests that name none.
-        device: ``auto``, ``cpu`` or ``cuda``.
+        run: device, weight dtype and padded tokens per forward pass of every model loaded
+            (:class:`~longembed.settings.RunOptions`).
         new_collection_settings: settings of collections created by ``/ingest`` (defaults of
             :class:`IndexSettings` when omitted).
         max_body_bytes: largest request body; larger ones get 413.
         preload: load the default collection's model now (when the collection exists).
-        dtype, batch_tokens: model weight dtype and padded tokens per forward pass of every model loaded.
         security: Host / Origin / token checks and the folders ``/ingest {"path"}`` may read (default: loopback
             Host names only, no Origin, no token, ingest by path off); see :mod:`longembed.serve.security`.
         uploads: where uploads are written (default ``$TMPDIR/longembed-uploads-<uid>/<pid>``); the folders of
@@ -146,10 +144,7 @@ def create_app(
     uploads = uploads or UploadArea()
     for orphan in uploads.clean_orphans():
         log.info("removed the uploads left by a server that is gone: %s", orphan)
-    service = Service(
-        store, collection, device, new_collection_settings, dtype=dtype, batch_tokens=batch_tokens, uploads=uploads,
-        read_limits=read_limits,
-    )
+    service = Service(store, collection, run, new_collection_settings, uploads=uploads, read_limits=read_limits)
     if preload and store.exists(collection):
         service.encoder(store.settings(collection))
 

@@ -12,14 +12,14 @@ Endpoints (OpenAPI docs at ``/docs``):
   ``POST /ingest/files`` (multipart upload of .txt .md .pdf .html files) -> the ingest summary;
 - ``GET /health`` and ``GET /collections`` (each collection's model, extension and size).
 
-Every request goes through the one data path: texts are encoded by the :class:`~longembed.encoder.Encoder`
+Every request goes through the one data path: texts are encoded by the :class:`~longembed.encoding.encoder.Encoder`
 built from the collection's recorded settings, searches go through :class:`~longembed.retrieve.Retriever`,
 ingests through :func:`longembed.ingest.ingest`. A model is loaded once per distinct collection settings and
 kept. Forward passes take one fair gate (one device; :mod:`longembed.serve.fair`): a long request is a series
 of forward batches that each take it once, reading and tokenizing happen outside it, and a search waits for at
 most the batch running now. Every call to the Qdrant client is serialised by a lock (Qdrant's local mode is not
 thread-safe). Requests are bounded (characters per text, texts per request, k, body bytes, documents per
-ingest, bytes per file and PDF time and pages, see :class:`~longembed.limits.ReadLimits`); breaking a
+ingest, bytes per file and PDF time and pages, see :class:`~longembed.ingest.limits.ReadLimits`); breaking a
 bound is a 4xx with a message that names it, or, for one file of an ingest, a failure listed for that file.
 """
 
@@ -35,12 +35,12 @@ from pathlib import Path
 from longembed.errors import (
     LongEmbedError,
 )
-from longembed.limits import ReadLimits
+from longembed.ingest.limits import ReadLimits
 from longembed.serve.address import ServerAddress, remove_address, remove_on_stop, write_address
 from longembed.serve.app import create_app
 from longembed.serve.schemas import DEFAULT_HOST, DEFAULT_PORT
 from longembed.serve.security import SecurityPolicy
-from longembed.settings import IndexSettings
+from longembed.settings import IndexSettings, RunOptions
 from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, Store
 
 log = logging.getLogger(__name__)
@@ -72,9 +72,7 @@ def serve(
     collection: str = DEFAULT_COLLECTION,
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
-    device: str = "auto",
-    dtype: str = "auto",
-    batch_tokens: int | None = None,
+    run: RunOptions | None = None,
     new_collection_settings: IndexSettings | None = None,
     allow_hosts: Sequence[str] = (),
     allow_origins: Sequence[str] = (),
@@ -84,7 +82,8 @@ def serve(
 ) -> None:
     """Open the store, load the default collection's model and serve the app with uvicorn until stopped.
 
-    ``new_collection_settings`` are the settings of collections created by ``POST /ingest`` (defaults of
+    ``run`` says where and how models run (:class:`~longembed.settings.RunOptions`); ``new_collection_settings``
+    are the settings of collections created by ``POST /ingest`` (defaults of
     :class:`IndexSettings` when omitted); existing collections keep their own.
 
     The address is bound first (``port`` 0 picks a free port; the line printed on start names it). A local
@@ -94,7 +93,7 @@ def serve(
 
     ``allow_hosts``, ``allow_origins``, ``token`` (else ``$LONGEMBED_TOKEN``) and ``allow_paths`` build the
     :class:`~longembed.serve.security.SecurityPolicy`; a non-loopback ``host`` needs a token. ``read_limits``
-    bound each file of an ingest (default :class:`~longembed.limits.ReadLimits`).
+    bound each file of an ingest (default :class:`~longembed.ingest.limits.ReadLimits`).
 
     Raises:
         LongEmbedError: the address cannot be bound, or the security options are invalid (e.g. no token for a
@@ -110,8 +109,8 @@ def serve(
         db = Store(path=store, url=qdrant_url)
         try:
             app = create_app(
-                db, collection=collection, device=device, new_collection_settings=new_collection_settings,
-                dtype=dtype, batch_tokens=batch_tokens, security=security, read_limits=read_limits,
+                db, collection=collection, run=run, new_collection_settings=new_collection_settings,
+                security=security, read_limits=read_limits,
             )
         except BaseException:
             db.close()

@@ -11,7 +11,7 @@ import threading
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from longembed.encoder import Encoder
+from longembed.encoding import Encoder
 from longembed.errors import (
     CollectionNotFound,
     IngestError,
@@ -19,7 +19,7 @@ from longembed.errors import (
     StoreError,
 )
 from longembed.ingest import SUPPORTED_EXTENSIONS, IngestSummary, ingest
-from longembed.limits import ReadLimits
+from longembed.ingest.limits import ReadLimits
 from longembed.retrieve.retriever import Retriever
 from longembed.serve.fair import FairGate, share_device
 from longembed.serve.requests import (
@@ -29,7 +29,7 @@ from longembed.serve.requests import (
     printable,
 )
 from longembed.serve.schemas import CollectionInfo, IngestFailure, IngestResponse
-from longembed.settings import IndexSettings
+from longembed.settings import IndexSettings, RunOptions
 from longembed.store import DEFAULT_COLLECTION, Store
 
 log = logging.getLogger(__name__)
@@ -64,20 +64,17 @@ class Service:
     Args:
         store: the open store; from now on every call to its Qdrant client is serialised.
         collection: the default collection of requests that name none.
-        device: where models run (``auto``, ``cpu``, ``cuda``).
+        run: device, weight dtype and padded tokens per forward pass of every model it loads
+            (:class:`~longembed.settings.RunOptions`).
         new_collection_settings: settings of collections created by ``/ingest``.
-        dtype, batch_tokens: model weight dtype and padded tokens per forward pass (see
-            :class:`~longembed.encoder.Encoder`).
     """
 
     def __init__(
         self,
         store: Store,
         collection: str = DEFAULT_COLLECTION,
-        device: str = "auto",
+        run: RunOptions | None = None,
         new_collection_settings: IndexSettings | None = None,
-        dtype: str = "auto",
-        batch_tokens: int | None = None,
         uploads: UploadArea | None = None,
         read_limits: ReadLimits | None = None,
     ) -> None:
@@ -85,9 +82,7 @@ class Service:
         self.uploads = uploads or UploadArea()
         self.store.client = Serialized(store.client, threading.RLock())
         self.default_collection = collection
-        self.device = device
-        self.dtype = dtype
-        self.batch_tokens = batch_tokens
+        self.run = run or RunOptions()
         self.new_collection_settings = new_collection_settings or IndexSettings()
         self.gate = FairGate()  # one forward batch at a time, fewest pieces first (see longembed.serve.fair)
         self.read_limits = read_limits or ReadLimits()
@@ -105,8 +100,7 @@ class Service:
             if key not in self._encoders:
                 log.info("loading %s", settings.describe())
                 self._encoders[key] = share_device(
-                    Encoder(settings, device=self.device, dtype=self.dtype, batch_tokens=self.batch_tokens),
-                    self.gate, batch_tokens_given=self.batch_tokens is not None,
+                    Encoder(settings, self.run), self.gate, batch_tokens_given=self.run.batch_tokens is not None,
                 )
             return self._encoders[key]
 

@@ -18,6 +18,7 @@ from longembed.store.schema import (
     SCROLL_PAGE,
     SPARSE_VECTOR,
     STATE_FIELDS,
+    MAX_STORED_TEXT_CHARS,
     DocumentPayload,
     Hit,
     StoredDocument,
@@ -26,7 +27,8 @@ from longembed.store.schema import (
 )
 
 __all__ = [
-    "CHUNKS_VECTOR", "DEFAULT_COLLECTION", "DEFAULT_STORE", "DOC_VECTOR", "LOCAL_STORE_FILES", "POINT_NAMESPACE",
+    "CHUNKS_VECTOR", "DEFAULT_COLLECTION", "DEFAULT_STORE", "DOC_VECTOR", "LOCAL_STORE_FILES", "MAX_STORED_TEXT_CHARS",
+    "POINT_NAMESPACE",
     "SCROLL_PAGE", "SETTINGS_VERSION", "SPARSE_VECTOR", "STATE_FIELDS", "DocumentPayload", "Hit", "IndexSettings",
     "Store", "StoredDocument", "StoredState", "VectorStore", "point_id",
 ]

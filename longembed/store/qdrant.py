@@ -17,7 +17,7 @@ from typing import Any
 from qdrant_client import QdrantClient, models
 
 from longembed.errors import CollectionNotFound, StoreError
-from longembed.safe_pickle import check_local_rows, is_writable, read_only_client
+from longembed.store.safe_pickle import check_local_rows, is_writable, read_only_client
 from longembed.settings import DEFAULT_STORE, SETTINGS_VERSION, IndexSettings
 
 from longembed.store.local import _check_local_store, _first_line

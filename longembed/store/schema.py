@@ -35,7 +35,7 @@ class DocumentPayload(TypedDict, total=False):
     n_tokens: int
     truncated: bool
     text: str
-    """The document's text, at most ``MAX_STORED_TEXT_CHARS`` characters."""
+    """The document's text, at most :data:`MAX_STORED_TEXT_CHARS` characters."""
     text_chars: int
     source: str
     encoding: str
@@ -47,6 +47,10 @@ class DocumentPayload(TypedDict, total=False):
     passages: list[list[int]]
     """``[start, end)`` character offsets of each passage into ``text`` (collections with passages), in the order
     of the ``chunks`` multivector's rows."""
+
+
+MAX_STORED_TEXT_CHARS = 1_000_000
+"""Longest text kept in a point's payload (for snippets and passages); ``text_chars`` records the full length."""
 
 
 def point_id(relative_path: str) -> str:

@@ -25,13 +25,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from longembed.encoder import Encoder
+from longembed.encoding import Encoder
 from longembed.errors import TuneError
 from longembed.extenders import Segment
 from longembed.extenders.position_interpolation import find_position_embeddings, replace_position_table
 from longembed.models.tuned import TunedLayout, TuningRecord, initial_table, write_tuned_folder
 from longembed.settings import DEFAULT_MODEL, IndexSettings
 from longembed.tuning.pairs import Pair
+from longembed.settings import RunOptions
 
 log = logging.getLogger(__name__)
 CHECKPOINTS_KEPT = 2
@@ -96,7 +97,7 @@ class PositionTuner:
         if len(pairs) < 2:
             raise TuneError(f"tuning needs at least 2 training pairs (in-batch negatives), got {len(pairs)}")
         base = IndexSettings(model=config.model, extend="none", max_length=512)
-        self.encoder = Encoder(base, device=device, dtype="float32")
+        self.encoder = Encoder(base, RunOptions(device=device, dtype="float32"))
         kind = self.encoder.positions.kind
         if kind != "ape":
             raise TuneError(

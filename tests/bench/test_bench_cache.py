@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from longembed.bench.cache import CachedEncoder, EmbeddingCache, settings_key
-from longembed.encoder import Encoder
+from longembed.encoding import Encoder
 from longembed.ingest import SourceDocument, ingest_documents
 from longembed.settings import IndexSettings
 from longembed.store import Store
+from longembed.settings import RunOptions
 
 TEXTS = [
     "Cats purr and chase mice around the barn at night. " * 70,  # 840 tokens: 2 windows of 510
@@ -23,7 +24,7 @@ TEXTS = [
 
 
 def test_cached_vectors_equal_the_encoders_and_are_reused(tmp_path):
-    encoder = Encoder(IndexSettings(extend="pcw", max_length=1024), device="cpu")
+    encoder = Encoder(IndexSettings(extend="pcw", max_length=1024), RunOptions(device="cpu"))
     cache = EmbeddingCache(tmp_path / "c.sqlite")
     cached = CachedEncoder(encoder, cache)
     direct = encoder.encode(TEXTS, keep_segments=True)
@@ -46,9 +47,9 @@ def test_cached_vectors_equal_the_encoders_and_are_reused(tmp_path):
     assert again[0].segment_vectors is None  # only when asked for
 
     # other settings are other entries
-    other = Encoder(IndexSettings(extend="pcw", max_length=512), device="cpu")
+    other = Encoder(IndexSettings(extend="pcw", max_length=512), RunOptions(device="cpu"))
     assert settings_key(other) != settings_key(encoder)
-    assert settings_key(Encoder(IndexSettings(extend="pcw", max_length=1024), device="cpu")) == settings_key(encoder)
+    assert settings_key(Encoder(IndexSettings(extend="pcw", max_length=1024), RunOptions(device="cpu"))) == settings_key(encoder)
     fresh = CachedEncoder(other, cached.cache)
     fresh.encode(TEXTS[:1])
     assert fresh.computed == 1 and len(cached.cache) == 4
@@ -59,7 +60,7 @@ def test_cached_vectors_equal_the_encoders_and_are_reused(tmp_path):
 
 def test_interrupted_ingest_resumes_from_the_cache(tmp_path, monkeypatch):
     settings = IndexSettings(extend="none", max_length=512, passages="none")  # as the bench ingests (no passages)
-    encoder = Encoder(settings, device="cpu")
+    encoder = Encoder(settings, RunOptions(device="cpu"))
     docs = [
         SourceDocument(f"d{i}", f"d{i}", t, hashlib.sha256(t.encode()).hexdigest())
         for i, t in enumerate([f"Document number {i} talks about topic {i}." for i in range(6)])

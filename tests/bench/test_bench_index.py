@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from longembed.encoder import Encoder
+from longembed.encoding import Encoder
 from longembed.errors import IngestError, LongEmbedError, StoreError
 from longembed.ingest import SourceDocument, ingest_documents
 from longembed.retrieve import Retriever
 from longembed.settings import IndexSettings
 from longembed.store import Store, StoredDocument
+from longembed.settings import RunOptions
 
 PCW = IndexSettings(extend="pcw", max_length=2048, passages="none")  # the bench's chunked baseline: no passages
 
@@ -53,7 +54,7 @@ def test_chunks_multivector_scores_a_document_by_its_best_chunk(tmp_path):
 
 
 def test_pcw_window_vectors_average_to_the_document_vector():
-    encoder = Encoder(PCW, device="cpu")
+    encoder = Encoder(PCW, RunOptions(device="cpu"))
     long_text = "The committee met to discuss the harbour budget. " * 120  # ~1200 tokens -> 3 windows
     short, long_ = encoder.encode(["A short note about cats.", long_text], keep_segments=True)
     assert short.segment_vectors.shape == (1, 384) and np.allclose(short.segment_vectors[0], short.vector, atol=1e-6)
@@ -71,7 +72,7 @@ def test_in_memory_ingest_with_chunks_finds_a_fact_by_its_chunk(tmp_path):
         doc("rockets", "The rocket engine burns liquid oxygen and kerosene at launch. " * 40),
         doc("weather", filler * 2),
     ]
-    encoder = Encoder(PCW, device="cpu")
+    encoder = Encoder(PCW, RunOptions(device="cpu"))
     with Store(path=tmp_path / "s") as store:
         summary = ingest_documents(docs, PCW, store, "c", encoder=encoder, progress=False, with_chunks=True)
         assert summary.documents == 3 and store.count("c") == 3
@@ -83,17 +84,17 @@ def test_in_memory_ingest_with_chunks_finds_a_fact_by_its_chunk(tmp_path):
         assert by_chunk[0]["path"] == "harbour"
         assert by_chunk[0]["score"] > retriever.search(query, k=3, mode="dense")[0]["score"]  # best chunk beats the mean
         with pytest.raises(LongEmbedError, match="does not match collection 'c'"):
-            Retriever(store=store, collection="c", encoder=Encoder(IndexSettings(extend="none"), device="cpu"))
+            Retriever(store=store, collection="c", encoder=Encoder(IndexSettings(extend="none"), RunOptions(device="cpu")))
         with pytest.raises(IngestError, match="no document to ingest"):
             ingest_documents([], PCW, store, "c", encoder=encoder, progress=False)
 
 
 def test_bfloat16_weights_give_nearly_the_same_vectors():
     text = ["The harbour master ordered three new tugboats for the winter season. " * 60]  # ~840 tokens
-    full = Encoder(IndexSettings(extend="pi", max_length=1024), device="cpu").encode(text)[0].vector
-    half = Encoder(IndexSettings(extend="pi", max_length=1024), device="cpu", dtype="bfloat16")
+    full = Encoder(IndexSettings(extend="pi", max_length=1024), RunOptions(device="cpu")).encode(text)[0].vector
+    half = Encoder(IndexSettings(extend="pi", max_length=1024), RunOptions(device="cpu", dtype="bfloat16"))
     assert half.dtype == torch.bfloat16 and next(half.model.parameters()).dtype == torch.bfloat16
     vector = half.encode(text)[0].vector
     assert vector.dtype == np.float32 and float(vector @ full) > 0.99
     with pytest.raises(LongEmbedError, match="unknown dtype 'int8'"):
-        Encoder(IndexSettings(extend="none"), device="cpu", dtype="int8")
+        Encoder(IndexSettings(extend="none"), RunOptions(device="cpu", dtype="int8"))

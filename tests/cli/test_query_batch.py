@@ -25,7 +25,7 @@ TOPICS = {
 }
 COUNTING_CLI = """
 import atexit, sys
-import longembed.encoder as encoder_module
+import longembed.encoding.encoder as encoder_module
 built = []
 original = encoder_module.Encoder.__init__
 def counted(self, *args, **kwargs):

@@ -12,14 +12,19 @@ import numpy as np
 import pytest
 import torch
 
-from longembed.encoder import Encoder, pool, read_sentence_transformers_config, resolve_model_path
+from longembed.encoding import Encoder, pool
+
+from longembed.models.sentence_transformers_folder import read_sentence_transformers_config
+
+from longembed.models.paths import resolve_model_path
 from longembed.errors import ExtensionError, ModelLoadError
 from longembed.settings import IndexSettings
+from longembed.settings import RunOptions
 from tiny_models import small, tiny_model_dir
 
 
 def test_default_model_reports_ape_and_512_positions(model_path):
-    enc = Encoder(IndexSettings(extend="none"), device="cpu")
+    enc = Encoder(IndexSettings(extend="none"), RunOptions(device="cpu"))
     assert enc.model_path == model_path
     assert (enc.positions.kind, enc.original_length, enc.positions.offset) == ("ape", 512, 0)
     assert enc.pooling == "mean" and enc.dimension == 384
@@ -55,7 +60,7 @@ def test_roberta_positions_start_after_padding_idx(model_path, tmp_path):
     from transformers import RobertaConfig
 
     path = tiny_model_dir(tmp_path, model_path, small(RobertaConfig, max_position_embeddings=66, pad_token_id=1))
-    enc = Encoder(IndexSettings(model=path, extend="pi", max_length=256), device="cpu")
+    enc = Encoder(IndexSettings(model=path, extend="pi", max_length=256), RunOptions(device="cpu"))
     # L_o = max_position_embeddings - padding_idx - 1 = 66 - 1 - 1
     assert (enc.positions.kind, enc.original_length, enc.positions.offset) == ("ape", 64, 2)
     table = enc.model.embeddings.position_embeddings.weight
@@ -69,17 +74,17 @@ def test_rope_model_is_detected_and_ape_methods_are_refused(model_path, tmp_path
 
     config = small(ModernBertConfig, max_position_embeddings=128, pad_token_id=0)
     path = tiny_model_dir(tmp_path, model_path, config)
-    enc = Encoder(IndexSettings(model=path, extend="pcw"), device="cpu")
+    enc = Encoder(IndexSettings(model=path, extend="pcw"), RunOptions(device="cpu"))
     assert (enc.positions.kind, enc.original_length) == ("rope", 128)
     with pytest.raises(ExtensionError, match="methods that do: none, pcw, gp, pi, ntk, yarn, se$"):
-        Encoder(IndexSettings(model=path, extend="rp"), device="cpu")
+        Encoder(IndexSettings(model=path, extend="rp"), RunOptions(device="cpu"))
 
 
 def test_pi_matrix_of_the_real_model_hits_original_rows(model_path):
     from transformers import AutoModel
 
     original = AutoModel.from_pretrained(model_path).embeddings.position_embeddings.weight
-    enc = Encoder(IndexSettings(extend="pi", max_length=2048), device="cpu")
+    enc = Encoder(IndexSettings(extend="pi", max_length=2048), RunOptions(device="cpu"))
     enlarged = enc.model.embeddings.position_embeddings.weight
     assert enlarged.shape == (2048, 384)
     assert torch.equal(enlarged[::4], original)
@@ -87,7 +92,7 @@ def test_pi_matrix_of_the_real_model_hits_original_rows(model_path):
 
 
 def test_long_document_is_truncated_and_reported(model_path):
-    enc = Encoder(IndexSettings(extend="pi", max_length=1024), device="cpu")
+    enc = Encoder(IndexSettings(extend="pi", max_length=1024), RunOptions(device="cpu"))
     text = "meeting " * 3000  # one token per word
     short, long_ = enc.encode(["meeting " * 100, text])
     assert (short.n_tokens, short.truncated) == (102, False)
@@ -99,7 +104,7 @@ def test_pcw_document_is_the_normalised_mean_of_its_windows(model_path):
     """Reference: each 512-token window run through plain transformers, mean-pooled, normalised, averaged."""
     from transformers import AutoModel
 
-    enc = Encoder(IndexSettings(extend="pcw", max_length=4096), device="cpu")
+    enc = Encoder(IndexSettings(extend="pcw", max_length=4096), RunOptions(device="cpu"))
     text = " ".join(f"w{i % 97}" for i in range(1500))
     ids = enc.tokenize([text])[0]
     ids = ids[:1700]
@@ -128,4 +133,4 @@ def test_model_path_errors(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ModelLoadError, match="could not load a tokenizer"):
-        Encoder(IndexSettings(model=str(empty)), device="cpu")
+        Encoder(IndexSettings(model=str(empty)), RunOptions(device="cpu"))

@@ -11,13 +11,12 @@ import pytest
 import torch
 from conftest import SAMPLE_DOCS
 
-from longembed.encoder import Encoder
+from longembed.encoding import Encoder
 from longembed.encoding.passages import passage_spans, sentence_starts
-from longembed.encoding.pooling import prepare_passages, tokenize_with_offsets
 from longembed.errors import LongEmbedError
 from longembed.ingest import SourceDocument, ingest_documents
 from longembed.retrieve import Retriever
-from longembed.settings import IndexSettings, adopt_passages
+from longembed.settings import IndexSettings, RunOptions, adopt_passages
 from longembed.store import Store
 
 MEETING = (SAMPLE_DOCS / "ES2002a.txt").read_text(encoding="utf-8")
@@ -30,12 +29,12 @@ HAYSTACK = (
 
 
 def _tokens(encoder: Encoder, text: str):
-    return tokenize_with_offsets(encoder, "", text)[2]
+    return encoder.preparer.tokenize_with_offsets("", text)[2]
 
 
 @pytest.fixture(scope="module")
 def encoder() -> Encoder:
-    return Encoder(IndexSettings(max_length=512), device="cpu")
+    return Encoder(IndexSettings(max_length=512), RunOptions(device="cpu"))
 
 
 @pytest.mark.parametrize(("sentences", "size"), [(1, 128), (3, 128), (0, 64), (1, 16)])
@@ -58,7 +57,7 @@ def test_spans_cover_the_text_exactly_and_hold_at_most_p_tokens(encoder, sentenc
 
 
 def test_a_passage_never_spans_two_sentences_and_long_sentences_are_cut():
-    encoder = Encoder(IndexSettings(extend="none", max_length=128), device="cpu")
+    encoder = Encoder(IndexSettings(extend="none", max_length=128), RunOptions(device="cpu"))
     long_sentence = " ".join(["word"] * 50) + "."
     text = f"First one. {long_sentence} Last one."
     passages = passage_spans(text, _tokens(encoder, text), 16, 1)
@@ -72,7 +71,8 @@ def test_a_passage_never_spans_two_sentences_and_long_sentences_are_cut():
 def test_naive_passage_vector_equals_encoding_the_passage_alone(encoder):
     text = HAYSTACK + NEEDLE + " " + HAYSTACK
     settings = replace(encoder.settings, passages="naive")
-    prepared, (passages,) = prepare_passages(encoder, encoder.prepare([text]), [text], settings)
+    prepared = encoder.preparer.prepare_with_passages([text], settings)
+    (passages,) = prepared.passages
     (emb,) = encoder.encode_prepared(prepared)
     assert emb.passage_vectors.shape == (len(passages), 384)
     alone = encoder.encode([text[p.start : p.end] for p in passages])
@@ -94,9 +94,10 @@ def _direct_states(model_path: str, encoder: Encoder, content_ids: list[int]) ->
 def test_late_passage_vector_is_the_mean_of_the_direct_forward_passs_token_states(encoder, model_path):
     text = HAYSTACK + NEEDLE + " " + HAYSTACK  # < L_o tokens: pi feeds it with the original positions
     settings = replace(encoder.settings, passages="late")
-    prepared, (passages,) = prepare_passages(encoder, encoder.prepare([text]), [text], settings)
+    prepared = encoder.preparer.prepare_with_passages([text], settings)
+    (passages,) = prepared.passages
     (emb,) = encoder.encode_prepared(prepared)
-    ids, n_prefix, _ = tokenize_with_offsets(encoder, "", text)
+    ids, n_prefix, _ = encoder.preparer.tokenize_with_offsets("", text)
     states = _direct_states(model_path, encoder, ids)
     for i, p in enumerate(passages):
         mean = states[1 + p.token_start : 1 + p.token_end].mean(dim=0)  # +1: [CLS]
@@ -107,12 +108,13 @@ def test_late_passage_vector_is_the_mean_of_the_direct_forward_passs_token_state
 
 
 def test_long_late_chunking_covers_a_document_of_three_times_l_t(model_path):
-    encoder = Encoder(IndexSettings(extend="none", max_length=128), device="cpu")
+    encoder = Encoder(IndexSettings(extend="none", max_length=128), RunOptions(device="cpu"))
     text = (HAYSTACK * 8) + NEEDLE
-    ids, _, tokens = tokenize_with_offsets(encoder, "", text)
+    ids, _, tokens = encoder.preparer.tokenize_with_offsets("", text)
     assert len(ids) > 3 * 128
     settings = replace(encoder.settings, passages="late", passage_sentences=1, passage_size=32)
-    prepared, (passages,) = prepare_passages(encoder, encoder.prepare([text]), [text], settings)
+    prepared = encoder.preparer.prepare_with_passages([text], settings)
+    (passages,) = prepared.passages
     (emb,) = encoder.encode_prepared(prepared)
     assert emb.truncated  # the doc vector keeps its meaning: the first L_t tokens
     assert passages[-1].end == len(text) and passages[-1].token_end == len(ids)
@@ -129,10 +131,11 @@ def test_long_late_chunking_covers_a_document_of_three_times_l_t(model_path):
 
 
 def test_window_late_pools_l_o_windows(model_path):
-    encoder = Encoder(IndexSettings(max_length=2048), device="cpu")
+    encoder = Encoder(IndexSettings(max_length=2048), RunOptions(device="cpu"))
     text = (HAYSTACK * 12) + NEEDLE
     settings = replace(encoder.settings, passages="window-late")
-    prepared, (passages,) = prepare_passages(encoder, encoder.prepare([text]), [text], settings)
+    prepared = encoder.preparer.prepare_with_passages([text], settings)
+    (passages,) = prepared.passages
     (emb,) = encoder.encode_prepared(prepared)
     assert all(len(s.input_ids) <= 512 for s in prepared.extra[0])
     seg, begin, end = prepared.passage_refs[0][-1]
@@ -227,7 +230,7 @@ def test_post_search_gives_passages(needle_store, encoder):
 
     from longembed.serve.app import create_app
 
-    client = TestClient(create_app(needle_store, collection="c", device="cpu", preload=False),
+    client = TestClient(create_app(needle_store, collection="c", run=RunOptions(device="cpu"), preload=False),
                         base_url="http://127.0.0.1")  # a loopback Host (the default allowlist)
     query = "When does the municipal book-lending building shut its doors at weekends?"
     body = client.post("/search", json={"query": query, "k": 1}).json()

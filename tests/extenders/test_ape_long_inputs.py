@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from conftest import SAMPLE_DOCS
-from longembed.encoder import Encoder
+from longembed.encoding import Encoder
 from longembed.extenders import methods_for
 from longembed.settings import IndexSettings
+from longembed.settings import RunOptions
 
 L_T = 4096
 
@@ -17,7 +18,7 @@ L_T = 4096
 @pytest.fixture(scope="module")
 def long_text() -> str:
     """Sample transcripts joined and cut to exactly 4094 content tokens (4096 with [CLS] and [SEP])."""
-    enc = Encoder(IndexSettings(extend="none"), device="cpu")
+    enc = Encoder(IndexSettings(extend="none"), RunOptions(device="cpu"))
     text = "\n".join(p.read_text() for p in sorted(SAMPLE_DOCS.glob("*.txt"))[:4])
     ids = enc.tokenize([text])[0][: L_T - 2]
     text = enc.tokenizer.decode(ids)
@@ -29,7 +30,7 @@ def test_every_ape_method_embeds_4096_tokens(long_text):
     assert methods_for("ape") == ["none", "pcw", "gp", "rp", "pi"]
     got = {}
     for method in methods_for("ape"):
-        enc = Encoder(IndexSettings(extend=method, max_length=L_T), device="cpu")
+        enc = Encoder(IndexSettings(extend=method, max_length=L_T), RunOptions(device="cpu"))
         (item,) = enc.encode([long_text])
         assert item.n_tokens == L_T
         assert item.truncated == (method == "none"), method

@@ -18,6 +18,7 @@ from longembed.extenders import (
     recurrent_position_ids,
     window_starts,
 )
+from longembed.settings import RunOptions
 
 APE4 = ModelPositions("ape", original_length=4, offset=0)
 NO_SPECIALS = Framing((), ())
@@ -115,7 +116,7 @@ def test_every_method_gives_the_original_embedding_for_short_inputs(model_path):
     """For inputs <= L_o every method must return sentence-transformers' own embedding (real weights)."""
     from sentence_transformers import SentenceTransformer
 
-    from longembed.encoder import Encoder
+    from longembed.encoding import Encoder
     from longembed.settings import IndexSettings
 
     texts = [
@@ -126,6 +127,6 @@ def test_every_method_gives_the_original_embedding_for_short_inputs(model_path):
     reference.max_seq_length = 512
     expected = reference.encode(texts, convert_to_numpy=True)
     for method in methods_for("ape"):
-        encoder = Encoder(IndexSettings(model=model_path, extend=method, max_length=4096), device="cpu")
+        encoder = Encoder(IndexSettings(model=model_path, extend=method, max_length=4096), RunOptions(device="cpu"))
         got = np.stack([e.vector for e in encoder.encode(texts)])
         np.testing.assert_allclose(got, expected, atol=1e-5, err_msg=method)

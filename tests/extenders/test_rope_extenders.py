@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from longembed.encoder import Encoder
+from longembed.encoding import Encoder
 from longembed.errors import ExtensionError
 from longembed.extenders import Framing, ModelPositions, build_extender, ntk_lambda, self_extend_defaults
 from longembed.extenders.attention import (
@@ -25,6 +25,7 @@ from longembed.extenders.attention import (
 )
 from longembed.extenders.rope_scaling import default_inv_freq, rotary_tables
 from longembed.settings import IndexSettings
+from longembed.settings import RunOptions
 from tiny_models import save_random_model, small
 
 L_O = 64
@@ -61,7 +62,7 @@ def family_dirs(model_path, tmp_path_factory) -> dict[str, str]:
 
 
 def encoder(path: str, extend: str, max_length: int = 8 * L_O, **params) -> Encoder:
-    return Encoder(IndexSettings(model=path, extend=extend, max_length=max_length, extend_params=params), device="cpu")
+    return Encoder(IndexSettings(model=path, extend=extend, max_length=max_length, extend_params=params), RunOptions(device="cpu"))
 
 
 def vectors(enc: Encoder, texts: list[str]) -> np.ndarray:
@@ -216,7 +217,7 @@ def test_family_none_enforces_the_trained_length(family, family_dirs, caplog):
     assert (got.n_tokens, got.truncated, cut.truncated) == (3 * L_O + 2, True, False)
     np.testing.assert_allclose(got.vector, cut.vector, atol=1e-6)
     assert np.abs(got.vector - vectors(encoder(path, "pi", factor="1"), [long_text])[0]).max() > 1e-3
-    with caplog.at_level("WARNING", logger="longembed.encoder"):
+    with caplog.at_level("WARNING", logger="longembed.encoding.encoder"):
         enc.encode([long_text], kind="query")
     assert f"query of {3 * L_O + 2} tokens truncated to {L_O}" in caplog.text
 
@@ -352,9 +353,9 @@ def test_attention_scale_on_bert_with_real_weights(model_path):
     """all-MiniLM-L6-v2 (real weights): attn_scale with pi at 2048 tokens equals BERT with scaled logits."""
     text = words(2046)
     got = vectors(
-        Encoder(IndexSettings(extend="pi", max_length=2048, extend_params={"attn_scale": "on"}), "cpu"), [text]
+        Encoder(IndexSettings(extend="pi", max_length=2048, extend_params={"attn_scale": "on"}), RunOptions(device="cpu")), [text]
     )
-    reference = Encoder(IndexSettings(extend="pi", max_length=2048), "cpu")
+    reference = Encoder(IndexSettings(extend="pi", max_length=2048), RunOptions(device="cpu"))
     for module in reference.model.modules():
         if hasattr(module, "scaling") and hasattr(module, "query"):
             module.scaling *= math.log(2048) / math.log(512)

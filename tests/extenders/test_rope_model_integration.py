@@ -16,16 +16,17 @@ import numpy as np
 import pytest
 import torch
 
-from longembed.encoder import Encoder
+from longembed.encoding import Encoder
 from longembed.extenders.rope_scaling import rotary_tables
 from longembed.settings import IndexSettings
+from longembed.settings import RunOptions
 
 MODEL = os.environ.get("LONGEMBED_ROPE_MODEL", "")
 pytestmark = pytest.mark.skipif(not MODEL, reason="set LONGEMBED_ROPE_MODEL=DIR (EmbeddingGemma folder) to run")
 
 
 def encoder(extend: str, max_length: int = 8192, **params) -> Encoder:
-    return Encoder(IndexSettings(model=MODEL, extend=extend, max_length=max_length, extend_params=params), device="cpu")
+    return Encoder(IndexSettings(model=MODEL, extend=extend, max_length=max_length, extend_params=params), RunOptions(device="cpu"))
 
 
 def vectors(enc: Encoder, texts: list[str]) -> np.ndarray:

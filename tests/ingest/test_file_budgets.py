@@ -15,7 +15,7 @@ from test_reader import write_pdf
 
 from longembed.errors import LongEmbedError
 from longembed.ingest.reader import ReadFailure, read_file
-from longembed.limits import DEFAULT_MAX_FILE_MB, DEFAULT_PDF_PAGES, DEFAULT_PDF_SECONDS, ReadLimits
+from longembed.ingest.limits import DEFAULT_MAX_FILE_MB, DEFAULT_PDF_PAGES, DEFAULT_PDF_SECONDS, ReadLimits
 
 BUDGET_S = 3.0
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from longembed.encoder import Encoder, with_model_prompts
+from longembed.encoding import Encoder
+from longembed.models.paths import with_model_prompts
 from longembed.errors import IngestError
 from longembed.ingest import ingest
-from longembed.ingest.pipeline import CLIP_CHARS_PER_TOKEN, _clip
-from longembed.settings import IndexSettings
+from longembed.settings import IndexSettings, RunOptions
 from longembed.store import DOC_VECTOR, Store, point_id
 
 SETTINGS = IndexSettings(extend="none", max_length=128)
@@ -43,7 +43,7 @@ class CountingEncoder(Encoder):
 
 @pytest.fixture(scope="module")
 def encoder() -> CountingEncoder:
-    return CountingEncoder(SETTINGS, device="cpu")
+    return CountingEncoder(SETTINGS, RunOptions(device="cpu"))
 
 
 def write_folder(folder: Path, texts: dict[str, str]) -> Path:
@@ -154,30 +154,3 @@ def test_nothing_readable_prunes_nothing_and_unreadable_file_keeps_its_point(tmp
             run(docs, store, encoder, prune=True)
         assert sorted(points(store)) == ["a.txt", "b.txt"]  # an empty-looking folder deletes nothing
 
-
-def test_clipped_long_text_embeds_exactly_like_the_whole_text(encoder):
-    """A text far longer than the limit is tokenized by prefixes; its first tokens, and so its vector, are those
-    of the whole text (compared on a 200k-character text that can still be tokenized whole)."""
-    words = "the harbour committee met on tuesday to discuss budget pier fishing fleet and weather".split()
-    text = " ".join(words[(i * 7) % len(words)] for i in range(40_000))
-    head, clipped = _clip(text, encoder)
-    assert clipped and len(head) < len(text) and len(head) >= (126 + 64) * CLIP_CHARS_PER_TOKEN
-    whole, cut = encoder.encode([text, head])
-    assert whole.truncated and cut.truncated
-    np.testing.assert_array_equal(whole.vector, cut.vector)
-    short = "A short note."
-    assert _clip(short, encoder) == (short, False)
-
-
-def test_a_degenerate_text_is_clipped_after_two_prefixes(encoder, monkeypatch):
-    """One 3 MB word is a single [UNK]: no prefix ever reaches the limit. The clip tries two prefixes and keeps
-    the third (16 times the first) instead of tokenizing the whole text (issue 14 row 8)."""
-    from longembed.ingest.pipeline import CLIP_MARGIN_TOKENS
-
-    calls = []
-    original = encoder.tokenize
-    monkeypatch.setattr(encoder, "tokenize", lambda texts: calls.append(len(texts[0])) or original(texts))
-    text = "a" * 3_000_000
-    head, clipped = _clip(text, encoder)
-    first = (encoder.extender.content_limit + CLIP_MARGIN_TOKENS) * CLIP_CHARS_PER_TOKEN
-    assert calls == [first, 4 * first] and clipped and head == text[: 16 * first]

@@ -9,11 +9,12 @@ import threading
 import numpy as np
 import pytest
 
-from longembed.encoder import Encoder
+from longembed.encoding import Encoder
 from longembed.ingest import ingest
 from longembed.ingest.pipeline import _one_ahead
 from longembed.settings import IndexSettings
 from longembed.store import DOC_VECTOR, Store
+from longembed.settings import RunOptions
 
 SETTINGS = IndexSettings(extend="pcw", max_length=1024)
 WORDS = "harbour pier fleet budget remote control tomato rocket kerosene cat barn mouse".split()
@@ -61,10 +62,10 @@ class ThreadRecordingEncoder(Encoder):
 
     prepared_in: list[str] = []
 
-    def prepare(self, texts, kind="document"):
+    def prepare(self, texts, kind="document", **options):
         if kind == "document":
             self.prepared_in.append(threading.current_thread().name)
-        return super().prepare(texts, kind)
+        return super().prepare(texts, kind, **options)
 
 
 def test_pipelined_folder_ingest_tokenizes_ahead_in_the_worker_and_stores_the_plain_embeddings(tmp_path):
@@ -76,7 +77,7 @@ def test_pipelined_folder_ingest_tokenizes_ahead_in_the_worker_and_stores_the_pl
         words = [WORDS[i % len(WORDS)]] * 5 + list(rng.choice(WORDS, size=int(rng.integers(40, 900))))
         texts[f"doc{i:02d}.txt"] = " ".join(words)
         (docs / f"doc{i:02d}.txt").write_text(texts[f"doc{i:02d}.txt"])
-    encoder = ThreadRecordingEncoder(SETTINGS, device="cpu", batch_tokens=2048)
+    encoder = ThreadRecordingEncoder(SETTINGS, RunOptions(device="cpu", batch_tokens=2048))
     with Store(path=tmp_path / "store") as store:
         summary = ingest(docs, SETTINGS, store, "c", encoder=encoder, docs_per_batch=3, progress=False)
         stored = {
@@ -84,9 +85,9 @@ def test_pipelined_folder_ingest_tokenizes_ahead_in_the_worker_and_stores_the_pl
             for p in store.client.scroll("c", limit=100, with_payload=True, with_vectors=True)[0]
         }
     assert sorted(summary.new) == sorted(texts) and summary.documents == 11
-    # the encoder was given, so the worker tokenizes every batch (its documents, then their naive passages): none
-    # is left to the main thread
-    assert len(encoder.prepared_in) == 2 * 4 and all(name.startswith("longembed-read") for name in encoder.prepared_in)
+    # the encoder was given, so the worker prepares every batch (its documents with their naive passages, one call
+    # per batch): none is left to the main thread
+    assert len(encoder.prepared_in) == 4 and all(name.startswith("longembed-read") for name in encoder.prepared_in)
     assert set(summary.stage_seconds) == {"read", "prepare", "encode", "write"}
     assert all(seconds > 0 for seconds in summary.stage_seconds.values())
     # the same vectors as encoding each document alone, in the main thread

@@ -6,18 +6,19 @@ import io
 
 import pytest
 
-from longembed.encoder import Encoder
+from longembed.encoding import Encoder
 from longembed.ingest import ingest
 from longembed.ingest.progress import IngestProgress
 from longembed.settings import IndexSettings
 from longembed.store import Store
+from longembed.settings import RunOptions
 
 SETTINGS = IndexSettings(extend="none", max_length=128, passages="none")  # document passes only: the bar counts them
 TEXTS = [f"Meeting {i}: the harbour committee discussed the budget for the new pier. " * 12 for i in range(3)]
 
 
 def test_every_forward_pass_moves_the_bar():
-    encoder = Encoder(SETTINGS, device="cpu", batch_tokens=128)  # one 128-token input per forward pass
+    encoder = Encoder(SETTINGS, RunOptions(device="cpu", batch_tokens=128))  # one 128-token input per forward pass
     prepared = encoder.prepare(TEXTS, kind="document")
     tokens = sum(len(s.input_ids) for plan in prepared.plans for s in plan)
     shown = io.StringIO()
@@ -44,6 +45,6 @@ def test_ingest_updates_the_bar_within_its_first_batch(tmp_path, monkeypatch):
     monkeypatch.setattr(IngestProgress, "forward", lambda self, n: (events.append(f"forward {n}"), forward(self, n)))
     monkeypatch.setattr(IngestProgress, "batch_done", lambda self, n: (events.append(f"done {n}"), batch_done(self, n)))
     with Store(path=tmp_path / "store") as store:
-        summary = ingest(docs, SETTINGS, store, "c", progress=True, batch_tokens=128, device="cpu")
+        summary = ingest(docs, SETTINGS, store, "c", progress=True, run=RunOptions(device="cpu", batch_tokens=128))
     assert summary.documents == 3
     assert events == ["forward 128", "forward 128", "forward 128", "done 3"]  # one batch of three documents

@@ -20,13 +20,15 @@ from llama_index.vector_stores.qdrant import QdrantVectorStore
 from qdrant_client import QdrantClient
 
 from conftest import SAMPLE_DOCS
-from longembed.encoder import Encoder, with_model_prompts
+from longembed.encoding import Encoder
+from longembed.models.paths import with_model_prompts
 from longembed.errors import IngestError
 from longembed.ingest import ingest
 from longembed.integrations.llama_index import LongEmbedEmbedding, LongEmbedRetriever, documents_from_folder
 from longembed.retrieve import Retriever
 from longembed.settings import IndexSettings
 from longembed.store import Store, point_id
+from longembed.settings import RunOptions
 from meetings_subset import KNOWN_FIRST, MAX_LENGTH, SUBSET, copy_subset, query_text
 
 SETTINGS = IndexSettings(max_length=MAX_LENGTH)
@@ -42,7 +44,7 @@ def no_openai():
 
 @pytest.fixture(scope="module")
 def encoder() -> Encoder:
-    return Encoder(SETTINGS, device="cpu")
+    return Encoder(SETTINGS, RunOptions(device="cpu"))
 
 
 @pytest.fixture(scope="module")

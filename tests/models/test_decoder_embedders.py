@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 import torch
 
-from longembed.encoder import Encoder, pool
+from longembed.encoding import Encoder, pool
 from longembed.settings import IndexSettings
+from longembed.settings import RunOptions
 from tiny_models import save_random_model, small
 
 L_O = 64
@@ -91,7 +92,7 @@ def encoder(path: str, extend: str = "none", max_length: int = 4 * L_O, query_pr
     settings = IndexSettings(
         model=path, extend=extend, max_length=max_length, query_prefix=query_prefix, extend_params=params
     )
-    return Encoder(settings, device="cpu")
+    return Encoder(settings, RunOptions(device="cpu"))
 
 
 def vectors(enc: Encoder, texts: list[str], kind: str = "document") -> np.ndarray:

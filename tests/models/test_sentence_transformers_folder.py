@@ -15,12 +15,15 @@ import numpy as np
 import pytest
 import torch
 
-from longembed.encoder import Encoder, with_model_prompts
+from longembed.encoding import Encoder
+
+from longembed.models.paths import with_model_prompts
 from longembed.errors import ModelLoadError
 from longembed.ingest import ingest
-from longembed.sentence_transformers_folder import read_sentence_transformers_config
+from longembed.models.sentence_transformers_folder import read_sentence_transformers_config
 from longembed.settings import IndexSettings
 from longembed.store import Store
+from longembed.settings import RunOptions
 from tiny_models import tiny_model_dir
 from tiny_models import small
 
@@ -61,7 +64,7 @@ def test_dense_layers_and_prompts_match_sentence_transformers(model_path, tmp_pa
     assert cfg.prompt("query") == PROMPTS["query"] and cfg.prompt("document") == PROMPTS["document"]
 
     reference = SentenceTransformer(folder, device="cpu")
-    enc = Encoder(IndexSettings(model=folder, extend="none"), device="cpu")
+    enc = Encoder(IndexSettings(model=folder, extend="none"), RunOptions(device="cpu"))
     assert enc.dimension == 24
     assert (enc.settings.query_prefix, enc.settings.document_prefix) == (PROMPTS["query"], PROMPTS["document"])
     for kind in ("query", "document"):
@@ -70,7 +73,7 @@ def test_dense_layers_and_prompts_match_sentence_transformers(model_path, tmp_pa
         assert got.shape == want.shape == (2, 24)
         np.testing.assert_allclose(got, want, atol=1e-5, err_msg=kind)
     # a prefix given by the user (the empty one included) wins over the model's prompt
-    plain = Encoder(IndexSettings(model=folder, extend="none", query_prefix=""), device="cpu")
+    plain = Encoder(IndexSettings(model=folder, extend="none", query_prefix=""), RunOptions(device="cpu"))
     assert (plain.settings.query_prefix, plain.settings.document_prefix) == ("", PROMPTS["document"])
     np.testing.assert_allclose(
         plain.encode(TEXTS[:1], kind="query")[0].vector, reference.encode(TEXTS[:1])[0], atol=1e-5
@@ -104,7 +107,7 @@ def test_dense_errors(model_path, tmp_path):
     cfg = json.loads(config.read_text())
     config.write_text(json.dumps({**cfg, "activation_function": "os.system"}))
     with pytest.raises(ModelLoadError, match="not a torch.nn module"):
-        Encoder(IndexSettings(model=str(folder), extend="none"), device="cpu")
+        Encoder(IndexSettings(model=str(folder), extend="none"), RunOptions(device="cpu"))
     config.write_text(json.dumps({**cfg, "out_features": 47}))
     with pytest.raises(ModelLoadError, match="do not fit its config"):
-        Encoder(IndexSettings(model=str(folder), extend="none"), device="cpu")
+        Encoder(IndexSettings(model=str(folder), extend="none"), RunOptions(device="cpu"))

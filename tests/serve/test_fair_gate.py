@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from longembed.serve.fair import CPU_PIECE_TOKENS, FairGate, Job, job, share_device
+from longembed.settings import RunOptions
 
 
 def _wait_until(predicate, timeout: float = 30.0) -> None:
@@ -114,10 +115,10 @@ def test_share_device_bounds_cpu_pieces_unless_the_batch_size_was_given(device, 
 def test_a_real_encoder_takes_the_gate_per_forward_batch_and_tokenizes_outside_it():
     """all-MiniLM-L6-v2, none at 128 tokens, 128 tokens per forward batch: five documents are five pieces; while
     another thread holds the gate, tokenizing still works and a query waits only for the gate."""
-    from longembed.encoder import Encoder
+    from longembed.encoding import Encoder
     from longembed.settings import IndexSettings
 
-    encoder = Encoder(IndexSettings(extend="none", max_length=128), device="cpu", batch_tokens=128)
+    encoder = Encoder(IndexSettings(extend="none", max_length=128), RunOptions(device="cpu", batch_tokens=128))
     gate = FairGate()
     share_device(encoder, gate, batch_tokens_given=True)
     text = "the harbour committee approved a new pier for the fishing fleet " * 20
@@ -163,10 +164,10 @@ def test_a_query_runs_between_the_layers_of_a_long_forward_and_both_vectors_are_
     """all-MiniLM-L6-v2 with pi at 1024 tokens: while one 1024-token document is inside layer 2, a query queues;
     the document's forward hands the gate over before layer 3, the query finishes first, and both vectors equal
     the ones computed alone."""
-    from longembed.encoder import Encoder
+    from longembed.encoding import Encoder
     from longembed.settings import IndexSettings
 
-    encoder = Encoder(IndexSettings(extend="pi", max_length=1024), device="cpu")
+    encoder = Encoder(IndexSettings(extend="pi", max_length=1024), RunOptions(device="cpu"))
     text = "the harbour committee approved a new pier for the fishing fleet " * 150
     alone_doc, alone_query = encoder.encode([text])[0].vector, encoder.encode(["pier"], kind="query")[0].vector
     gate = FairGate()

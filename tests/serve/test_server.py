@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from qdrant_client import models
 
 from conftest import SAMPLE_DOCS
-from longembed.encoder import Encoder
+from longembed.encoding import Encoder
 from longembed.ingest import ingest
 from longembed.retrieve import Retriever
 from longembed.serve.schemas import (
@@ -24,6 +24,7 @@ from longembed.serve.app import create_app
 from longembed.serve.security import SecurityPolicy
 from longembed.settings import IndexSettings
 from longembed.store import Store
+from longembed.settings import RunOptions
 from meetings_subset import KNOWN_FIRST, MAX_LENGTH, SUBSET, copy_subset, query_text
 
 SETTINGS = IndexSettings(max_length=MAX_LENGTH)
@@ -35,7 +36,7 @@ MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 @pytest.fixture(scope="module")
 def encoder() -> Encoder:
     """An encoder of its own (not the server's), to check the server's vectors against."""
-    return Encoder(SETTINGS, device="cpu")
+    return Encoder(SETTINGS, RunOptions(device="cpu"))
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,7 @@ def expected(store_path, encoder):
 @pytest.fixture(scope="module")
 def client(store_path, expected, tmp_path_factory):
     app = create_app(
-        Store(path=store_path), device="cpu", new_collection_settings=PREFIXED, max_body_bytes=BODY_LIMIT,
+        Store(path=store_path), run=RunOptions(device="cpu"), new_collection_settings=PREFIXED, max_body_bytes=BODY_LIMIT,
         security=SecurityPolicy.build(allow_paths=[tmp_path_factory.getbasetemp()]),  # tmp_path folders
     )
     with TestClient(app, base_url="http://127.0.0.1") as test_client:  # a loopback Host (the default allowlist)

@@ -15,7 +15,7 @@ import pytest
 from conftest import REPO
 from clitools import FAST, run_cli
 
-from longembed.encoder import Encoder
+from longembed.encoding import Encoder
 from longembed.errors import LongEmbedError
 from longembed.ingest import SourceDocument, ingest, ingest_documents
 from longembed.retrieve import Retriever
@@ -25,6 +25,7 @@ from longembed.sparse import Analyzer, SparseSettings
 from longembed.sparse.bm25 import query_vector
 from longembed.sparse.index import add_bm25, length_stats, sparse_settings
 from longembed.store import SPARSE_VECTOR, Store, point_id
+from longembed.settings import RunOptions
 
 FIXTURE = REPO / "tests" / "fixtures" / "dense_only_store"
 """A store written by longembed before bm25 existed (main at 69eb605: ``longembed ingest docs --store store
@@ -44,7 +45,7 @@ TERMS = {  # by hand: lower case, Lucene stop words (the, of, is, at, on) and 1-
 
 @pytest.fixture(scope="module")
 def encoder() -> Encoder:
-    return Encoder(SETTINGS, device="cpu")
+    return Encoder(SETTINGS, RunOptions(device="cpu"))
 
 
 @pytest.fixture()

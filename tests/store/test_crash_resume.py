@@ -22,9 +22,10 @@ import numpy as np
 import pytest
 
 from clitools import CLI, FAST, cli_env, run_cli
-from longembed.encoder import Encoder
+from longembed.encoding import Encoder
 from longembed.settings import IndexSettings
 from longembed.store import DOC_VECTOR, Store, point_id
+from longembed.settings import RunOptions
 
 
 pytestmark = pytest.mark.slow  # kills real ingests of 160 files at 7 moments: minutes
@@ -180,7 +181,7 @@ def test_sigkill_at_any_moment_then_rerun_leaves_exactly_one_current_point_per_d
     assert len(final) == len(texts) == N_FILES
 
     # every vector is the embedding of the file's current text (no half-written or stale vector)
-    encoder = Encoder(IndexSettings(extend="none", max_length=128), device="cpu")
+    encoder = Encoder(IndexSettings(extend="none", max_length=128), RunOptions(device="cpu"))
     with Store(path=store) as db:
         stored = db.client.scroll("c", limit=10_000, with_payload=["path"], with_vectors=True)[0]
     paths = [p.payload["path"] for p in stored]

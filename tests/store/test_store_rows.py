@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from clitools import FAST, assert_one_line_error, can_deny_reads, drop_file_read_override, run_cli
 
-from longembed.safe_pickle import ForeignObject, restricted_loads
+from longembed.store.safe_pickle import ForeignObject, restricted_loads
 from longembed.settings import IndexSettings
 from longembed.store import Store, StoredDocument
 

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from safetensors import safe_open
 
-from longembed.encoder import Encoder
+from longembed.encoding import Encoder
 from longembed.models.paths import SHIPPED_TUNED, with_model_defaults
 from longembed.models.tuned import DATA_DIR, read_tuning
 from longembed.settings import IndexSettings
+from longembed.settings import RunOptions
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +19,7 @@ def tuned_encoder(tmp_path_factory) -> Encoder:
     mp = pytest.MonkeyPatch()
     mp.setenv("LONGEMBED_CACHE", str(tmp_path_factory.mktemp("cache")))
     settings = with_model_defaults(IndexSettings(model="minilm-4k-tuned"))
-    encoder = Encoder(settings, device="cpu")
+    encoder = Encoder(settings, RunOptions(device="cpu"))
     yield encoder
     mp.undo()
 
@@ -39,7 +40,7 @@ def test_name_resolves_to_a_tuned_folder_with_the_tuned_method(tuned_encoder):
 
 
 def test_inputs_up_to_l_o_embed_exactly_as_the_base_model(tuned_encoder):
-    base = Encoder(IndexSettings(extend="none"), device="cpu")
+    base = Encoder(IndexSettings(extend="none"), RunOptions(device="cpu"))
     texts = ["The remote control costs twelve euros fifty.", " ".join(["budget"] * 500)]
     tuned = np.stack([e.vector for e in tuned_encoder.encode(texts)])
     plain = np.stack([e.vector for e in base.encode(texts)])
@@ -47,7 +48,7 @@ def test_inputs_up_to_l_o_embed_exactly_as_the_base_model(tuned_encoder):
 
 
 def test_long_inputs_use_the_learned_rows(tuned_encoder):
-    pi = Encoder(IndexSettings(extend="pi"), device="cpu")
+    pi = Encoder(IndexSettings(extend="pi"), RunOptions(device="cpu"))
     text = "The meeting went over the remote control design and its budget. " * 200  # ~2,600 tokens
     tuned, interpolated = tuned_encoder.encode([text])[0], pi.encode([text])[0]
     assert tuned.n_tokens == interpolated.n_tokens > 2000

@@ -17,13 +17,14 @@ from transformers import BertConfig, ModernBertConfig
 
 from clitools import assert_one_line_error, run_cli
 from conftest import SAMPLE_DOCS
-from longembed.encoder import Encoder
+from longembed.encoding import Encoder
 from longembed.errors import ExtensionError, TuneError
 from longembed.models.paths import with_model_defaults
 from longembed.models.tuned import initial_table, read_tuning
 from longembed.settings import IndexSettings
 from longembed.tuning.pairs import Pair, best_window, pairs_from_jsonl, pairs_from_texts
 from longembed.tuning.trainer import PositionTuner, TuneConfig, latest_checkpoint, tune
+from longembed.settings import RunOptions
 from tiny_models import save_random_model, small
 
 L_O = 32
@@ -98,9 +99,9 @@ def test_only_new_rows_change_and_short_inputs_embed_as_before(tiny_bert, pairs,
     start, _ = initial_table(base[key], L_T, layout)
     assert not torch.equal(tuned[key][learned], start[learned])  # the new rows did learn
 
-    enc = Encoder(IndexSettings(model=str(out), max_length=L_T), device="cpu")
+    enc = Encoder(IndexSettings(model=str(out), max_length=L_T), RunOptions(device="cpu"))
     assert enc.settings.extend == "tuned" and enc.extender.params["attn_scale"] is True
-    plain = Encoder(IndexSettings(model=tiny_bert, extend="none", max_length=L_O), device="cpu")
+    plain = Encoder(IndexSettings(model=tiny_bert, extend="none", max_length=L_O), RunOptions(device="cpu"))
     for a, b in zip(enc.encode(SHORT), plain.encode(SHORT)):
         assert np.abs(a.vector - b.vector).max() < 1e-6
     long = enc.encode([" ".join(["budget"] * 100)])[0]
@@ -135,9 +136,9 @@ def test_a_tuned_folder_takes_only_the_tuned_method(tiny_bert, pairs, tmp_path):
     assert with_model_defaults(IndexSettings(model=str(out))).extend == "tuned"
     assert with_model_defaults(IndexSettings(model=tiny_bert)).extend == "pi"
     with pytest.raises(ExtensionError, match="does not apply to a model with tuned position encoding; methods that do: tuned$"):
-        Encoder(IndexSettings(model=str(out), extend="gp", max_length=L_T), device="cpu")
+        Encoder(IndexSettings(model=str(out), extend="gp", max_length=L_T), RunOptions(device="cpu"))
     with pytest.raises(ExtensionError, match="position embeddings for 128 tokens; use --max-length 128 or less"):
-        Encoder(IndexSettings(model=str(out), max_length=4096), device="cpu")
+        Encoder(IndexSettings(model=str(out), max_length=4096), RunOptions(device="cpu"))
 
 
 def test_rp_layout_loads_in_sentence_transformers_unchanged(tiny_bert, pairs, tmp_path):
@@ -147,7 +148,7 @@ def test_rp_layout_loads_in_sentence_transformers_unchanged(tiny_bert, pairs, tm
     tune(pairs, out, config(tiny_bert, init="rp", steps=2, checkpoint_every=0), progress=False, device="cpu")
     st = SentenceTransformer(str(out), device="cpu")
     assert st.max_seq_length == L_T
-    ours = Encoder(IndexSettings(model=str(out), max_length=L_T, extend_params={"attn_scale": False}), device="cpu")
+    ours = Encoder(IndexSettings(model=str(out), max_length=L_T, extend_params={"attn_scale": False}), RunOptions(device="cpu"))
     text = " ".join(["remote"] * 90)
     theirs = st.encode([text], normalize_embeddings=True)[0]
     assert np.abs(ours.encode([text])[0].vector - theirs).max() < 1e-5

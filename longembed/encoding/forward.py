@@ -1,0 +1,73 @@
+"""Model inputs in token-budget batches: which segments share a forward pass, and the padded tensors of one batch
+(input ids, attention mask, position ids; token type ids for models that take them)."""
+
+from __future__ import annotations
+
+import torch
+
+from longembed.extenders import Segment
+
+SHORT_INPUT_RATIO = 4
+"""An input under 1/4 of the longest input of the batch being filled starts a new batch: short passages are not
+padded to a document's length."""
+
+
+def token_budget_batches(segments: list[Segment], batch_tokens: int) -> list[list[int]]:
+    """Indices of ``segments`` grouped into forward passes, longest first.
+
+    A batch holds segments of one variant only (see :attr:`Segment.variant`: the extender runs each variant in
+    its own forward context), at most ``batch_tokens`` padded tokens (batch size × its longest input; an input
+    longer than the budget gets a batch of its own), and no input under 1/:data:`SHORT_INPUT_RATIO` of its
+    longest.
+
+    >>> from longembed.extenders import Segment
+    >>> segs = [Segment([1] * n, list(range(n))) for n in (10, 40, 30, 5)]
+    >>> token_budget_batches(segs, 70)
+    [[1], [2, 0], [3]]
+    """
+    order = sorted(range(len(segments)), key=lambda i: (segments[i].variant, -len(segments[i].input_ids)))
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    for i in order:
+        length = len(segments[i].input_ids)
+        longest = len(segments[batch[0]].input_ids) if batch else length
+        if batch and (
+            (len(batch) + 1) * longest > batch_tokens
+            or segments[i].variant != segments[batch[0]].variant
+            or SHORT_INPUT_RATIO * length < longest
+        ):
+            batches.append(batch)
+            batch = []
+        batch.append(i)
+    if batch:
+        batches.append(batch)
+    return batches
+
+
+def batch_inputs(
+    segments: list[Segment], pad_token_id: int, left_padded: bool, token_type_ids: bool, device: torch.device | str
+) -> dict[str, torch.Tensor]:
+    """Model inputs for one batch of segments: ``input_ids``, ``attention_mask``, ``position_ids`` (and
+    ``token_type_ids``, all zero, when ``token_type_ids``), each of shape (n, longest), padded on the left
+    (``left_padded``, e.g. Qwen3-Embedding) or the right, on ``device``. Padding positions repeat the nearest real
+    position id."""
+    longest = max(len(s.input_ids) for s in segments)
+    n = len(segments)
+    input_ids = torch.full((n, longest), pad_token_id, dtype=torch.long)
+    position_ids = torch.zeros((n, longest), dtype=torch.long)
+    mask = torch.zeros((n, longest), dtype=torch.long)
+    for row, seg in enumerate(segments):
+        length = len(seg.input_ids)
+        real = slice(longest - length, longest) if left_padded else slice(0, length)
+        input_ids[row, real] = torch.tensor(seg.input_ids)
+        position_ids[row] = seg.position_ids[0] if left_padded else seg.position_ids[-1]
+        position_ids[row, real] = torch.tensor(seg.position_ids)
+        mask[row, real] = 1
+    inputs = {
+        "input_ids": input_ids.to(device),
+        "attention_mask": mask.to(device),
+        "position_ids": position_ids.to(device),
+    }
+    if token_type_ids:
+        inputs["token_type_ids"] = torch.zeros_like(inputs["input_ids"])
+    return inputs
