@@ -11,8 +11,7 @@ passage and protocol modules stay cheap to import.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from longembed.lazy import lazy_exports
 
 _EXPORTS = {
     "Embedded": "longembed.encoding.encoder",
@@ -24,8 +23,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'longembed.encoding' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

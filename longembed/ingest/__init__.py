@@ -6,8 +6,7 @@ command line builds its options from them without loading torch).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from longembed.lazy import lazy_exports
 
 _EXPORTS = {
     "SUPPORTED_EXTENSIONS": "longembed.ingest.reader",
@@ -22,8 +21,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'longembed.ingest' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

