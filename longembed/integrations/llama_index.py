@@ -32,7 +32,7 @@ from longembed.ingest.reader import ReadFailure, read_documents
 from longembed.models.sentence_transformers_folder import TextKind
 from longembed.retrieve.retriever import Retriever
 from longembed.settings import EXTEND_METHODS, IndexSettings, RunOptions
-from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, Store, point_id
+from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, VectorStore, open_store, point_id
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class LongEmbedEmbedding(BaseEmbedding):
         Raises:
             StoreError, CollectionNotFound: the store or collection cannot be used.
         """
-        with Store(path=store, url=qdrant_url) as db:
+        with open_store(store, qdrant_url) as db:
             settings = db.settings(collection)
         return cls(settings, **kwargs)
 
@@ -197,7 +197,7 @@ class LongEmbedRetriever(BaseRetriever):
         self,
         retriever: Retriever | None = None,
         *,
-        store: str | Path | Store = DEFAULT_STORE,
+        store: str | Path | VectorStore = DEFAULT_STORE,
         collection: str = DEFAULT_COLLECTION,
         qdrant_url: str | None = None,
         device: str = "auto",

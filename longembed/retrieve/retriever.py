@@ -15,7 +15,7 @@ from longembed.sparse.bm25 import query_vector
 from longembed.sparse.index import length_stats, sparse_settings
 from longembed.retrieve.passages import UNITS, best_passages, top_passages
 from longembed.settings import RunOptions
-from longembed.store import CHUNKS_VECTOR, DEFAULT_COLLECTION, DEFAULT_STORE, DOC_VECTOR, Hit, Store
+from longembed.store import CHUNKS_VECTOR, DEFAULT_COLLECTION, DEFAULT_STORE, DOC_VECTOR, Hit, VectorStore, open_store
 
 
 SNIPPET_CHARS = 200
@@ -37,7 +37,7 @@ class Retriever:
 
     Args:
         store: directory of the embedded Qdrant store (ignored when ``qdrant_url`` is given), or an open
-            :class:`Store` (shared, e.g. by the HTTP server).
+            store (a :class:`~longembed.store.VectorStore`, shared, e.g. by the HTTP server).
         collection: collection name.
         qdrant_url: URL of a Qdrant server.
         run: device, weight dtype and padded tokens per forward pass of the model it loads
@@ -53,13 +53,13 @@ class Retriever:
 
     def __init__(
         self,
-        store: str | Path | Store = DEFAULT_STORE,
+        store: str | Path | VectorStore = DEFAULT_STORE,
         collection: str = DEFAULT_COLLECTION,
         qdrant_url: str | None = None,
         run: RunOptions | None = None,
         encoder: EncoderProtocol | None = None,
     ) -> None:
-        self.store = store if isinstance(store, Store) else Store(path=store, url=qdrant_url, create=False)
+        self.store = store if isinstance(store, VectorStore) else open_store(store, qdrant_url, create=False)
         self.collection = collection
         self.settings = self.store.settings(collection)
         self.has_passages = self.settings.has_passages and self.store.has_chunks(collection)

@@ -41,7 +41,7 @@ from longembed.serve.app import create_app
 from longembed.serve.schemas import DEFAULT_HOST, DEFAULT_PORT
 from longembed.serve.security import SecurityPolicy
 from longembed.settings import IndexSettings, RunOptions
-from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, Store
+from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, open_store
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def serve(
     security = SecurityPolicy.build(host, allow_hosts, allow_origins, token, allow_paths)
     sock = listen_socket(host, port)
     try:
-        db = Store(path=store, url=qdrant_url)
+        db = open_store(store, qdrant_url)
         try:
             app = create_app(
                 db, collection=collection, run=run, new_collection_settings=new_collection_settings,

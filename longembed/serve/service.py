@@ -4,12 +4,10 @@ share them between requests (the Qdrant client behind one lock, forward passes t
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import threading
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from longembed.encoding import Encoder
 from longembed.errors import (
@@ -35,34 +33,11 @@ from longembed.store import DEFAULT_COLLECTION, Store
 log = logging.getLogger(__name__)
 
 
-class Serialized:
-    """``target`` with every method call made while holding ``lock``; plain attributes pass through.
-
-    The server wraps the Qdrant client (one store lock) in it.
-    """
-
-    def __init__(self, target: Any, lock: threading.RLock) -> None:
-        self._target = target
-        self._lock = lock
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._target, name)
-        if not callable(value):
-            return value
-
-        @functools.wraps(value)
-        def locked(*args: Any, **kwargs: Any) -> Any:
-            with self._lock:
-                return value(*args, **kwargs)
-
-        return locked
-
-
 class Service:
     """What all requests of one server share: the store, loaded encoders and the locks.
 
     Args:
-        store: the open store; from now on every call to its Qdrant client is serialised.
+        store: the open store; from now on its calls are serialised (:meth:`VectorStore.serialize_calls`).
         collection: the default collection of requests that name none.
         run: device, weight dtype and padded tokens per forward pass of every model it loads
             (:class:`~longembed.settings.RunOptions`).
@@ -80,7 +55,7 @@ class Service:
     ) -> None:
         self.store = store
         self.uploads = uploads or UploadArea()
-        self.store.client = Serialized(store.client, threading.RLock())
+        self.store.serialize_calls(threading.RLock())
         self.default_collection = collection
         self.run = run or RunOptions()
         self.new_collection_settings = new_collection_settings or IndexSettings()

@@ -9,6 +9,7 @@ metadata holds the :class:`~longembed.settings.IndexSettings` that built it and 
 from __future__ import annotations
 
 import logging
+import threading
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,6 +22,7 @@ from longembed.store.safe_pickle import check_local_rows, is_writable, read_only
 from longembed.settings import DEFAULT_STORE, SETTINGS_VERSION, IndexSettings
 
 from longembed.store.local import _check_local_store, _first_line
+from longembed.store.serialized import Serialized
 from longembed.store.schema import (
     CHUNKS_VECTOR,
     DOC_VECTOR,
@@ -89,6 +91,11 @@ class Store:
 
     def close(self) -> None:
         self.client.close()
+
+    def serialize_calls(self, lock: threading.RLock) -> None:
+        """From now on every call to the Qdrant client holds ``lock`` (a server's request threads share one store;
+        the embedded local mode is not thread-safe)."""
+        self.client = Serialized(self.client, lock)
 
     def __enter__(self) -> Store:
         return self
