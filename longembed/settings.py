@@ -26,6 +26,13 @@ MAX_LENGTH_LIMIT = 1 << 20
 
 SETTINGS_VERSION = 1
 
+TextKind = Literal["query", "document"]
+"""What a text is: it decides the prefix (prompt) put before it."""
+TEXT_KINDS: tuple[str, ...] = get_args(TextKind)
+Unit = Literal["document", "passage"]
+"""What a search returns: documents (each with its best passage) or passages across documents."""
+UNITS: tuple[str, ...] = get_args(Unit)
+
 PassageMode = Literal["none", "naive", "late", "window-late"]
 """How a collection's passage vectors are made (see :mod:`longembed.encoding.late_chunking`): ``none`` (no passages, the
 only value of collections built before passages existed), ``naive`` (each passage encoded alone), ``late`` (mean of

@@ -2,7 +2,8 @@
 (``none``), and warm query latency on a collection of N documents with passages.
 
 Ingest: ``longembed.ingest.ingest`` of the first ``--docs`` sample meetings (examples/meetings/docs) into a fresh
-local store per mode, default settings otherwise (pi, L_t = 4096, bm25); size = bytes of the store folder.
+local store per mode, default settings otherwise (pi, L_t = 4096, bm25); size = bytes of the store folder;
+``forward_tokens``: tokens the model ran (padding excluded), the model's share of the cost without timing noise.
 Query latency: a collection of ``--latency-docs`` points whose vectors are the sample's real passage vectors
 (copied round-robin with a little noise, texts and spans kept), queried ``--queries`` times warm in the default
 mode (hybrid, dbsf) with the best passage attached, and with ``unit="passage"``.
@@ -58,17 +59,22 @@ def main() -> None:
     for run, mode in enumerate(args.modes.split(",")):  # a mode given twice: the later run is kept (warm)
         store_dir = work / f"store-{run}-{mode}"
         settings = replace(encoder.settings, passages=mode)
+        forward = []  # tokens of every forward pass (padding excluded): the model's work, free of timing noise
+        encoder.on_forward = forward.append
         with Store(store_dir) as store:
             began = time.perf_counter()
             summary = ingest(scan(docs), settings, store, "c", encoder=encoder, progress=False)
             seconds = time.perf_counter() - began
             counts = store.vector_counts("c")
+        encoder.on_forward = None
         out["ingest"][mode] = {"seconds": seconds, "tokens": summary.tokens, "bytes": folder_bytes(store_dir),
-                               "vectors": counts, "stage_seconds": summary.stage_seconds}
+                               "vectors": counts, "stage_seconds": summary.stage_seconds,
+                               "forward_passes": len(forward), "forward_tokens": sum(forward)}
         print(mode, json.dumps(out["ingest"][mode]), flush=True)
-    base = out["ingest"].get("none", {}).get("seconds")
+    base = out["ingest"].get("none", {})
     for mode, row in out["ingest"].items():
-        row["x_none"] = row["seconds"] / base if base else None
+        row["x_none"] = row["seconds"] / base["seconds"] if base else None
+        row["forward_tokens_x_none"] = row["forward_tokens"] / base["forward_tokens"] if base else None
     # warm query latency on N documents with passages
     source = next(iter(sorted(work.glob("store-*-naive"))), None)
     if source is not None and args.latency_docs:

@@ -24,8 +24,8 @@ from longembed.extenders import Extender, Segment, build_extender
 from longembed.models.device import default_batch_tokens, pick_device, pick_dtype
 from longembed.models.loading import load_model
 from longembed.models.paths import with_model_defaults
-from longembed.models.sentence_transformers_folder import Pooling, TextKind
-from longembed.settings import IndexSettings, RunOptions
+from longembed.models.sentence_transformers_folder import Pooling
+from longembed.settings import IndexSettings, RunOptions, TextKind
 
 log = logging.getLogger(__name__)
 

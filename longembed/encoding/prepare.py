@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from longembed.encoding.late_chunking import MAX_PASSAGE_TOKENS, PassageRef, plan_late_passages
 from longembed.encoding.passages import Passage, TokenizedText, passage_spans
 from longembed.extenders import Extender, Segment
-from longembed.models.sentence_transformers_folder import TextKind
-from longembed.settings import IndexSettings
+from longembed.settings import IndexSettings, TextKind
 
 TOKENIZE_GROUP_CHARS = 200_000
 """Characters per tokenizer call of :meth:`Preparer.tokenize` (about 0.25 s of MiniLM's fast tokenizer on one

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from longembed.models.sentence_transformers_folder import TextKind
-from longembed.settings import IndexSettings
+from longembed.settings import IndexSettings, TextKind
 
 
 @runtime_checkable

@@ -29,9 +29,8 @@ from llama_index.core.schema import Document, NodeRelationship, NodeWithScore, Q
 from longembed.encoding import Encoder
 from longembed.errors import IngestError, LongEmbedError
 from longembed.ingest.reader import ReadFailure, read_documents
-from longembed.models.sentence_transformers_folder import TextKind
 from longembed.retrieve.retriever import Retriever
-from longembed.settings import EXTEND_METHODS, IndexSettings, RunOptions
+from longembed.settings import EXTEND_METHODS, UNITS, IndexSettings, RunOptions, TextKind
 from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, VectorStore, open_store, point_id
 
 log = logging.getLogger(__name__)
@@ -208,8 +207,8 @@ class LongEmbedRetriever(BaseRetriever):
         fusion: str | None = None,
         unit: str = "document",
     ) -> None:
-        if unit not in ("document", "passage"):
-            raise LongEmbedError(f"unknown unit {unit!r}; valid: document, passage")
+        if unit not in UNITS:
+            raise LongEmbedError(f"unknown unit {unit!r}; valid: {', '.join(UNITS)}")
         self.unit = unit
         self._retriever = retriever or Retriever(
             store=store, collection=collection, qdrant_url=qdrant_url, run=RunOptions(device=device)

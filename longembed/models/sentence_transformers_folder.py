@@ -14,17 +14,18 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 from torch import nn
 
 from longembed.errors import ModelLoadError
+from longembed.settings import TextKind  # noqa: F401 (older imports)
 
 log = logging.getLogger(__name__)
 
 Pooling = Literal["mean", "cls", "lasttoken"]
-TextKind = Literal["query", "document"]
+POOLINGS: tuple[str, ...] = get_args(Pooling)
 
 DEFAULT_DENSE_ACTIVATION = "torch.nn.modules.activation.Tanh"
 """sentence-transformers' default activation of a Dense layer whose config names none."""

@@ -21,7 +21,7 @@ A BM25 list with no match at all is left out of every fusion (an empty prefetch)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, get_args
 
 from qdrant_client import models
 
@@ -30,9 +30,9 @@ from longembed.sparse.bm25 import SparseVector, max_attainable, qdrant_idf
 from longembed.store import CHUNKS_VECTOR, DOC_VECTOR, SPARSE_VECTOR, Hit, Store
 
 Mode = Literal["dense", "sparse", "hybrid"]
-MODES: tuple[str, ...] = ("dense", "sparse", "hybrid")
+MODES: tuple[str, ...] = get_args(Mode)
 Fusion = Literal["rrf", "dbsf", "convex"]
-FUSIONS: tuple[str, ...] = ("rrf", "dbsf", "convex")
+FUSIONS: tuple[str, ...] = get_args(Fusion)
 DEFAULT_MODE: Mode = "hybrid"
 DEFAULT_FUSION: Fusion = "dbsf"
 CONVEX_ALPHA = 0.3

@@ -13,7 +13,6 @@ import numpy as np
 
 from longembed.store import CHUNKS_VECTOR, Hit, Store, point_id
 
-UNITS: tuple[str, ...] = ("document", "passage")
 
 
 def passage_vectors(store: Store, collection: str, hits: list[Hit]) -> dict[str, np.ndarray]:

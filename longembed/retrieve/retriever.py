@@ -13,8 +13,8 @@ from longembed.retrieve.hybrid import (
 from longembed.sparse.analyzer import Analyzer
 from longembed.sparse.bm25 import query_vector
 from longembed.sparse.index import length_stats, sparse_settings
-from longembed.retrieve.passages import UNITS, best_passages, top_passages
-from longembed.settings import RunOptions
+from longembed.retrieve.passages import best_passages, top_passages
+from longembed.settings import UNITS, RunOptions
 from longembed.store import CHUNKS_VECTOR, DEFAULT_COLLECTION, DEFAULT_STORE, DOC_VECTOR, Hit, VectorStore, open_store
 
 

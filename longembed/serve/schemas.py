@@ -10,7 +10,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from longembed.retrieve.hybrid import Fusion, Mode
 from longembed.retrieve.retriever import MAX_K
+from longembed.settings import TextKind, Unit
 from longembed.serve.requests import (
     UTF8,
     Utf8Text,
@@ -33,7 +35,6 @@ MAX_NAME_CHARS = 255
 MAX_BODY_BYTES = 32 * 1024 * 1024
 """Largest request body in bytes (uploads included); larger bodies get 413."""
 
-TextKind = Literal["query", "document"]
 BoundedText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS), UTF8]
 
 
@@ -42,11 +43,13 @@ class SearchRequest(BaseModel):
     query: Utf8Text = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The query text.")
     k: int = Field(5, ge=1, le=MAX_K, description="Number of documents to return.")
     collection: str | None = Field(None, description="Collection to search; the server's default when omitted.")
-    mode: Literal["dense", "sparse", "hybrid"] | None = Field(
+    mode: Mode | None = Field(
         None, description="dense, sparse (BM25) or hybrid; default hybrid where the collection has bm25, else dense."
     )
-    fusion: Literal["convex", "rrf", "dbsf"] | None = Field(None, description="How hybrid fuses; default dbsf.")
-    unit: Literal["document", "passage"] = Field(
+    fusion: Fusion | None = Field(
+        None, description="How hybrid fuses; default convex for collections with passages, else dbsf."
+    )
+    unit: Unit = Field(
         "document", description="document: the best documents, each with its best passage; passage: the best "
         "passages across documents (collections with passages)."
     )
