@@ -1,0 +1,5 @@
+"""``python -m longembed.cli``: the ``longembed`` command."""
+
+from longembed.cli import main
+
+main()
