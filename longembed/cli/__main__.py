@@ -2,4 +2,5 @@
 
 from longembed.cli import main
 
-main()
+if __name__ == "__main__":  # pragma: no cover - importing this module (pydoc, a doc tool) runs nothing
+    main()
