@@ -1,15 +1,21 @@
-"""The command line answers --help and usage errors without importing torch or qdrant-client."""
+"""The command line answers --help and usage errors without importing torch or qdrant-client, and nothing
+else in longembed imports it."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+
+from clitools import CLI, cli_env
+from conftest import REPO
 
 from longembed.extenders import EXTENDERS
 from longembed.settings import EXTEND_METHODS
 
 HEAVY = ("torch", "transformers", "qdrant_client", "numpy")
+SERVER = ("fastapi", "uvicorn", "starlette")
 
 
 def test_importing_the_cli_loads_no_heavy_module():
@@ -39,3 +45,32 @@ def test_help_and_a_usage_error_load_no_heavy_module():
 
 def test_the_method_names_the_cli_offers_are_the_registry():
     assert list(EXTEND_METHODS) == list(EXTENDERS)
+
+
+def imported_by(*argv: str) -> tuple[subprocess.CompletedProcess, set[str]]:
+    """Run ``python -X importtime -m longembed.cli ARGV`` (the __main__ module, as `longembed` runs) and return
+    it with the names of every module it imported (importtime's stderr lines "import time: ... | NAME")."""
+    proc = subprocess.run(
+        [CLI[0], "-X", "importtime", *CLI[1:], *argv], capture_output=True, text=True, env=cli_env(), check=False
+    )
+    names = set(re.findall(r"^import time:.*\|\s*(\S+)$", proc.stderr, flags=re.MULTILINE))
+    return proc, names
+
+
+def test_longembed_help_as_run_imports_no_heavy_or_server_module():
+    for argv in (["--help"], ["serve", "--help"]):
+        proc, names = imported_by(*argv)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert proc.stdout.startswith("Usage: python -m longembed.cli ")
+        assert {"click", "longembed.cli", "longembed.cli.options", "longembed.cli.serve"} <= names
+        assert sorted(n for n in names if n.split(".")[0] in HEAVY + SERVER) == []
+
+
+def test_nothing_in_longembed_outside_the_cli_imports_it():
+    pattern = re.compile(r"^\s*(from longembed\.cli\b|import longembed\.cli\b|from longembed import .*\bcli\b)",
+                         re.MULTILINE)
+    package = REPO / "longembed"
+    importers = [str(p.relative_to(REPO)) for p in sorted(package.rglob("*.py"))
+                 if package / "cli" not in p.parents and pattern.search(p.read_text(encoding="utf-8"))]
+    assert importers == []
+    assert pattern.search((package / "cli" / "query.py").read_text(encoding="utf-8"))  # the pattern finds imports

@@ -11,8 +11,8 @@ import sys
 import pytest
 from clitools import assert_one_line_error, cli_env, run_cli
 
+from longembed.cli.query_batch import QueryFileError, QueryLine, read_queries
 from longembed.ingest import ingest
-from longembed.query_batch import QueryFileError, QueryLine, read_queries
 from longembed.retrieve.retriever import PASSAGES_FUSION
 from longembed.settings import IndexSettings
 from longembed.store import Store
@@ -40,7 +40,7 @@ main()
 
 
 def test_k_bound_is_the_retrievers():
-    from longembed import query_batch
+    from longembed.cli import query_batch
     from longembed.retrieve.retriever import MAX_K
 
     assert query_batch.MAX_K == MAX_K

@@ -1,7 +1,7 @@
 """How the command line reports a user error: one ``error:`` line on stderr and exit code 1.
 
-Shared by :mod:`longembed.cli` and the command groups it registers (:mod:`longembed.collections_cli`), so that
-every command answers bad input the same way; imports only click and :mod:`longembed.errors`.
+Shared by every command module of :mod:`longembed.cli`, so that every command answers bad input the same way;
+imports only click and :mod:`longembed.errors`.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from typing import IO, Any
 import click
 
 from longembed.errors import LongEmbedError
+from longembed.settings import RunOptions
 
 MAX_K = 1000
 """The largest ``k``: :data:`longembed.retrieve.retriever.MAX_K` (a test checks they agree). Not imported from there,
@@ -163,7 +164,7 @@ def open_searcher(
     from longembed.retrieve import Retriever
 
     retriever = Retriever(
-        store=store, collection=collection, qdrant_url=qdrant_url, device=device, dtype=dtype, batch_tokens=batch_tokens
+        store=store, collection=collection, qdrant_url=qdrant_url, run=RunOptions(device, dtype, batch_tokens)
     )
     try:
         yield LocalSearcher(retriever)

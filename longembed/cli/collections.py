@@ -1,6 +1,7 @@
 """``longembed collections list|info|drop``: the collections of a store, their settings, and removing one.
 
-Registered on the main command group by :mod:`longembed.cli`; this module imports nothing from it (no cycle).
+Registered on the main command group by :mod:`longembed.cli`; of that package it imports only
+:mod:`longembed.cli.errors` (no cycle).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import sys
 
 import click
 
-from longembed.cli_errors import user_errors
+from longembed.cli.errors import user_errors
 from longembed.settings import DEFAULT_STORE
 
 
@@ -21,9 +22,9 @@ def _store_options(func):
 
 
 def _open(store: str, qdrant_url: str | None):
-    from longembed.store import Store
+    from longembed.store import open_store
 
-    return Store(path=store, url=qdrant_url, create=False)
+    return open_store(store, qdrant_url, create=False)
 
 
 def _describe(db, name: str) -> dict:

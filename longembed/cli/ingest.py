@@ -1,0 +1,122 @@
+"""``longembed ingest`` (embed and store the documents under a path) and ``longembed add-bm25`` (give an existing
+collection the BM25 sparse vector): the commands that write a collection."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import click
+
+from longembed.cli.errors import user_errors
+from longembed.cli.options import encoder_options, index_options, index_settings, store_options
+from longembed.ingest.limits import click_options as read_limit_options
+from longembed.settings import DEFAULT_PASSAGE_SIZE, DEFAULT_PASSAGES, PASSAGE_MODES, RunOptions
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=str, readable=False))  # scan() explains unreadable paths
+@index_options
+@store_options
+@encoder_options
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Also delete the points of documents whose file under PATH is gone (deleted, renamed, now hidden or "
+    "unsupported). Never runs when no document under PATH is readable.",
+)
+@click.option(
+    "--force", is_flag=True, help="Re-embed every document, even those whose text and settings are unchanged."
+)
+@click.option(
+    "--rehash", is_flag=True,
+    help="Read and hash every file; by default a file whose size and modification time are those recorded with "
+    "its point is skipped without being parsed.",
+)
+@click.option(
+    "--follow-links", is_flag=True,
+    help="Also read file symlinks whose target lies outside PATH (by default they are skipped and counted).",
+)
+@click.option(
+    "--verbose", "-v", is_flag=True,
+    help="A line per truncated document (and per unreadable file as it is met); by default one line counts them.",
+)
+@click.option(
+    "--sparse",
+    type=click.Choice(["bm25", "none"]),
+    default="bm25",
+    show_default=True,
+    help="A new collection also gets a BM25 sparse vector (bm25) for --mode sparse/hybrid queries, or not (none). "
+    "An existing collection keeps what it has (add bm25 later with `longembed add-bm25`).",
+)
+@click.option(
+    "--passages",
+    type=click.Choice(list(PASSAGE_MODES)),
+    default=DEFAULT_PASSAGES,
+    show_default=True,
+    help="Passage vectors stored with each document (searched as a MAX_SIM multivector; every hit names its best "
+    "passage): naive (each passage embedded alone; measured best), late (mean of the whole-document pass over "
+    "the passage), window-late (the same over L_o-token windows) or none. Recorded in the collection; an existing "
+    "collection keeps its own when this is left at the default.",
+)
+@click.option(
+    "--passage-size",
+    type=click.IntRange(min=8),
+    default=DEFAULT_PASSAGE_SIZE,
+    show_default=True,
+    help="Longest passage in tokens: a passage is one sentence, a longer sentence is cut into pieces of this size.",
+)
+@read_limit_options
+@user_errors
+def ingest(
+    path, model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix, store,
+    qdrant_url, collection, device, dtype, batch_tokens, progress, prune, force, rehash, follow_links, verbose,
+    sparse, read_limits, passages, passage_size,
+) -> None:
+    """Embed every .txt .md .pdf .html file under PATH (a folder, searched recursively, or one file) as one
+    whole document and store it in a Qdrant collection.
+
+    Unchanged documents (same text sha256 and settings) are skipped, changed ones replace their point, so an
+    interrupted run can simply be started again. Hidden files and folders are skipped, symlinked folders are
+    not followed, files with other extensions are counted and skipped."""
+    from longembed.models.paths import resolve_model_path, with_model_prompts
+    from longembed.ingest import ingest as run_ingest
+    from longembed.ingest import scan
+    from longembed.ingest.reader import shown_path as shown
+    from longembed.store import open_store
+
+    if verbose:
+        logging.getLogger("longembed.ingest").setLevel(logging.INFO)
+    settings = index_settings(
+        model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix
+    )
+    settings = dataclasses.replace(settings, passages=passages, passage_size=passage_size)
+    listing = scan(path, follow_links=follow_links)  # a wrong path or model path fails before the store is opened or the model loaded
+    resolve_model_path(model)
+    click.echo(f"reading {listing.describe()}", err=True)
+    settings = with_model_prompts(settings)  # the collection records the prefixes actually used
+    with open_store(store, qdrant_url) as db:
+        summary = run_ingest(
+            listing, settings, db, collection, progress=progress, prune=prune, force=force,
+            run=RunOptions(device, dtype, batch_tokens), rehash=rehash, sparse=sparse, limits=read_limits,
+        )
+    for failure in summary.failed:
+        click.echo(f"failed: {shown(failure.path)}: {shown(failure.reason)}", err=True)
+    for pruned in summary.pruned:
+        click.echo(f"pruned: {shown(pruned)}", err=True)
+    click.echo(summary.line())
+
+
+@click.command("add-bm25")
+@store_options
+@user_errors
+def add_bm25_command(store, qdrant_url, collection) -> None:
+    """Give a collection built without it the BM25 sparse vector, computed from the stored document texts
+    (nothing is re-embedded), so that --mode sparse and hybrid work on it."""
+    from longembed.sparse.index import add_bm25
+    from longembed.store import open_store
+
+    with open_store(store, qdrant_url, create=False) as db:
+        n = add_bm25(db, collection)
+    click.echo(f"added bm25 to {n} document{'' if n == 1 else 's'} of collection {collection!r}")

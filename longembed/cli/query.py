@@ -1,0 +1,89 @@
+"""``longembed query``: the best documents or passages for a query text (or a file of queries, see
+:mod:`longembed.cli.query_batch`)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from longembed.cli.errors import user_errors
+from longembed.cli.options import encoder_options, store_options
+from longembed.settings import UNITS
+
+
+@click.command()
+@click.argument("text", required=False)
+@click.option(
+    "--file", "queries_file", metavar="FILE",
+    help='Answer every query of FILE with one model load: one per line, or JSON lines {"query", "k"?, "id"?} '
+    "(.jsonl); - reads JSON lines from standard input. Instead of TEXT.",
+)
+@click.option("-k", "k", type=int, default=5, show_default=True, help="Number of documents (or passages) to return.")
+@store_options
+@click.option(
+    "--json", "as_json", is_flag=True,
+    help="Print a JSON list of results; each names the mode and fusion that answered.",
+)
+@encoder_options
+@click.option(
+    "--mode",
+    type=click.Choice(["dense", "sparse", "hybrid"]),
+    default=None,
+    help="dense (the document vector), sparse (BM25 alone) or hybrid (both fused, and chunk vectors where the "
+    "collection has them). Default: hybrid on collections with bm25, dense on older ones.",
+)
+@click.option(
+    "--fusion",
+    type=click.Choice(["convex", "rrf", "dbsf"]),
+    default=None,
+    help="How hybrid fuses the lists: dbsf (Qdrant distribution-based score fusion; default on collections without "
+    "passages), convex (default on collections with passages), rrf "
+    "(Qdrant reciprocal rank fusion) or convex (0.3 x min-max dense + 0.7 x BM25 / the query's best attainable BM25).",
+)
+@click.option(
+    "--unit",
+    type=click.Choice(UNITS),
+    default="document",
+    show_default=True,
+    help="document: the best documents, each with its best passage; passage: the best passages across documents "
+    "(collections with passages).",
+)
+@user_errors
+def query(
+    text, queries_file, k, store, qdrant_url, collection, as_json, device, dtype, batch_tokens, mode, fusion, unit
+) -> None:
+    """Find the documents that best match TEXT, encoded with the model and settings recorded in the collection.
+
+    TEXT "-" reads the query from standard input (for queries longer than the shell allows as an argument).
+    --file answers many queries per model load (--json: one line per query). While `longembed serve` holds the
+    local store, the query goes to that server."""
+    from longembed.cli.query_batch import answer_queries, open_searcher, read_queries
+
+    if (text is None) == (queries_file is None):
+        raise click.UsageError("give either a query TEXT or --file FILE")
+    if queries_file is not None:
+        queries = read_queries(queries_file, k)
+        if queries_file != "-":
+            queries = list(queries)  # every line checked before the model loads
+        with open_searcher(store, collection, qdrant_url, device, dtype, batch_tokens) as searcher:
+            answer_queries(queries, searcher, mode, fusion, as_json, unit)
+        return
+    if text == "-":
+        text = click.get_binary_stream("stdin").read().decode("utf-8", errors="replace")
+
+    with open_searcher(store, collection, qdrant_url, device, dtype, batch_tokens) as searcher:
+        results, answered_mode, answered_fusion = searcher.search(text, k, mode, fusion, unit)
+    if as_json:
+        for r in results:
+            r.update(mode=answered_mode, fusion=answered_fusion)
+        click.echo(json.dumps(results, indent=2, ensure_ascii=False))
+        return
+    if not results:
+        click.echo("no documents in the collection")
+    for r in results:
+        click.echo(f"{r['rank']:>3}  {r['score']:.4f}  {r['path']}  ({r['title']})")
+        if unit == "passage":
+            click.echo(f"     [{r['start_char']}:{r['end_char']}] {' '.join(r['text'].split())}")
+        else:
+            click.echo(f"     {r['snippet']}")
