@@ -15,8 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -25,6 +24,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from longembed.encoding import Encoder, EncoderProtocol
 from longembed.errors import IngestError
+from longembed.ingest.ahead import one_ahead
 from longembed.ingest.points import document_point, encode_each_on_error, passage_fields
 from longembed.ingest.progress import IngestProgress
 from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, read_file, scan, shown_path
@@ -153,24 +153,6 @@ def ingest_documents(
     return state.finish()
 
 
-def _one_ahead(batches: Iterable[T], work: Callable[[T], Batch]) -> Iterator[Batch]:
-    """Yield ``work(batch)`` for each batch, in order, computing the next one in a worker thread while the
-    caller handles the current one (reading and tokenizing overlap encoding). An exception in ``work`` is
-    raised when its batch is due; on exit the worker finishes its batch and nothing more is started."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="longembed-read") as pool:
-        ahead: Future | None = None
-        try:
-            for batch in batches:
-                submitted = pool.submit(work, batch)
-                if ahead is not None:
-                    yield ahead.result()
-                ahead = submitted
-            if ahead is not None:
-                yield ahead.result()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
 @dataclass
 class _IngestRun:
     """The state of one ingest run: the lazily loaded encoder and what the collection held when it started."""
@@ -233,7 +215,7 @@ class _IngestRun:
             return self.prepare(reads, force)
 
         with IngestProgress(total, enabled=progress) as self.progress, logging_redirect_tqdm():
-            for batch in _one_ahead(batches, read_and_prepare):
+            for batch in one_ahead(batches, read_and_prepare):
                 self.process(batch)
                 self.progress.batch_done(batch.size)
         if self.summary.truncated:

@@ -11,7 +11,7 @@ import pytest
 
 from longembed.encoding import Encoder
 from longembed.ingest import ingest
-from longembed.ingest.pipeline import _one_ahead
+from longembed.ingest.ahead import one_ahead
 from longembed.settings import IndexSettings
 from longembed.store import DOC_VECTOR, Store
 from longembed.settings import RunOptions
@@ -30,7 +30,7 @@ def test_the_next_batch_is_worked_on_while_the_caller_handles_the_current_one():
         return i * 10
 
     seen = []
-    for result in _one_ahead(range(4), work):
+    for result in one_ahead(range(4), work):
         batch = result // 10
         if batch < 3:  # while batch k is handled here, batch k + 1 gets started in the worker
             assert started[batch + 1].wait(timeout=10), f"batch {batch + 1} was not started during batch {batch}"
@@ -50,7 +50,7 @@ def test_an_error_in_the_worker_is_raised_when_its_batch_is_due_and_nothing_more
 
     seen = []
     with pytest.raises(ValueError, match="unreadable batch 2"):
-        for result in _one_ahead(range(6), work):
+        for result in one_ahead(range(6), work):
             seen.append(result)
     assert seen == [0, 1]
     # batch 3 was submitted (one ahead) before batch 2's error surfaced; nothing after it is ever started
