@@ -4,7 +4,8 @@ Entries are keyed by (model fingerprint, extension method, its parameters, max l
 dtype) and the sha256 of the document text. They live in one SQLite file and are committed after every
 encoded batch, so an interrupted run keeps everything it finished and the next run resumes from there.
 :class:`CachedEncoder` wraps a real :class:`~longembed.encoding.encoder.Encoder` and is handed to the ingest step in its
-place; nothing is embedded outside the encoder.
+place; nothing is embedded outside the encoder. :class:`PlainEncoder` keeps the same counters without a cache,
+for the bench's passage methods (see :mod:`longembed.bench.methods`).
 """
 
 from __future__ import annotations
@@ -191,3 +192,46 @@ class CachedEncoder:
                 embedded = Embedded(embedded.vector, embedded.n_tokens, embedded.truncated, embedded.n_segments)
             out.append(embedded)
         return out
+
+
+class PlainEncoder:
+    """A real :class:`~longembed.encoder.Encoder` with :class:`CachedEncoder`'s counters and no cache: for the
+    passage methods, whose passage vectors the ingest step makes with
+    :func:`longembed.encoding.pooling.prepare_passages` from this encoder's own ``prepare`` plans (a
+    :class:`CachedEncoder` defers ``prepare`` until its lookup, and its entries hold no passage vectors).
+
+    Attributes:
+        computed: documents embedded since the last :meth:`reset_counters` (all of them; ``reused`` stays 0).
+        seconds, computed_seconds: the time of those document encodes (seconds; equal here).
+    """
+
+    def __init__(self, encoder: Encoder) -> None:
+        self.encoder = encoder
+        self.reset_counters()
+
+    def reset_counters(self) -> None:
+        self.computed = 0
+        self.reused = 0
+        self.seconds = 0.0
+        self.computed_seconds = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.encoder, name)
+
+    def prepare(self, texts: list[str], kind: TextKind = "document") -> PreparedTexts:
+        return self.encoder.prepare(texts, kind=kind)
+
+    def encode_prepared(self, prepared: PreparedTexts, keep_segments: bool = False) -> list[Embedded]:
+        """:meth:`Encoder.encode_prepared`, documents timed and counted."""
+        started = time.perf_counter()
+        out = self.encoder.encode_prepared(prepared, keep_segments=keep_segments)
+        if prepared.kind == "document":
+            elapsed = time.perf_counter() - started
+            self.computed += len(out)
+            self.seconds += elapsed
+            self.computed_seconds += elapsed
+        return out
+
+    def encode(self, texts: list[str], kind: TextKind = "document", keep_segments: bool = False) -> list[Embedded]:
+        """:meth:`Encoder.encode`, documents timed and counted."""
+        return self.encode_prepared(self.encoder.prepare(texts, kind=kind), keep_segments=keep_segments)
