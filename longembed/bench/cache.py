@@ -128,20 +128,12 @@ class _Deferred:
     kind: TextKind
 
 
-class CachedEncoder:
-    """An :class:`~longembed.encoding.encoder.Encoder` whose document embeddings come from an :class:`EmbeddingCache`
-    when present; everything else (queries, attributes such as ``extender`` or ``dimension``) is the encoder's.
+class _CountingEncoder:
+    """A wrapper of a real :class:`~longembed.encoding.encoder.Encoder` (every attribute it lacks is the encoder's) that
+    counts the documents it returns and their encode time (see the subclasses' attributes)."""
 
-    Attributes:
-        computed, reused: documents embedded by the model / taken from the cache, since construction.
-        seconds: encode time of every document returned, as measured when it was computed (seconds).
-        computed_seconds: encode time spent in this process.
-    """
-
-    def __init__(self, encoder: Encoder, cache: EmbeddingCache) -> None:
+    def __init__(self, encoder: Encoder) -> None:
         self.encoder = encoder
-        self.cache = cache
-        self.key = settings_key(encoder)
         self.reset_counters()
 
     def reset_counters(self) -> None:
@@ -152,6 +144,22 @@ class CachedEncoder:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.encoder, name)
+
+
+class CachedEncoder(_CountingEncoder):
+    """An :class:`~longembed.encoding.encoder.Encoder` whose document embeddings come from an :class:`EmbeddingCache`
+    when present; everything else (queries, attributes such as ``extender`` or ``dimension``) is the encoder's.
+
+    Attributes:
+        computed, reused: documents embedded by the model / taken from the cache, since construction.
+        seconds: encode time of every document returned, as measured when it was computed (seconds).
+        computed_seconds: encode time spent in this process.
+    """
+
+    def __init__(self, encoder: Encoder, cache: EmbeddingCache) -> None:
+        super().__init__(encoder)
+        self.cache = cache
+        self.key = settings_key(encoder)
 
     def prepare(self, texts: list[str], kind: TextKind = "document") -> _Deferred:
         """Nothing to do ahead: which documents need the model is known only after the cache lookup."""
@@ -194,8 +202,8 @@ class CachedEncoder:
         return out
 
 
-class PlainEncoder:
-    """A real :class:`~longembed.encoder.Encoder` with :class:`CachedEncoder`'s counters and no cache: for the
+class PlainEncoder(_CountingEncoder):
+    """A real :class:`~longembed.encoding.encoder.Encoder` with :class:`CachedEncoder`'s counters and no cache: for the
     passage methods, whose passage vectors the ingest step makes with
     :func:`longembed.encoding.pooling.prepare_passages` from this encoder's own ``prepare`` plans (a
     :class:`CachedEncoder` defers ``prepare`` until its lookup, and its entries hold no passage vectors).
@@ -204,19 +212,6 @@ class PlainEncoder:
         computed: documents embedded since the last :meth:`reset_counters` (all of them; ``reused`` stays 0).
         seconds, computed_seconds: the time of those document encodes (seconds; equal here).
     """
-
-    def __init__(self, encoder: Encoder) -> None:
-        self.encoder = encoder
-        self.reset_counters()
-
-    def reset_counters(self) -> None:
-        self.computed = 0
-        self.reused = 0
-        self.seconds = 0.0
-        self.computed_seconds = 0.0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.encoder, name)
 
     def prepare(self, texts: list[str], kind: TextKind = "document") -> PreparedTexts:
         return self.encoder.prepare(texts, kind=kind)
