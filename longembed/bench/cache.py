@@ -161,8 +161,17 @@ class CachedEncoder(_CountingEncoder):
         self.cache = cache
         self.key = settings_key(encoder)
 
-    def prepare(self, texts: list[str], kind: TextKind = "document") -> _Deferred:
-        """Nothing to do ahead: which documents need the model is known only after the cache lookup."""
+    def prepare(
+        self, texts: list[str], kind: TextKind = "document", clip: bool = False, passages: bool = False
+    ) -> _Deferred:
+        """Nothing to do ahead: which documents need the model is known only after the cache lookup. ``clip`` is
+        ignored (the whole text is encoded, as :meth:`encode` does: nothing is clipped, ``clipped`` is absent).
+
+        Raises:
+            ValueError: ``passages`` asked for (the cache holds no passage vectors; see :class:`PlainEncoder`).
+        """
+        if passages and self.encoder.settings.has_passages:
+            raise ValueError("CachedEncoder stores no passage vectors; encode passages with PlainEncoder")
         return _Deferred(list(texts), kind)
 
     def encode_prepared(self, prepared: _Deferred | PreparedTexts, keep_segments: bool = False) -> list[Embedded]:
@@ -204,17 +213,19 @@ class CachedEncoder(_CountingEncoder):
 
 class PlainEncoder(_CountingEncoder):
     """A real :class:`~longembed.encoding.encoder.Encoder` with :class:`CachedEncoder`'s counters and no cache: for the
-    passage methods, whose passage vectors the ingest step makes with
-    :func:`longembed.encoding.pooling.prepare_passages` from this encoder's own ``prepare`` plans (a
-    :class:`CachedEncoder` defers ``prepare`` until its lookup, and its entries hold no passage vectors).
+    passage methods, whose passage vectors come from this encoder's own ``prepare(..., passages=True)`` plans
+    (:meth:`~longembed.encoding.prepare.Preparer.prepare_with_passages`; a :class:`CachedEncoder` defers ``prepare``
+    until its lookup, and its entries hold no passage vectors).
 
     Attributes:
         computed: documents embedded since the last :meth:`reset_counters` (all of them; ``reused`` stays 0).
         seconds, computed_seconds: the time of those document encodes (seconds; equal here).
     """
 
-    def prepare(self, texts: list[str], kind: TextKind = "document") -> PreparedTexts:
-        return self.encoder.prepare(texts, kind=kind)
+    def prepare(
+        self, texts: list[str], kind: TextKind = "document", clip: bool = False, passages: bool = False
+    ) -> PreparedTexts:
+        return self.encoder.prepare(texts, kind=kind, clip=clip, passages=passages)
 
     def encode_prepared(self, prepared: PreparedTexts, keep_segments: bool = False) -> list[Embedded]:
         """:meth:`Encoder.encode_prepared`, documents timed and counted."""

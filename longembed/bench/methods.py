@@ -9,7 +9,7 @@
   baseline), searched with the ``doc`` vector;
 - passage methods, ``<passages>-maxp[:<extender>]``: the collection is ingested with ``IndexSettings.passages``
   = ``<passages>`` at the default granularity (one sentence, at most 128 tokens; see
-  :mod:`longembed.encoding.pooling`) and a document scores as its best passage (the ``chunks`` multivector,
+  :mod:`longembed.encoding.late_chunking`) and a document scores as its best passage (the ``chunks`` multivector,
   MAX_SIM): ``naive-maxp`` (each passage encoded alone), ``late-maxp`` (late chunking: passages pooled from the
   whole-document forward pass of the extender, long late chunking past L_t) and ``window-late-maxp`` (pooled
   from L_o-token windows). The extender defaults to ``pi`` (:data:`PASSAGE_BASE`, the product's default
@@ -24,9 +24,9 @@
   (:data:`longembed.retrieve.retriever.PASSAGES_FUSION`), as ``longembed query`` does on such a collection.
 
 Passage methods bypass the embedding cache (:class:`~longembed.bench.cache.PlainEncoder`): their vectors
-come from model inputs that :func:`~longembed.encoding.pooling.prepare_passages` cuts from the encoder's own
-plans, which the cache defers until after its lookup, and the cache stores no passage vectors; their documents
-are encoded again in every run.
+come from model inputs that :meth:`~longembed.encoding.prepare.Preparer.prepare_with_passages` cuts with the
+encoder's own plans, which the cache defers until after its lookup, and the cache stores no passage vectors;
+their documents are encoded again in every run.
 """
 
 from __future__ import annotations
