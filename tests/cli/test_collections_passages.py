@@ -7,7 +7,7 @@ import json
 
 from click.testing import CliRunner
 
-from longembed.collections_cli import collections
+from longembed.cli.collections import collections
 from longembed.settings import IndexSettings
 from longembed.store import Store
 
