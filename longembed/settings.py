@@ -128,6 +128,12 @@ class IndexSettings:
     def has_passages(self) -> bool:
         return self.passages != "none"
 
+    def passage_fields(self) -> dict[str, Any]:
+        """``passages``, ``passage_size`` and ``passage_sentences`` as listings show them: the two sizes are ``None``
+        for a collection without passages (it records neither)."""
+        sizes = (self.passage_size, self.passage_sentences) if self.has_passages else (None, None)
+        return {"passages": self.passages, "passage_size": sizes[0], "passage_sentences": sizes[1]}
+
     def to_dict(self) -> dict[str, Any]:
         """The recorded form; without the passage fields when ``passages`` is ``none`` (the pre-passage layout)."""
         out = {"settings_version": SETTINGS_VERSION, **asdict(self)}

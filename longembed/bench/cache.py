@@ -4,7 +4,8 @@ Entries are keyed by (model fingerprint, extension method, its parameters, max l
 dtype) and the sha256 of the document text. They live in one SQLite file and are committed after every
 encoded batch, so an interrupted run keeps everything it finished and the next run resumes from there.
 :class:`CachedEncoder` wraps a real :class:`~longembed.encoding.encoder.Encoder` and is handed to the ingest step in its
-place; nothing is embedded outside the encoder.
+place; nothing is embedded outside the encoder. :class:`PlainEncoder` keeps the same counters without a cache,
+for the bench's passage methods (see :mod:`longembed.bench.methods`).
 """
 
 from __future__ import annotations
@@ -127,20 +128,12 @@ class _Deferred:
     kind: TextKind
 
 
-class CachedEncoder:
-    """An :class:`~longembed.encoding.encoder.Encoder` whose document embeddings come from an :class:`EmbeddingCache`
-    when present; everything else (queries, attributes such as ``extender`` or ``dimension``) is the encoder's.
+class _CountingEncoder:
+    """A wrapper of a real :class:`~longembed.encoding.encoder.Encoder` (every attribute it lacks is the encoder's) that
+    counts the documents it returns and their encode time (see the subclasses' attributes)."""
 
-    Attributes:
-        computed, reused: documents embedded by the model / taken from the cache, since construction.
-        seconds: encode time of every document returned, as measured when it was computed (seconds).
-        computed_seconds: encode time spent in this process.
-    """
-
-    def __init__(self, encoder: Encoder, cache: EmbeddingCache) -> None:
+    def __init__(self, encoder: Encoder) -> None:
         self.encoder = encoder
-        self.cache = cache
-        self.key = settings_key(encoder)
         self.reset_counters()
 
     def reset_counters(self) -> None:
@@ -152,8 +145,33 @@ class CachedEncoder:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.encoder, name)
 
-    def prepare(self, texts: list[str], kind: TextKind = "document") -> _Deferred:
-        """Nothing to do ahead: which documents need the model is known only after the cache lookup."""
+
+class CachedEncoder(_CountingEncoder):
+    """An :class:`~longembed.encoding.encoder.Encoder` whose document embeddings come from an :class:`EmbeddingCache`
+    when present; everything else (queries, attributes such as ``extender`` or ``dimension``) is the encoder's.
+
+    Attributes:
+        computed, reused: documents embedded by the model / taken from the cache, since construction.
+        seconds: encode time of every document returned, as measured when it was computed (seconds).
+        computed_seconds: encode time spent in this process.
+    """
+
+    def __init__(self, encoder: Encoder, cache: EmbeddingCache) -> None:
+        super().__init__(encoder)
+        self.cache = cache
+        self.key = settings_key(encoder)
+
+    def prepare(
+        self, texts: list[str], kind: TextKind = "document", clip: bool = False, passages: bool = False
+    ) -> _Deferred:
+        """Nothing to do ahead: which documents need the model is known only after the cache lookup. ``clip`` is
+        ignored (the whole text is encoded, as :meth:`encode` does: nothing is clipped, ``clipped`` is absent).
+
+        Raises:
+            ValueError: ``passages`` asked for (the cache holds no passage vectors; see :class:`PlainEncoder`).
+        """
+        if passages and self.encoder.settings.has_passages:
+            raise ValueError("CachedEncoder stores no passage vectors; encode passages with PlainEncoder")
         return _Deferred(list(texts), kind)
 
     def encode_prepared(self, prepared: _Deferred | PreparedTexts, keep_segments: bool = False) -> list[Embedded]:
@@ -191,3 +209,35 @@ class CachedEncoder:
                 embedded = Embedded(embedded.vector, embedded.n_tokens, embedded.truncated, embedded.n_segments)
             out.append(embedded)
         return out
+
+
+class PlainEncoder(_CountingEncoder):
+    """A real :class:`~longembed.encoding.encoder.Encoder` with :class:`CachedEncoder`'s counters and no cache: for the
+    passage methods, whose passage vectors come from this encoder's own ``prepare(..., passages=True)`` plans
+    (:meth:`~longembed.encoding.prepare.Preparer.prepare_with_passages`; a :class:`CachedEncoder` defers ``prepare``
+    until its lookup, and its entries hold no passage vectors).
+
+    Attributes:
+        computed: documents embedded since the last :meth:`reset_counters` (all of them; ``reused`` stays 0).
+        seconds, computed_seconds: the time of those document encodes (seconds; equal here).
+    """
+
+    def prepare(
+        self, texts: list[str], kind: TextKind = "document", clip: bool = False, passages: bool = False
+    ) -> PreparedTexts:
+        return self.encoder.prepare(texts, kind=kind, clip=clip, passages=passages)
+
+    def encode_prepared(self, prepared: PreparedTexts, keep_segments: bool = False) -> list[Embedded]:
+        """:meth:`Encoder.encode_prepared`, documents timed and counted."""
+        started = time.perf_counter()
+        out = self.encoder.encode_prepared(prepared, keep_segments=keep_segments)
+        if prepared.kind == "document":
+            elapsed = time.perf_counter() - started
+            self.computed += len(out)
+            self.seconds += elapsed
+            self.computed_seconds += elapsed
+        return out
+
+    def encode(self, texts: list[str], kind: TextKind = "document", keep_segments: bool = False) -> list[Embedded]:
+        """:meth:`Encoder.encode`, documents timed and counted."""
+        return self.encode_prepared(self.encoder.prepare(texts, kind=kind), keep_segments=keep_segments)

@@ -6,7 +6,10 @@ Directory format, one folder per task (the hub dataset has the same three splits
     <DIR>/<task>/queries.jsonl  {"qid": str, "text": str, ["context_length": int]}
     <DIR>/<task>/qrels.jsonl    {"qid": str, "doc_id": str, ["context_length": int], ["score": int]}
 
-Synthetic tasks carry ``context_length`` (tokens) on every row; qrels without ``score`` mean relevance 1.
+Synthetic tasks carry ``context_length`` (tokens) on every row; qrels without ``score`` mean relevance 1. A needle
+task's folder may also hold ``needles.jsonl`` (``{"needle", "question", ...}``, as ``make-needle`` writes it):
+the needle sentence of each question, which the passage-localisation metric looks for
+(:mod:`longembed.bench.localisation`).
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from longembed.bench.synthetic import read_needles
 from longembed.bench.tasks import HUB_DATASET, TaskInfo, task_info
 from longembed.errors import BenchError
 
 TASK_FILES = ("corpus.jsonl", "queries.jsonl", "qrels.jsonl")
+NEEDLES_FILE = "needles.jsonl"
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,7 @@ class TaskData:
         source: where it came from, e.g. ``dir:/data/longembed/qmsum`` or ``hub:dwzhu/LongEmbed/qmsum``.
         corpus, queries: in file order.
         qrels: qid -> {doc_id: relevance}.
+        needles: question -> the needle sentence that answers it (needle tasks with ``needles.jsonl``; else empty).
     """
 
     info: TaskInfo
@@ -57,6 +63,7 @@ class TaskData:
     corpus: list[CorpusDocument]
     queries: list[Query]
     qrels: dict[str, dict[str, int]]
+    needles: dict[str, str] = field(default_factory=dict)
 
     @property
     def context_lengths(self) -> list[int]:
@@ -75,6 +82,7 @@ class TaskSplit:
         queries: the queries scored (at most ``limit``), each with at least one relevant document in ``corpus``.
         qrels: qid -> {doc_id: relevance}, for the kept queries.
         total_queries, total_documents: sizes before ``limit`` / ``max_docs`` were applied.
+        needles: as :attr:`TaskData.needles`.
     """
 
     info: TaskInfo
@@ -84,6 +92,7 @@ class TaskSplit:
     qrels: dict[str, dict[str, int]]
     total_queries: int = 0
     total_documents: int = 0
+    needles: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -165,14 +174,17 @@ def load_task_dir(task_dir: str | Path) -> TaskData:
     """Load one task folder (``corpus.jsonl``, ``queries.jsonl``, ``qrels.jsonl``); the folder name is the task.
 
     Raises:
-        BenchError: a file is missing or malformed.
+        BenchError: a file (``needles.jsonl`` too, when present) is missing or malformed.
     """
     task_dir = Path(task_dir)
     missing = [f for f in TASK_FILES if not (task_dir / f).is_file()]
     if missing:
         raise BenchError(f"{task_dir} has no {', '.join(missing)}")
     corpus, queries, qrels = (_read_jsonl(task_dir / f) for f in TASK_FILES)
-    return task_from_rows(task_dir.name, f"dir:{task_dir.resolve()}", corpus, queries, qrels)
+    task = task_from_rows(task_dir.name, f"dir:{task_dir.resolve()}", corpus, queries, qrels)
+    if (task_dir / NEEDLES_FILE).is_file():
+        task.needles = {n["question"].strip(): n["needle"].strip() for n in read_needles(task_dir / NEEDLES_FILE)}
+    return task
 
 
 def load_task_hub(name: str, revision: str | None = None) -> TaskData:
@@ -294,5 +306,5 @@ def make_splits(
         qrels = {q.qid: {d: r for d, r in task.qrels[q.qid].items() if d in doc_ids} for q in kept}
         relevant = {d for rel in qrels.values() for d, r in rel.items() if r > 0}
         corpus = select_corpus(docs, relevant, max_docs)
-        splits.append(TaskSplit(task.info, length, corpus, kept, qrels, len(scorable), len(docs)))
+        splits.append(TaskSplit(task.info, length, corpus, kept, qrels, len(scorable), len(docs), task.needles))
     return splits, missing

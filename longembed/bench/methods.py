@@ -1,4 +1,4 @@
-"""The methods a bench compares: every registered extender, and two chunked baselines.
+"""The methods a bench compares: every registered extender, two chunked baselines, and passage vectors.
 
 - an extender name (``none``, ``pcw``, ``gp``, ``rp``, ``pi``, and any method registered later in
   ``longembed.extenders.EXTENDERS``): one whole-document vector per document, searched with the ``doc`` vector;
@@ -7,11 +7,26 @@
   multivector (Qdrant MAX_SIM) next to the ``doc`` vector; a document scores as its best chunk;
 - ``chunked-mean``: the mean of the chunk vectors, i.e. PCW (LongEmbed §4.2 treats PCW as the chunking
   baseline), searched with the ``doc`` vector;
+- passage methods, ``<passages>-maxp[:<extender>]``: the collection is ingested with ``IndexSettings.passages``
+  = ``<passages>`` at the default granularity (one sentence, at most 128 tokens; see
+  :mod:`longembed.encoding.late_chunking`) and a document scores as its best passage (the ``chunks`` multivector,
+  MAX_SIM): ``naive-maxp`` (each passage encoded alone), ``late-maxp`` (late chunking: passages pooled from the
+  whole-document forward pass of the extender, long late chunking past L_t) and ``window-late-maxp`` (pooled
+  from L_o-token windows). The extender defaults to ``pi`` (:data:`PASSAGE_BASE`, the product's default
+  ingest); ``late-maxp:gp`` pools late from ``gp``'s pass, ``naive-maxp:none`` encodes passages with the
+  model's original positions;
 - ``bm25``: BM25 alone (``--mode sparse``) on the ``bm25`` sparse vector of a collection built like ``pi``
   (its dense vectors are not searched, and come from the embedding cache);
-- ``<method>+bm25`` (e.g. ``pi+bm25``, ``chunked-maxp+bm25``), optionally ``:<fusion>`` (``pi+bm25:rrf``):
-  ``--mode hybrid`` on a collection of ``<method>`` with ``bm25``: its ``doc`` vector, ``bm25`` and, for
-  ``chunked-maxp``, the ``chunks`` multivector, fused with the given fusion (default: the retriever's).
+- ``<method>+bm25`` (e.g. ``pi+bm25``, ``chunked-maxp+bm25``, ``late-maxp:gp+bm25``), optionally ``:<fusion>``
+  (``pi+bm25:rrf``): ``--mode hybrid`` on a collection of ``<method>`` with ``bm25``: its ``doc`` vector,
+  ``bm25`` and, for ``chunked-maxp``, the ``chunks`` multivector, fused with the given fusion (default: the
+  retriever's); for a passage method the passages (``chunks``) and ``bm25`` only, by default ``convex``
+  (:data:`longembed.retrieve.retriever.PASSAGES_FUSION`), as ``longembed query`` does on such a collection.
+
+Passage methods bypass the embedding cache (:class:`~longembed.bench.cache.PlainEncoder`): their vectors
+come from model inputs that :meth:`~longembed.encoding.prepare.Preparer.prepare_with_passages` cuts with the
+encoder's own plans, which the cache defers until after its lookup, and the cache stores no passage vectors;
+their documents are encoded again in every run.
 """
 
 from __future__ import annotations
@@ -23,17 +38,21 @@ from typing import Any, Literal
 from longembed.bench.defaults import CHUNKED_METHOD_NAMES
 from longembed.errors import BenchError
 from longembed.extenders import EXTENDERS, Extender
-from longembed.settings import IndexSettings
 from longembed.retrieve.hybrid import FUSIONS
+from longembed.settings import DEFAULT_PASSAGE_SENTENCES, DEFAULT_PASSAGE_SIZE, IndexSettings
 from longembed.store import CHUNKS_VECTOR, DOC_VECTOR
 
-MethodKind = Literal["truncation", "long-context", "chunked", "sparse", "hybrid"]
+MethodKind = Literal["truncation", "long-context", "chunked", "passage", "sparse", "hybrid"]
 SPARSE_METHOD = "bm25"
 SPARSE_BASE = "pi"
 """The extender whose collection the ``bm25`` method is stored in (the default; its embeddings are cached)."""
 
 CHUNKED_METHODS = dict(zip(CHUNKED_METHOD_NAMES, (CHUNKS_VECTOR, DOC_VECTOR), strict=True))
 """Chunked baselines -> the vector they search; both embed chunks with ``pcw``'s windows."""
+PASSAGE_METHODS = {"naive-maxp": "naive", "late-maxp": "late", "window-late-maxp": "window-late"}
+"""Passage methods -> the ``IndexSettings.passages`` mode their collection is ingested with."""
+PASSAGE_BASE = "pi"
+"""The extender of a passage method named without ``:<extender>``."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +62,8 @@ class BenchMethod:
     Attributes:
         name: as given on the command line.
         extend: the extender that embeds the documents (``pcw`` for the chunked baselines).
-        kind: ``truncation`` (``none``), ``long-context`` (one vector of the whole document) or ``chunked``.
+        kind: ``truncation`` (``none``), ``long-context`` (one vector of the whole document), ``chunked``,
+            ``passage``, ``sparse`` or ``hybrid``.
         using: the named vector searched (``doc`` or ``chunks``).
     """
 
@@ -57,11 +77,18 @@ class BenchMethod:
     """Fusion of ``hybrid`` (``None``: the retriever's default)."""
     chunks: bool = False
     """Store the ``chunks`` multivector (chunked-maxp and its hybrid)."""
+    passages: str = "none"
+    """``IndexSettings.passages`` of its collection (passage methods and their hybrids; else ``none``)."""
+
+    @property
+    def has_passages(self) -> bool:
+        return self.passages != "none"
 
     @property
     def with_chunks(self) -> bool:
-        """Whether its collection stores the ``chunks`` multivector."""
-        return self.using == CHUNKS_VECTOR or self.chunks
+        """Whether its collection stores the extender's chunks (L_o-token windows) as the ``chunks`` multivector;
+        ``False`` for passage methods, whose ``chunks`` are the passage vectors."""
+        return (self.using == CHUNKS_VECTOR or self.chunks) and not self.has_passages
 
     @property
     def sparse(self) -> str:
@@ -77,7 +104,7 @@ class BenchMethod:
             max_length=max_length,
             query_prefix=query_prefix,
             document_prefix=document_prefix,
-            passages="none",  # the bench's chunked rows store their own chunks
+            passages=self.passages,  # "none" for all but the passage methods: chunked rows store their own chunks
         )
 
     def describe(self, extender: Extender | None = None) -> dict[str, Any]:
@@ -93,7 +120,12 @@ class BenchMethod:
             summary = "BM25 alone (bm25 sparse vector, Qdrant IDF; k1=1.2, b=0.75)"
         elif self.kind == "hybrid":
             lists = "doc + chunks + bm25" if self.with_chunks else "doc + bm25"
-            summary = f"hybrid: {lists} fused ({self.fusion or 'default'} fusion); doc: {cls.summary}"
+            lists = f"{self.passages} passages (chunks) + bm25" if self.has_passages else lists
+            vectors = "passages" if self.has_passages else "doc"
+            summary = f"hybrid: {lists} fused ({self.fusion or 'default'} fusion); {vectors}: {cls.summary}"
+        elif self.kind == "passage":
+            summary = (f"best {self.passages} passage ({DEFAULT_PASSAGE_SENTENCES} sentence, at most "
+                       f"{DEFAULT_PASSAGE_SIZE} tokens; Qdrant multivector, MAX_SIM); {cls.summary}")
         elif self.kind != "chunked":
             summary = cls.summary
         elif self.with_chunks:
@@ -107,14 +139,16 @@ class BenchMethod:
             "vector": self.using,
             "mode": self.mode,
             "fusion": self.fusion,
+            "passages": self.passages,
             "summary": summary,
         }
 
 
 def known_methods() -> list[str]:
-    """Every method name the bench accepts: the extender registry, the chunked baselines, ``bm25``, and
-    ``<any of those>+bm25[:fusion]``."""
-    return [*EXTENDERS, *CHUNKED_METHODS, SPARSE_METHOD, "<method>+bm25[:" + "|".join(FUSIONS) + "]"]
+    """Every method name the bench accepts: the extender registry, the chunked baselines, the passage methods
+    (``<passages>-maxp[:<extender>]``), ``bm25``, and ``<any but bm25>+bm25[:fusion]``."""
+    return [*EXTENDERS, *CHUNKED_METHODS, *(f"{m}[:<extender>]" for m in PASSAGE_METHODS), SPARSE_METHOD,
+            "<method>+bm25[:" + "|".join(FUSIONS) + "]"]
 
 
 def _dense_method(name: str) -> BenchMethod | None:
@@ -122,6 +156,9 @@ def _dense_method(name: str) -> BenchMethod | None:
         return BenchMethod(name, name, "truncation" if name == "none" else "long-context")
     if name in CHUNKED_METHODS:
         return BenchMethod(name, "pcw", "chunked", CHUNKED_METHODS[name])
+    head, colon, extend = name.partition(":")
+    if head in PASSAGE_METHODS and (extend in EXTENDERS if colon else True):
+        return BenchMethod(name, extend or PASSAGE_BASE, "passage", CHUNKS_VECTOR, passages=PASSAGE_METHODS[head])
     return None
 
 
@@ -143,7 +180,7 @@ def resolve_methods(names: Sequence[str]) -> list[BenchMethod]:
         elif plus and _dense_method(base) and (fusion is None or fusion in FUSIONS):
             inner = _dense_method(base)
             out.append(BenchMethod(name, inner.extend, "hybrid", mode="hybrid", fusion=fusion,
-                                   chunks=inner.with_chunks))
+                                   chunks=inner.with_chunks, passages=inner.passages))
         else:
             raise BenchError(f"unknown method {name!r}; known methods: {', '.join(known_methods())}")
     if not out:

@@ -8,6 +8,10 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from longembed.bench.localisation import METRIC as LOCALISATION
+from longembed.bench.localisation import localisation_table, summarise_localisation
+from longembed.bench.markdown import pct as _pct
+from longembed.bench.markdown import table as _table
 from longembed.bench.results import BenchRun
 from longembed.bench.tasks import SYNTHETIC_METRIC, TASKS, task_info
 
@@ -34,7 +38,9 @@ def summarise(run: BenchRun) -> dict[str, Any]:
         ``per_length``: synthetic task -> method -> {length: nDCG@1};
         ``real``: real task -> method -> {metric: value};
         ``cost``: method -> encode seconds, seconds this run, tokens, tokens per second, index vectors and
-        bytes, search seconds, queries (summed over the cells).
+        bytes, search seconds, queries (summed over the cells);
+        ``localisation``: synthetic task -> passage method -> {length: loc@1} (see
+        :mod:`longembed.bench.localisation`).
     """
     cells = run.results
     methods = list(dict.fromkeys(c.method for c in cells))
@@ -69,7 +75,8 @@ def summarise(run: BenchRun) -> dict[str, Any]:
             "search_seconds": sum(c.search_seconds for c in mine),
             "queries": sum(c.n_queries for c in mine),
         }
-    return {"tasks": tasks, "methods": methods, "scores": scores, "per_length": per_length, "real": real, "cost": cost}
+    return {"tasks": tasks, "methods": methods, "scores": scores, "per_length": per_length, "real": real, "cost": cost,
+            "localisation": summarise_localisation(cells)}
 
 
 def write_results(run: BenchRun, out: str | Path) -> Path:
@@ -79,17 +86,6 @@ def write_results(run: BenchRun, out: str | Path) -> Path:
     tmp.write_text(json.dumps(run.to_dict(summarise(run)), indent=2, ensure_ascii=False) + "\n")
     tmp.replace(path)
     return path
-
-
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    rule = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"
-    lines = ["| " + " | ".join(header) + " |", rule]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return lines
 
 
 def _bold_best(values: dict[str, float | None]) -> dict[str, str]:
@@ -155,8 +151,9 @@ def cost_table(summary: dict[str, Any], kinds: dict[str, str]) -> list[str]:
 def compare_table(summary: dict[str, Any], kinds: dict[str, str]) -> list[str]:
     """Long-context methods, then chunked baselines: Avg, the gap to ``none`` and to ``chunked-maxp`` (points
     ×100), encode time and index size."""
-    order = [m for m in summary["methods"] if kinds.get(m) != "chunked"] + [
-        m for m in summary["methods"] if kinds.get(m) == "chunked"
+    chunked = ("chunked", "passage")
+    order = [m for m in summary["methods"] if kinds.get(m) not in chunked] + [
+        m for m in summary["methods"] if kinds.get(m) in chunked
     ]
     scores = summary["scores"]
 
@@ -242,6 +239,10 @@ def render_markdown(data: dict[str, Any], plot: bool) -> str:
         lines += ["", "## Synthetic tasks per context length", *per_length_tables(summary)]
         if plot:
             lines += ["", f"![score vs context length]({PLOT_FILE})"]
+    if summary.get("localisation"):
+        caption = (f"{LOCALISATION}: share of queries whose top-1 document is the relevant one and whose best passage "
+                   "holds the pass key / the whole needle sentence; passage methods only. ×100.")
+        lines += ["", "## Passage localisation", "", caption, "", *localisation_table(summary["localisation"])]
     if summary["real"]:
         lines += ["", "## Real tasks", *real_tables(summary)]
     lines += [
@@ -251,7 +252,7 @@ def render_markdown(data: dict[str, Any], plot: bool) -> str:
         (
             "Encode s: time to embed the documents (as measured when computed; cached ones count with their "
             "recorded time); Vectors / Index MiB: float32 vectors stored in Qdrant (`doc`, plus `chunks` for "
-            "chunked-maxp); Search s: query encoding + search."
+            "chunked-maxp and the passage methods); Search s: query encoding + search."
         ),
         "",
         *cost_table(summary, kinds),

@@ -21,7 +21,9 @@ class CellResult:
             documents count with their recorded time, so a resumed run reports the same cost).
         encode_seconds_this_run: time actually spent embedding in this run.
         tokens: document tokens the model read (after truncation at max length, or L_o for ``none``).
-        index_vectors: vectors stored per named vector (``doc``; ``chunks`` for chunked-maxp).
+        index_vectors: vectors stored per named vector (``doc``; ``chunks`` for chunked-maxp and passage methods).
+        localisation: ``loc@1`` in [0, 1] (:mod:`longembed.bench.localisation`), for passage methods on synthetic
+            units with targets; else ``None``.
     """
 
     task: str
@@ -45,6 +47,7 @@ class CellResult:
     index_vectors: dict[str, int]
     index_bytes: int
     search_seconds: float
+    localisation: float | None = None
 
 
 @dataclass

@@ -4,7 +4,9 @@ For every method and every scoring unit (a real task, or one context length of a
 ingested with :func:`longembed.ingest.ingest_documents` into its own Qdrant collection
 ``<task>[-<length>]-<method>``, every query goes through :class:`longembed.retrieve.Retriever`, and the ranked
 lists are scored with :func:`longembed.bench.metrics.evaluate`. Document embeddings come from the on-disk
-:class:`~longembed.bench.cache.EmbeddingCache` when already computed.
+:class:`~longembed.bench.cache.EmbeddingCache` when already computed, except for the passage methods, which are
+encoded in every run (:class:`~longembed.bench.cache.PlainEncoder`) and also get ``loc@1`` on synthetic units
+(:mod:`longembed.bench.localisation`).
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from longembed.bench.cache import CachedEncoder, EmbeddingCache, text_sha256
+from longembed.bench.cache import CachedEncoder, EmbeddingCache, PlainEncoder, text_sha256
 from longembed.bench.data import TaskSplit, load_tasks, make_splits
 from longembed.bench.defaults import DEFAULT_METHODS, DEFAULT_TASKS
+from longembed.bench.localisation import localisation
 from longembed.bench.methods import BenchMethod, resolve_methods
 from longembed.bench.metrics import evaluate
 from longembed.bench.report import write_report, write_results
@@ -53,7 +56,7 @@ class BenchConfig:
     Attributes:
         tasks: task names (folders of ``data``, or configurations of the hub dataset).
         lengths: context lengths (tokens) to score synthetic tasks at; ``None``: every length a task has.
-        methods: extender names and/or ``chunked-maxp``, ``chunked-mean``.
+        methods: method names (see :mod:`longembed.bench.methods`).
         model, max_length, query_prefix, document_prefix: as for ``longembed ingest`` (max_length is L_t).
         data: a LongEmbed-format directory; ``None`` loads the hub dataset ``dwzhu/LongEmbed``.
         limit: queries per task / length (first ones in file order); ``None``: all.
@@ -142,9 +145,10 @@ def _quiet_ingest() -> Iterator[None]:
 
 
 def run_cell(
-    split: TaskSplit, method: BenchMethod, encoder: CachedEncoder, store: Store, keep_index: bool
+    split: TaskSplit, method: BenchMethod, encoder: CachedEncoder | PlainEncoder, store: Store, keep_index: bool
 ) -> CellResult:
-    """Ingest ``split``'s corpus for ``method``, run its queries through the retriever, score them."""
+    """Ingest ``split``'s corpus for ``method``, run its queries through the retriever, score them (and, for a
+    passage method, where its best passages are: ``loc@1``)."""
     collection = collection_name(split, method)
     store.delete_collection(collection)  # a previous run's collection may hold other documents
     documents = [SourceDocument(d.doc_id, d.doc_id, d.text, text_sha256(d.text)) for d in split.corpus]
@@ -163,11 +167,13 @@ def run_cell(
     retriever = Retriever(store=store, collection=collection, encoder=encoder.encoder)
     k = min(RUN_DEPTH, len(documents))
     started = time.perf_counter()
-    rankings = {
-        q.qid: [h["path"] for h in retriever.search(q.text, k=k, using=method.using, mode=method.mode,
-                                                   fusion=method.fusion)]
-        for q in split.queries
-    }
+    rankings: dict[str, list[str]] = {}
+    tops: dict[str, tuple[str, str | None]] = {}  # qid -> (top-1 path, its best passage's text)
+    for q in split.queries:
+        hits = retriever.search(q.text, k=k, using=method.using, mode=method.mode, fusion=method.fusion)
+        rankings[q.qid] = [h["path"] for h in hits]
+        if hits:
+            tops[q.qid] = (hits[0]["path"], (hits[0]["passage"] or {}).get("text"))
     search_seconds = time.perf_counter() - started
     metrics = evaluate(split.qrels, rankings)
     vectors = store.vector_counts(collection)
@@ -195,6 +201,7 @@ def run_cell(
         index_vectors=vectors,
         index_bytes=sum(vectors.values()) * encoder.dimension * FLOAT_BYTES,
         search_seconds=search_seconds,
+        localisation=localisation(split, tops) if method.has_passages else None,
     )
 
 
@@ -262,7 +269,7 @@ def run_bench(config: BenchConfig) -> BenchRun:
                     "device": str(encoder.device),
                     "dtype": str(encoder.dtype).removeprefix("torch."),
                 }
-            cached = CachedEncoder(encoder, cache)
+            cached = PlainEncoder(encoder) if method.has_passages else CachedEncoder(encoder, cache)
             for split in splits:
                 bar.set_description(f"{method.name} {split.name}")
                 cell = run_cell(split, method, cached, store, config.keep_index)
@@ -271,7 +278,8 @@ def run_bench(config: BenchConfig) -> BenchRun:
                 if config.progress:
                     bar.write(
                         f"{split.name:<24} {method.name:<13} {cell.main_metric}={cell.main_score:.3f}  "
-                        f"({cell.n_queries} queries, {cell.n_documents} docs, encode {cell.encode_seconds:.1f} s, "
+                        + (f"loc@1={cell.localisation:.3f}  " if cell.localisation is not None else "")
+                        + f"({cell.n_queries} queries, {cell.n_documents} docs, encode {cell.encode_seconds:.1f} s, "
                         f"{cell.documents_computed} computed)"
                     )
                 write_results(run, out)

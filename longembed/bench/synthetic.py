@@ -58,6 +58,8 @@ class SyntheticTask:
     queries: list[dict[str, Any]] = field(default_factory=list)
     qrels: list[dict[str, Any]] = field(default_factory=list)
     recipe: dict[str, Any] = field(default_factory=dict)
+    needles: list[dict[str, str]] = field(default_factory=list)
+    """The needles a needle task inserted (written as ``needles.jsonl``, read back for passage localisation)."""
 
     def add(self, context_length: int, index: int, text: str, query: str) -> None:
         doc_id, qid = f"{self.name}_{context_length}_{index:03d}", f"{self.name}_q_{context_length}_{index:03d}"
@@ -66,10 +68,12 @@ class SyntheticTask:
         self.qrels.append({"qid": qid, "doc_id": doc_id, "context_length": context_length})
 
     def write(self, out_dir: str | Path) -> Path:
-        """Write ``<out_dir>/<name>/{corpus,queries,qrels}.jsonl`` and ``recipe.json``; returns the task folder."""
+        """Write ``<out_dir>/<name>/{corpus,queries,qrels}.jsonl`` (and ``needles.jsonl`` for a needle task) and
+        ``recipe.json``; returns the task folder."""
         folder = Path(out_dir) / self.name
         folder.mkdir(parents=True, exist_ok=True)
-        for file, rows in (("corpus", self.corpus), ("queries", self.queries), ("qrels", self.qrels)):
+        files = (("corpus", self.corpus), ("queries", self.queries), ("qrels", self.qrels), ("needles", self.needles))
+        for file, rows in files if self.needles else files[:3]:
             with (folder / f"{file}.jsonl").open("w", encoding="utf-8") as f:
                 for row in rows:
                     f.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -202,6 +206,7 @@ def make_needle(
         name,
         recipe={"generator": name, "lengths": list(lengths), "per_length": per_length, "seed": seed,
                 "words_per_token": WORDS_PER_TOKEN, "haystack_words": len(tokens), "needles": len(needles)},
+        needles=[dict(n) for n in needles[:per_length]],
     )
     for length in lengths:
         for index in range(per_length):

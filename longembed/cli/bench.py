@@ -51,7 +51,9 @@ PAPER_LENGTHS = ",".join(map(str, PAPER_LENGTHS_TUPLE))
     default=BENCH_METHODS,
     show_default=True,
     help="Comma-separated methods: extension methods (one vector per whole document), chunked-maxp (best "
-    "L_o-token chunk, a Qdrant multivector) and chunked-mean (mean of the chunks, = pcw).",
+    "L_o-token chunk, a Qdrant multivector), chunked-mean (mean of the chunks, = pcw), naive-maxp / late-maxp / "
+    "window-late-maxp[:EXTENDER] (best sentence passage, encoded alone / pooled late from EXTENDER's pass, default "
+    "pi), bm25, and METHOD+bm25[:FUSION] (hybrid).",
 )
 @click.option("--model", default=DEFAULT_MODEL, show_default=True, help="Hugging Face model directory or hub id.")
 @click.option("--max-length", type=int, default=DEFAULT_MAX_LENGTH, show_default=True, help="L_t in tokens.")

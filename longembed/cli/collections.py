@@ -28,8 +28,17 @@ def _open(store: str, qdrant_url: str | None):
 
 
 def _describe(db, name: str) -> dict:
+    """Name, documents and recorded settings; the passage fields always (``passage_size`` and
+    ``passage_sentences`` are ``None`` for a collection without passages, which records neither)."""
     settings = db.settings(name)
-    return {"name": name, "documents": db.count(name), **settings.to_dict()}
+    return {"name": name, "documents": db.count(name), **settings.to_dict(), **settings.passage_fields()}
+
+
+def _passages_text(info: dict) -> str:
+    """``passages=none``, or e.g. ``passages=naive passage_size=128 passage_sentences=1``."""
+    if info["passages"] == "none":
+        return "passages=none"
+    return f"passages={info['passages']} passage_size={info['passage_size']} passage_sentences={info['passage_sentences']}"
 
 
 @click.group("collections")
@@ -42,7 +51,8 @@ def collections() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per collection, one per line.")
 @user_errors
 def list_collections(store, qdrant_url, as_json) -> None:
-    """Each longembed collection: name, documents, model, method, max length."""
+    """Each longembed collection: name, documents, model, method, max length, passages (mode, size in tokens,
+    sentences per passage; 0 sentences: token windows)."""
     from longembed.errors import StoreError
 
     with _open(store, qdrant_url) as db:
@@ -55,7 +65,7 @@ def list_collections(store, qdrant_url, as_json) -> None:
                 click.echo(json.dumps(info, ensure_ascii=False))
             else:
                 click.echo(f"{name}\t{info['documents']} documents\t{info['model']}\t{info['extend']}"
-                           f"\tmax_length={info['max_length']}")
+                           f"\tmax_length={info['max_length']}\t{_passages_text(info)}")
 
 
 @collections.command("info")
@@ -63,7 +73,7 @@ def list_collections(store, qdrant_url, as_json) -> None:
 @_store_options
 @user_errors
 def info(name, store, qdrant_url) -> None:
-    """NAME's recorded settings (model, method and parameters, max length, prefixes) and size, as JSON."""
+    """NAME's recorded settings (model, method and parameters, max length, prefixes, passages) and size, as JSON."""
     with _open(store, qdrant_url) as db:
         click.echo(json.dumps(_describe(db, name), indent=2, ensure_ascii=False))
 

@@ -194,6 +194,11 @@ class CollectionInfo(BaseModel):
     max_length: int
     query_prefix: str | None = Field(description="Put before queries; null: the model's own prompt.")
     document_prefix: str | None = Field(description="Put before documents; null: the model's own prompt.")
+    passages: str = Field(description="How passage vectors are made: none, naive, late or window-late.")
+    passage_size: int | None = Field(description="Longest passage in tokens; null without passages.")
+    passage_sentences: int | None = Field(
+        description="Sentences per passage (0: windows of passage_size tokens); null without passages."
+    )
 
 
 class CollectionsResponse(BaseModel):

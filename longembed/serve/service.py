@@ -112,6 +112,7 @@ class Service:
                     max_length=settings.max_length,
                     query_prefix=settings.query_prefix,
                     document_prefix=settings.document_prefix,
+                    **settings.passage_fields(),
                 )
             )
         return out

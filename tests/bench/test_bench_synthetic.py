@@ -83,4 +83,6 @@ def test_make_commands_write_loadable_tasks(tmp_path):
     passkey, needle = load_task_dir(tmp_path / "passkey"), load_task_dir(tmp_path / "needle")
     assert (passkey.info.kind, passkey.context_lengths, len(passkey.queries)) == ("synthetic", [64, 128], 4)
     assert (needle.info.kind, needle.context_lengths, len(needle.corpus)) == ("synthetic", [64], 3)
+    # make-needle writes the needles it inserted, which the passage-localisation metric reads back
+    assert needle.needles == {n["question"]: n["needle"] for n in NEEDLES} and passkey.needles == {}
     assert json.loads((tmp_path / "passkey" / "recipe.json").read_text())["per_length"] == 2

@@ -48,7 +48,7 @@ def store_path(tmp_path_factory, encoder):
         store.client.create_collection(
             "foreign", vectors_config=models.VectorParams(size=4, distance=models.Distance.COSINE)
         )
-        store.ensure_collection("broken", IndexSettings(model="/nonexistent/model-dir"), 384)
+        store.ensure_collection("broken", IndexSettings(model="/nonexistent/model-dir", passages="none"), 384)
     return work / "store"
 
 
@@ -85,7 +85,7 @@ def test_health(client, store_path):
     assert f"model={MINILM} extend=pi max_length=1024" in body["models_loaded"]
 
 
-def test_collections_lists_model_and_extension(client):
+def test_collections_lists_model_extension_and_passages(client):
     body = client.get("/collections").json()
     assert body["default"] == "default"
     by_name = {c["name"]: c for c in body["collections"]}
@@ -93,8 +93,11 @@ def test_collections_lists_model_and_extension(client):
     assert by_name["default"] == {
         "name": "default", "documents": 8, "model": MINILM, "extension": "pi", "extend_params": {},
         "max_length": 1024, "query_prefix": "", "document_prefix": "",
+        "passages": "naive", "passage_size": 128, "passage_sentences": 1,  # the ingest defaults
     }
     assert by_name["broken"]["model"] == "/nonexistent/model-dir" and by_name["broken"]["documents"] == 0
+    # a collection without passages records no passage sizes
+    assert [by_name["broken"][k] for k in ("passages", "passage_size", "passage_sentences")] == ["none", None, None]
 
 
 def test_openapi_docs(client):
