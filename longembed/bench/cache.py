@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 
 from longembed.encoding import Embedded, Encoder, PreparedTexts
-
-from longembed.models.sentence_transformers_folder import TextKind
+from longembed.settings import IndexSettings, TextKind
 
 
 def text_sha256(text: str) -> str:
@@ -162,7 +161,8 @@ class CachedEncoder(_CountingEncoder):
         self.key = settings_key(encoder)
 
     def prepare(
-        self, texts: list[str], kind: TextKind = "document", clip: bool = False, passages: bool = False
+        self, texts: list[str], kind: TextKind = "document", clip: bool = False,
+        passages: IndexSettings | None = None,
     ) -> _Deferred:
         """Nothing to do ahead: which documents need the model is known only after the cache lookup. ``clip`` is
         ignored (the whole text is encoded, as :meth:`encode` does: nothing is clipped, ``clipped`` is absent).
@@ -170,7 +170,7 @@ class CachedEncoder(_CountingEncoder):
         Raises:
             ValueError: ``passages`` asked for (the cache holds no passage vectors; see :class:`PlainEncoder`).
         """
-        if passages and self.encoder.settings.has_passages:
+        if passages is not None and passages.has_passages:
             raise ValueError("CachedEncoder stores no passage vectors; encode passages with PlainEncoder")
         return _Deferred(list(texts), kind)
 
@@ -213,7 +213,7 @@ class CachedEncoder(_CountingEncoder):
 
 class PlainEncoder(_CountingEncoder):
     """A real :class:`~longembed.encoding.encoder.Encoder` with :class:`CachedEncoder`'s counters and no cache: for the
-    passage methods, whose passage vectors come from this encoder's own ``prepare(..., passages=True)`` plans
+    passage methods, whose passage vectors come from this encoder's own ``prepare(..., passages=settings)`` plans
     (:meth:`~longembed.encoding.prepare.Preparer.prepare_with_passages`; a :class:`CachedEncoder` defers ``prepare``
     until its lookup, and its entries hold no passage vectors).
 
@@ -223,7 +223,8 @@ class PlainEncoder(_CountingEncoder):
     """
 
     def prepare(
-        self, texts: list[str], kind: TextKind = "document", clip: bool = False, passages: bool = False
+        self, texts: list[str], kind: TextKind = "document", clip: bool = False,
+        passages: IndexSettings | None = None,
     ) -> PreparedTexts:
         return self.encoder.prepare(texts, kind=kind, clip=clip, passages=passages)
 

@@ -119,13 +119,15 @@ class Encoder:
         return self.preparer.tokenize(texts)
 
     def prepare(
-        self, texts: list[str], kind: TextKind = "document", clip: bool = False, passages: bool = False
+        self, texts: list[str], kind: TextKind = "document", clip: bool = False,
+        passages: IndexSettings | None = None,
     ) -> PreparedTexts:
-        """Tokenize and split into model inputs (:meth:`Preparer.prepare`; with ``passages``, documents also get
-        the passages of :attr:`settings`, :meth:`Preparer.prepare_with_passages`, and are not clipped: their
-        passages need the whole text). No model; safe to call from another thread."""
-        if passages and self.settings.has_passages:
-            return self.preparer.prepare_with_passages(texts)
+        """Tokenize and split into model inputs (:meth:`Preparer.prepare`); with ``passages`` (the settings of the
+        collection the documents go to) whose ``passages`` is not ``none``, documents also get their passages
+        (:meth:`Preparer.prepare_with_passages`) and are not clipped: their passages need the whole text. No
+        model; safe to call from another thread."""
+        if passages is not None and passages.has_passages:
+            return self.preparer.prepare_with_passages(texts, passages)
         return self.preparer.prepare(texts, kind, clip=clip)
 
     def encode(self, texts: list[str], kind: TextKind = "document", keep_segments: bool = False) -> list[Embedded]:

@@ -30,10 +30,11 @@ class EncoderProtocol(Protocol):
     def token_limit(self) -> int: ...
 
     def prepare(
-        self, texts: list[str], kind: TextKind = "document", clip: bool = False, passages: bool = False
+        self, texts: list[str], kind: TextKind = "document", clip: bool = False,
+        passages: IndexSettings | None = None,
     ) -> Any:
         """Everything before the model for ``texts`` (CPU work; may run in another thread): ``clip`` cuts long
-        documents first, ``passages`` adds the passages of :attr:`settings`. Returns what :meth:`encode_prepared`
+        documents first, ``passages`` (a collection's settings) adds the passages they ask for. Returns what :meth:`encode_prepared`
         takes, with ``texts`` (as kept), ``clipped`` (per text) and ``passages`` (per text, or ``None``)."""
 
     def encode_prepared(self, prepared: Any, keep_segments: bool = False) -> list[Any]:

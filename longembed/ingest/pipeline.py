@@ -255,7 +255,7 @@ class _IngestRun:
         """The encoder's prepared texts of ``docs``: clipped, or, with passages, the stored text whole."""
         if self.settings.has_passages:
             texts = [d.text[:MAX_STORED_TEXT_CHARS] for d in docs]
-            return self.encoder.prepare(texts, kind="document", passages=True)
+            return self.encoder.prepare(texts, kind="document", passages=self.settings)
         return self.encoder.prepare([d.text for d in docs], kind="document", clip=True)
 
     def process(self, batch: Batch) -> None:

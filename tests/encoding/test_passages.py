@@ -238,3 +238,16 @@ def test_post_search_gives_passages(needle_store, encoder):
     body = client.post("/search", json={"query": query, "k": 2, "unit": "passage"}).json()
     assert body["results"][0]["text"] == NEEDLE + " " and body["results"][0]["path"] == "needle.txt"
     assert client.post("/search", json={"query": query, "unit": "sentence"}).status_code == 422
+
+
+def test_passages_follow_the_collections_settings_not_the_encoders(encoder):
+    """One encoder serves collections of every passage mode (the bench, the perf scripts): ``prepare`` cuts the
+    passages the given settings ask for."""
+    text = HAYSTACK + NEEDLE
+    assert encoder.settings.passages == "naive"
+    late = encoder.prepare([text], passages=replace(encoder.settings, passages="late"))
+    naive = encoder.prepare([text], passages=encoder.settings)
+    assert all(start >= 0 for _, start, _ in late.passage_refs[0])  # spans of the document's own forward pass
+    assert all(start == -1 for _, start, _ in naive.passage_refs[0])  # each passage its own input
+    assert len(late.passages[0]) == len(naive.passages[0]) == 6
+    assert encoder.prepare([text], passages=replace(encoder.settings, passages="none")).passages is None

@@ -37,7 +37,7 @@ def test_a_store_of_the_old_layout_is_queried_and_not_re_embedded(old):
         encoder = Encoder(settings, RunOptions(device="cpu"))
         assert encoder.settings == settings  # the recorded prompts are today's resolved ones
         for p in points:
-            (emb,) = encoder.encode_prepared(encoder.prepare([p.payload["text"]], passages=True))
+            (emb,) = encoder.encode_prepared(encoder.prepare([p.payload["text"]], passages=settings))
             np.testing.assert_allclose(p.vector[DOC_VECTOR], emb.vector, atol=1e-6)
             np.testing.assert_allclose(p.vector[CHUNKS_VECTOR], emb.passage_vectors, atol=1e-6)
         retriever = Retriever(store=store, collection="default", encoder=encoder)
