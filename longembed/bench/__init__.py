@@ -14,46 +14,24 @@
 ...                             data="data/longembed", limit=10, out="bench-out"))  # doctest: +SKIP
 """
 
-import importlib
-from typing import Any
+from longembed.lazy import lazy_exports
 
 _EXPORTS = {
-    "TASKS": "tasks",
-    "BenchConfig": "runner",
-    "BenchRun": "results",
-    "CellResult": "results",
-    "evaluate": "metrics",
-    "known_methods": "methods",
-    "load_tasks": "data",
-    "make_needle": "synthetic",
-    "make_passkey": "synthetic",
-    "make_splits": "data",
-    "read_needles": "synthetic",
-    "resolve_methods": "methods",
-    "run_bench": "runner",
+    "TASKS": "longembed.bench.tasks",
+    "BenchConfig": "longembed.bench.runner",
+    "BenchRun": "longembed.bench.results",
+    "CellResult": "longembed.bench.results",
+    "evaluate": "longembed.bench.metrics",
+    "known_methods": "longembed.bench.methods",
+    "load_tasks": "longembed.bench.data",
+    "make_needle": "longembed.bench.synthetic",
+    "make_passkey": "longembed.bench.synthetic",
+    "make_splits": "longembed.bench.data",
+    "read_needles": "longembed.bench.synthetic",
+    "resolve_methods": "longembed.bench.methods",
+    "run_bench": "longembed.bench.runner",
 }
-"""Public name -> submodule; imported on first use (PEP 562), so ``longembed.bench.tasks`` and
+"""Public name -> module; imported on first use (PEP 562), so ``longembed.bench.tasks`` and
 ``longembed.bench.defaults`` stay light for the command line."""
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"longembed.bench.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'longembed.bench' has no attribute {name!r}")
-
-
-__all__ = [
-    "TASKS",
-    "BenchConfig",
-    "BenchRun",
-    "CellResult",
-    "evaluate",
-    "known_methods",
-    "load_tasks",
-    "make_needle",
-    "make_passkey",
-    "make_splits",
-    "read_needles",
-    "resolve_methods",
-    "run_bench",
-]
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -128,8 +128,9 @@ class _Deferred:
 
 
 class _CountingEncoder:
-    """A wrapper of a real :class:`~longembed.encoding.encoder.Encoder` (every attribute it lacks is the encoder's) that
-    counts the documents it returns and their encode time (see the subclasses' attributes)."""
+    """A wrapper of a real :class:`~longembed.encoding.encoder.Encoder` that counts the documents it returns and their
+    encode time (see the subclasses' attributes); it implements
+    :class:`~longembed.encoding.protocol.EncoderProtocol`, which is all the ingest step asks of it."""
 
     def __init__(self, encoder: Encoder) -> None:
         self.encoder = encoder
@@ -141,13 +142,26 @@ class _CountingEncoder:
         self.seconds = 0.0
         self.computed_seconds = 0.0
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.encoder, name)
+    @property
+    def settings(self) -> IndexSettings:
+        return self.encoder.settings
+
+    @property
+    def dimension(self) -> int:
+        return self.encoder.dimension
+
+    @property
+    def original_length(self) -> int:
+        return self.encoder.original_length
+
+    @property
+    def token_limit(self) -> int:
+        return self.encoder.token_limit
 
 
 class CachedEncoder(_CountingEncoder):
     """An :class:`~longembed.encoding.encoder.Encoder` whose document embeddings come from an :class:`EmbeddingCache`
-    when present; everything else (queries, attributes such as ``extender`` or ``dimension``) is the encoder's.
+    when present; queries always go to the encoder.
 
     Attributes:
         computed, reused: documents embedded by the model / taken from the cache, since construction.
@@ -192,7 +206,7 @@ class CachedEncoder(_CountingEncoder):
             started = time.perf_counter()
             fresh = self.encoder.encode([t for _, t in todo], kind="document", keep_segments=True)
             elapsed = time.perf_counter() - started
-            kept = self.encoder.extender.content_limit + self.encoder.framing.n_special
+            kept = self.encoder.token_limit
             weights = [min(e.n_tokens, kept) for e in fresh]
             shares = [elapsed * w / max(sum(weights), 1) for w in weights]
             entries = [(sha, e, share) for (sha, _), e, share in zip(todo, fresh, shares)]
