@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -253,9 +253,10 @@ class _IngestRun:
 
     def _prepare_texts(self, docs: list[SourceDocument]):
         """The encoder's prepared texts of ``docs``: clipped, or, with passages, the stored text whole."""
-        if self.settings.has_passages:
+        if self.settings.has_passages:  # the stored text whole (its passages), so only a longer text is cut
             texts = [d.text[:MAX_STORED_TEXT_CHARS] for d in docs]
-            return self.encoder.prepare(texts, kind="document", passages=self.settings)
+            ready = self.encoder.prepare(texts, kind="document", passages=self.settings)
+            return replace(ready, clipped=[len(d.text) > MAX_STORED_TEXT_CHARS for d in docs])
         return self.encoder.prepare([d.text for d in docs], kind="document", clip=True)
 
     def process(self, batch: Batch) -> None:
