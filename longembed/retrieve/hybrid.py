@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal, get_args
 
+import numpy as np
 from qdrant_client import models
 
 from longembed.sparse.analyzer import SparseSettings
@@ -41,6 +42,10 @@ CONVEX_ALPHA = 0.3
 convex at 0.3, 69.0 for rrf)."""
 PREFETCH = 100
 """Candidates each list contributes to a fusion (at least k)."""
+FULL_SCORE_DOCS = 5000
+"""Up to this many documents, ``convex`` asks each list for every document in one call instead of a second call for
+the candidates' exact scores (a local store scores every point of a query anyway: the default query on 1,000
+documents with passages went from 1.8 s to 1.4 s, perf/PERF.md §8)."""
 
 
 def _hits(points) -> list[Hit]:
@@ -88,20 +93,25 @@ def qdrant_fusion(
     return _hits(response.points)
 
 
-def query_idfs(store: Store, collection: str, sparse: SparseVector, n_docs: int) -> list[float]:
-    """IDF(t) as Qdrant computes it, for every query term: one single-term probe per term (in one batch call);
-    IDF = score / stored weight of the best document. A term in no document gets ln(1 + (N + 0.5) / 0.5)."""
+def query_idfs(
+    store: Store, collection: str, sparse: SparseVector, n_docs: int, known: dict[int, float] | None = None
+) -> list[float]:
+    """IDF(t) as Qdrant computes it, for every query term: ``known`` ones as given, the others by one single-term
+    probe per term (in one batch call); IDF = score / stored weight of the best document. A term in no document
+    gets ln(1 + (N + 0.5) / 0.5)."""
     if not sparse.indices:
         return []
+    known = known or {}
+    probed = [t for t in sparse.indices if t not in known]
     requests = [
         models.QueryRequest(
             query=models.SparseVector(indices=[t], values=[1.0]), using=SPARSE_VECTOR, limit=1,
             with_vector=[SPARSE_VECTOR],
         )
-        for t in sparse.indices
+        for t in probed
     ]
-    out = []
-    for term, response in zip(sparse.indices, store.client.query_batch_points(collection, requests)):
+    found = dict(known)
+    for term, response in zip(probed, store.client.query_batch_points(collection, requests) if requests else []):
         idf = qdrant_idf(n_docs, 0)
         if response.points:
             point = response.points[0]
@@ -109,8 +119,35 @@ def query_idfs(store: Store, collection: str, sparse: SparseVector, n_docs: int)
             weight = dict(zip(vec.indices, vec.values)).get(term) if vec is not None else None
             if weight:
                 idf = point.score / weight
-        out.append(idf)
-    return out
+        found[term] = idf
+    return [found[t] for t in sparse.indices]
+
+
+def idfs_from_scores(sparse: SparseVector, points) -> dict[int, float]:
+    """IDF(t) of the query terms that occur in ``points`` (BM25 hits with their ``bm25`` vectors), solved from their
+    scores: Qdrant scores a document as Σ_t IDF(t) · q_t · w_dt, one linear equation per hit (least squares). Only
+    when the equations determine every term they hold (full column rank, residual ~0) are the IDFs returned; else
+    ``{}`` (then :func:`query_idfs` probes each term)."""
+    query = dict(zip(sparse.indices, sparse.values))
+    rows, scores, terms = [], [], [t for t in sparse.indices]
+    for p in points:
+        vec = (p.vector or {}).get(SPARSE_VECTOR)
+        if vec is None:
+            return {}
+        weights = dict(zip(vec.indices, vec.values))
+        rows.append([query[t] * weights.get(t, 0.0) for t in terms])
+        scores.append(p.score)
+    if not rows:
+        return {}
+    a, b = np.asarray(rows, dtype=np.float64), np.asarray(scores, dtype=np.float64)
+    present = a.any(axis=0)
+    a = a[:, present]
+    if np.linalg.matrix_rank(a) < a.shape[1]:
+        return {}
+    solution, *_ = np.linalg.lstsq(a, b, rcond=None)
+    if np.abs(a @ solution - b).max() > 1e-4 * max(1.0, np.abs(b).max()):
+        return {}
+    return dict(zip([t for t, keep in zip(terms, present) if keep], solution.tolist()))
 
 
 def convex_fusion(
@@ -118,34 +155,53 @@ def convex_fusion(
     settings: SparseSettings, n_docs: int, alpha: float | None = None, with_doc: bool = True,
 ) -> list[Hit]:
     """The ``convex`` fusion (module docstring): candidates from every list, then each candidate's exact score in
-    every list (one batch call restricted to the candidates), combined here; ``score`` is the combined score.
-    ``alpha``: weight of the dense side (``None``: :data:`CONVEX_ALPHA`)."""
+    every list, combined here; ``score`` is the combined score. ``alpha``: weight of the dense side (``None``:
+    :data:`CONVEX_ALPHA`).
+
+    Up to :data:`FULL_SCORE_DOCS` documents, each list is asked for every document at once (a local store scores
+    them all anyway), so the candidates' exact scores come with the candidates; larger collections get a second
+    call restricted to the candidates. The IDFs of the BM25 ceiling are solved from the candidates' BM25 scores
+    (:func:`idfs_from_scores`), one probe per term only when they do not determine them."""
     alpha = CONVEX_ALPHA if alpha is None else alpha
     limit = max(PREFETCH, k)
+    full = n_docs <= FULL_SCORE_DOCS
     lists = dense_queries(dense, with_chunks, with_doc)
-    requests = [models.QueryRequest(query=q, using=name, limit=limit) for name, q in lists]
+    first_limit = max(n_docs, limit) if full else limit
+    requests = [models.QueryRequest(query=q, using=name, limit=first_limit) for name, q in lists]
     if sparse.indices:
-        requests.append(models.QueryRequest(query=_qsparse(sparse), using=SPARSE_VECTOR, limit=limit))
+        requests.append(models.QueryRequest(query=_qsparse(sparse), using=SPARSE_VECTOR, limit=first_limit))
     first = store.client.query_batch_points(collection, requests)
-    ids = list(dict.fromkeys(p.id for r in first for p in r.points))
+    ids = list(dict.fromkeys(p.id for r in first for p in r.points[:limit]))
     if not ids:
         return []
-    only = models.Filter(must=[models.HasIdCondition(has_id=ids)])
-    exact = [models.QueryRequest(query=q, using=name, limit=len(ids), filter=only) for name, q in lists]
-    if sparse.indices:
-        exact.append(models.QueryRequest(query=_qsparse(sparse), using=SPARSE_VECTOR, limit=len(ids), filter=only))
-    scored = store.client.query_batch_points(collection, exact)
+    candidates = set(ids)
+    if full and all(len(r.points) < first_limit or candidates <= {p.id for p in r.points} for r in first):
+        scored = first  # every list is whole (or holds every candidate): their scores are the exact ones
+    else:
+        only = models.Filter(must=[models.HasIdCondition(has_id=ids)])
+        exact = [models.QueryRequest(query=q, using=name, limit=len(ids), filter=only) for name, q in lists]
+        if sparse.indices:
+            exact.append(
+                models.QueryRequest(query=_qsparse(sparse), using=SPARSE_VECTOR, limit=len(ids), filter=only)
+            )
+        scored = store.client.query_batch_points(collection, exact)
     combined = dict.fromkeys(ids, 0.0)
     for response in scored[: len(lists)]:
-        scores = {p.id: p.score for p in response.points}
+        scores = {p.id: p.score for p in response.points if p.id in candidates}
         low, high = min(scores.values(), default=0.0), max(scores.values(), default=0.0)
         for pid in ids:
             s = scores.get(pid, low)
             combined[pid] += alpha * ((s - low) / (high - low) if high > low else 1.0) / len(lists)
     if sparse.indices:
-        ceiling = max_attainable(query_idfs(store, collection, sparse, n_docs), settings)
+        top = first[-1].points[:limit]
+        with_vectors = store.client.retrieve(collection, ids=[p.id for p in top], with_vectors=[SPARSE_VECTOR])
+        vectors = {r.id: r.vector for r in with_vectors}
+        solved = idfs_from_scores(sparse, [models.ScoredPoint(id=p.id, version=0, score=p.score,
+                                                              vector=vectors.get(p.id)) for p in top])
+        ceiling = max_attainable(query_idfs(store, collection, sparse, n_docs, known=solved), settings)
         for p in scored[-1].points:
-            combined[p.id] += (1 - alpha) * (p.score / ceiling if ceiling > 0 else 0.0)
+            if p.id in candidates:
+                combined[p.id] += (1 - alpha) * (p.score / ceiling if ceiling > 0 else 0.0)
     best = sorted(ids, key=lambda pid: -combined[pid])[:k]
     records = {r.id: r for r in store.client.retrieve(collection, ids=best, with_payload=True)}
     return [Hit(rank=i + 1, score=combined[pid], payload=records[pid].payload or {}) for i, pid in enumerate(best)]

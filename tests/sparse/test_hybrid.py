@@ -176,3 +176,34 @@ def test_cli_sparse_none_and_add_bm25(tmp_path):
     done = run_cli("query", "noon Saturdays", "--mode", "sparse", "--json", "-k", "1", cwd=tmp_path)
     (hit,) = json.loads(done.stdout)
     assert (hit["path"], hit["mode"]) == ("library.txt", "sparse")
+
+
+def test_convex_solves_the_idfs_from_its_hits_and_scores_every_document_in_one_call(collection, encoder, monkeypatch):
+    """The IDFs of the BM25 ceiling solved from the hits' scores equal the one-term probes and the hand-computed
+    ln(1 + (N - df + 0.5) / (df + 0.5)); asking each list for every document gives exactly the ranking and scores of
+    the two-call path (candidates first, then their exact scores)."""
+    from qdrant_client import models
+
+    from longembed.retrieve import hybrid
+
+    retriever = Retriever(store=collection, collection="c", encoder=encoder)
+
+    def solve(text: str):
+        sparse = query_vector(retriever.analyzer, text)
+        hits = collection.client.query_points(
+            "c", query=models.SparseVector(indices=sparse.indices, values=sparse.values), using=SPARSE_VECTOR,
+            limit=3, with_vectors=[SPARSE_VECTOR],
+        ).points
+        return sparse, hybrid.idfs_from_scores(sparse, hits)
+
+    sparse, solved = solve("mercury water")  # two hits, one term each: two equations, two IDFs (df 1 each)
+    assert [solved[t] for t in sparse.indices] == pytest.approx(hybrid.query_idfs(collection, "c", sparse, 3), rel=1e-5)
+    assert [solved[t] for t in sparse.indices] == pytest.approx([math.log(8 / 3)] * 2, rel=1e-5)
+    # both hits hold "boil" and "point" once each: proportional rows leave the two IDFs undetermined, so convex
+    # probes them
+    assert solve("boiling point")[1] == {}
+    one_call = retriever.search("boiling point of mercury on a mountain", k=3, mode="hybrid", fusion="convex")
+    monkeypatch.setattr(hybrid, "FULL_SCORE_DOCS", 0)
+    two_calls = retriever.search("boiling point of mercury on a mountain", k=3, mode="hybrid", fusion="convex")
+    assert [h["path"] for h in one_call] == [h["path"] for h in two_calls] == ["mercury.txt", "water.txt", "library.txt"]
+    assert [h["score"] for h in one_call] == pytest.approx([h["score"] for h in two_calls], abs=1e-6)
