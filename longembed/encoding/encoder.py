@@ -175,12 +175,15 @@ class Encoder:
             norm = float(np.linalg.norm(vec))
             passages = None
             if prepared.passage_refs is not None:
-                taken = dict.fromkeys(range(len(flat)), 0)  # next unread span vector of each segment
+                taken: dict[int, int] = {}  # next unread span vector of each of this text's segments
                 rows = []
                 for seg, begin, _ in prepared.passage_refs[doc]:
                     i = flat_index(doc, seg)
-                    rows.append(pooled[i] if begin < 0 else span_vectors[i][taken[i]])
-                    taken[i] += begin >= 0
+                    if begin < 0:
+                        rows.append(pooled[i])
+                    else:
+                        rows.append(span_vectors[i][taken.get(i, 0)])
+                        taken[i] = taken.get(i, 0) + 1
                 passages = np.array(rows, dtype=np.float32).reshape(len(rows), self.dimension)
             out.append(
                 Embedded(
