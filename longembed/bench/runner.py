@@ -39,7 +39,7 @@ from longembed.errors import BenchError, ExtensionError
 from longembed.ingest import SourceDocument, ingest_documents
 from longembed.retrieve import Retriever
 from longembed.settings import DEFAULT_MAX_LENGTH, DEFAULT_MODEL
-from longembed.store import Store
+from longembed.store import VectorStore, open_store
 from longembed.settings import RunOptions
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ def _quiet_ingest() -> Iterator[None]:
 
 
 def run_cell(
-    split: TaskSplit, method: BenchMethod, encoder: CachedEncoder | PlainEncoder, store: Store, keep_index: bool
+    split: TaskSplit, method: BenchMethod, encoder: CachedEncoder | PlainEncoder, store: VectorStore, keep_index: bool
 ) -> CellResult:
     """Ingest ``split``'s corpus for ``method``, run its queries through the retriever, score them (and, for a
     passage method, where its best passages are: ``loc@1``)."""
@@ -245,7 +245,8 @@ def run_bench(config: BenchConfig) -> BenchRun:
     with contextlib.ExitStack() as stack:
         stack.callback(cache.close)
         index_dir = out / "index" if config.keep_index else Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        store = stack.enter_context(Store(path=index_dir))
+        store = open_store(index_dir)
+        stack.callback(store.close)
         bar = stack.enter_context(tqdm(total=len(methods) * len(splits), unit="run", disable=not config.progress))
         for method in methods:
             settings = method.settings(config.model, config.max_length, config.query_prefix, config.document_prefix)

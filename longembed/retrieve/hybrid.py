@@ -3,8 +3,9 @@
 
 Fusions of ``hybrid``:
 
-- ``rrf``: Qdrant's reciprocal rank fusion, Σ 1 / (60 + rank) over the prefetched lists (Cormack et al. 2009);
-- ``dbsf``: Qdrant's distribution-based score fusion (each list's scores scaled by mean ± 3 std, then summed);
+- ``rrf``: reciprocal rank fusion computed by the store, Σ 1 / (rank + 1) over the prefetched lists (1-based ranks;
+  Cormack et al. 2009 with rank constant ``RRF_K`` = 2, see :mod:`longembed.store.schema`);
+- ``dbsf``: distribution-based score fusion computed by the store (each list's scores scaled by mean ± 3 std, then summed);
 - ``convex``: a convex combination computed here over the prefetched candidates (Bruch et al. 2023, "An Analysis
   of Fusion Functions for Hybrid Retrieval", ACM TOIS), with every candidate's exact score in every list::
 
@@ -24,11 +25,10 @@ from collections.abc import Sequence
 from typing import Literal, get_args
 
 import numpy as np
-from qdrant_client import models
 
 from longembed.sparse.analyzer import SparseSettings
 from longembed.sparse.bm25 import SparseVector, max_attainable, qdrant_idf
-from longembed.store import CHUNKS_VECTOR, DOC_VECTOR, SPARSE_VECTOR, Hit, Store
+from longembed.store import CHUNKS_VECTOR, DOC_VECTOR, SPARSE_VECTOR, Hit, VectorQuery, VectorStore
 
 Mode = Literal["dense", "sparse", "hybrid"]
 MODES: tuple[str, ...] = get_args(Mode)
@@ -48,53 +48,39 @@ the candidates' exact scores (a local store scores every point of a query anyway
 documents with passages went from 1.8 s to 1.4 s, perf/PERF.md §8)."""
 
 
-def _hits(points) -> list[Hit]:
-    return [Hit(rank=i + 1, score=float(p.score), payload=p.payload or {}) for i, p in enumerate(points)]
-
-
-def _qsparse(vector: SparseVector) -> models.SparseVector:
-    return models.SparseVector(indices=vector.indices, values=vector.values)
-
-
-def dense_queries(dense: Sequence[float], with_chunks: bool, with_doc: bool = True) -> list[tuple[str, object]]:
-    """(vector name, query) of each dense list: ``doc`` (unless ``with_doc`` is false and there are chunks), and
-    ``chunks`` (MaxSim, a one-vector query) where present."""
-    out: list[tuple[str, object]] = [(DOC_VECTOR, list(dense))] if with_doc or not with_chunks else []
+def dense_queries(
+    dense: Sequence[float], with_chunks: bool, with_doc: bool = True, limit: int = PREFETCH, ids: Sequence[str] | None = None
+) -> list[VectorQuery]:
+    """The dense lists: ``doc`` (unless ``with_doc`` is false and there are chunks), and ``chunks`` (MaxSim, a
+    one-vector query) where present; ``limit`` points each, only ``ids`` when given."""
+    names = [DOC_VECTOR] if with_doc or not with_chunks else []
     if with_chunks:
-        out.append((CHUNKS_VECTOR, [list(dense)]))
-    return out
+        names.append(CHUNKS_VECTOR)
+    return [VectorQuery(name, list(dense), limit, ids) for name in names]
 
 
-def sparse_search(store: Store, collection: str, sparse: SparseVector, k: int) -> list[Hit]:
+def sparse_search(store: VectorStore, collection: str, sparse: SparseVector, k: int) -> list[Hit]:
     """BM25 alone: the ``k`` documents with the highest BM25 score (documents with no query term are not listed)."""
     if not sparse.indices:
         return []
-    response = store.client.query_points(
-        collection, query=_qsparse(sparse), using=SPARSE_VECTOR, limit=k, with_payload=True
-    )
-    return _hits(response.points)
+    return store.query_batch(collection, [VectorQuery(SPARSE_VECTOR, sparse, k)], payload=True)[0]
 
 
-def qdrant_fusion(
-    store: Store, collection: str, dense: Sequence[float], sparse: SparseVector, k: int, fusion: str,
+def store_fusion(
+    store: VectorStore, collection: str, dense: Sequence[float], sparse: SparseVector, k: int, fusion: str,
     with_chunks: bool, with_doc: bool = True,
 ) -> list[Hit]:
-    """``rrf`` or ``dbsf`` in one ``query_points`` call with one prefetch per list; ``score`` is the fused score.
-    ``with_doc=False`` leaves the ``doc`` list out where there are chunks (see :func:`dense_queries`)."""
+    """``rrf`` or ``dbsf``, computed by the store in one call over one prefetch per list; ``score`` is the fused
+    score. ``with_doc=False`` leaves the ``doc`` list out where there are chunks (see :func:`dense_queries`)."""
     limit = max(PREFETCH, k)
-    lists = dense_queries(dense, with_chunks, with_doc)
-    prefetch = [models.Prefetch(query=q, using=name, limit=limit) for name, q in lists]
+    lists = dense_queries(dense, with_chunks, with_doc, limit)
     if sparse.indices:
-        prefetch.append(models.Prefetch(query=_qsparse(sparse), using=SPARSE_VECTOR, limit=limit))
-    method = models.Fusion.RRF if fusion == "rrf" else models.Fusion.DBSF
-    response = store.client.query_points(
-        collection, prefetch=prefetch, query=models.FusionQuery(fusion=method), limit=k, with_payload=True
-    )
-    return _hits(response.points)
+        lists.append(VectorQuery(SPARSE_VECTOR, sparse, limit))
+    return store.fuse(collection, lists, "rrf" if fusion == "rrf" else "dbsf", k)
 
 
 def query_idfs(
-    store: Store, collection: str, sparse: SparseVector, n_docs: int, known: dict[int, float] | None = None
+    store: VectorStore, collection: str, sparse: SparseVector, n_docs: int, known: dict[int, float] | None = None
 ) -> list[float]:
     """IDF(t) as Qdrant computes it, for every query term: ``known`` ones as given, the others by one single-term
     probe per term (in one batch call); IDF = score / stored weight of the best document. A term in no document
@@ -103,19 +89,13 @@ def query_idfs(
         return []
     known = known or {}
     probed = [t for t in sparse.indices if t not in known]
-    requests = [
-        models.QueryRequest(
-            query=models.SparseVector(indices=[t], values=[1.0]), using=SPARSE_VECTOR, limit=1,
-            with_vector=[SPARSE_VECTOR],
-        )
-        for t in probed
-    ]
+    requests = [VectorQuery(SPARSE_VECTOR, SparseVector([t], [1.0]), 1) for t in probed]
     found = dict(known)
-    for term, response in zip(probed, store.client.query_batch_points(collection, requests) if requests else []):
+    for term, hits in zip(probed, store.query_batch(collection, requests, vectors=[SPARSE_VECTOR])):
         idf = qdrant_idf(n_docs, 0)
-        if response.points:
-            point = response.points[0]
-            vec = (point.vector or {}).get(SPARSE_VECTOR)
+        if hits:
+            point = hits[0]
+            vec = point.vectors.get(SPARSE_VECTOR)
             weight = dict(zip(vec.indices, vec.values)).get(term) if vec is not None else None
             if weight:
                 idf = point.score / weight
@@ -123,7 +103,7 @@ def query_idfs(
     return [found[t] for t in sparse.indices]
 
 
-def idfs_from_scores(sparse: SparseVector, points) -> dict[int, float]:
+def idfs_from_scores(sparse: SparseVector, points: Sequence[Hit]) -> dict[int, float]:
     """IDF(t) of the query terms that occur in ``points`` (BM25 hits with their ``bm25`` vectors), solved from their
     scores: Qdrant scores a document as Σ_t IDF(t) · q_t · w_dt, one linear equation per hit (least squares). Only
     when the equations determine every term they hold (full column rank, residual ~0) are the IDFs returned; else
@@ -131,7 +111,7 @@ def idfs_from_scores(sparse: SparseVector, points) -> dict[int, float]:
     query = dict(zip(sparse.indices, sparse.values))
     rows, scores, terms = [], [], [t for t in sparse.indices]
     for p in points:
-        vec = (p.vector or {}).get(SPARSE_VECTOR)
+        vec = p.vectors.get(SPARSE_VECTOR)
         if vec is None:
             return {}
         weights = dict(zip(vec.indices, vec.values))
@@ -151,7 +131,7 @@ def idfs_from_scores(sparse: SparseVector, points) -> dict[int, float]:
 
 
 def convex_fusion(
-    store: Store, collection: str, dense: Sequence[float], sparse: SparseVector, k: int, with_chunks: bool,
+    store: VectorStore, collection: str, dense: Sequence[float], sparse: SparseVector, k: int, with_chunks: bool,
     settings: SparseSettings, n_docs: int, alpha: float | None = None, with_doc: bool = True,
 ) -> list[Hit]:
     """The ``convex`` fusion (module docstring): candidates from every list, then each candidate's exact score in
@@ -165,43 +145,39 @@ def convex_fusion(
     alpha = CONVEX_ALPHA if alpha is None else alpha
     limit = max(PREFETCH, k)
     full = n_docs <= FULL_SCORE_DOCS
-    lists = dense_queries(dense, with_chunks, with_doc)
     first_limit = max(n_docs, limit) if full else limit
-    requests = [models.QueryRequest(query=q, using=name, limit=first_limit) for name, q in lists]
+    lists = dense_queries(dense, with_chunks, with_doc, first_limit)
     if sparse.indices:
-        requests.append(models.QueryRequest(query=_qsparse(sparse), using=SPARSE_VECTOR, limit=first_limit))
-    first = store.client.query_batch_points(collection, requests)
-    ids = list(dict.fromkeys(p.id for r in first for p in r.points[:limit]))
+        lists.append(VectorQuery(SPARSE_VECTOR, sparse, first_limit))
+    first = store.query_batch(collection, lists)
+    ids = list(dict.fromkeys(p.point_id for r in first for p in r[:limit]))
     if not ids:
         return []
     candidates = set(ids)
-    if full and all(len(r.points) < first_limit or candidates <= {p.id for p in r.points} for r in first):
+    if full and all(len(r) < first_limit or candidates <= {p.point_id for p in r} for r in first):
         scored = first  # every list is whole (or holds every candidate): their scores are the exact ones
     else:
-        only = models.Filter(must=[models.HasIdCondition(has_id=ids)])
-        exact = [models.QueryRequest(query=q, using=name, limit=len(ids), filter=only) for name, q in lists]
-        if sparse.indices:
-            exact.append(
-                models.QueryRequest(query=_qsparse(sparse), using=SPARSE_VECTOR, limit=len(ids), filter=only)
-            )
-        scored = store.client.query_batch_points(collection, exact)
+        exact = [VectorQuery(q.using, q.vector, len(ids), ids) for q in lists]
+        scored = store.query_batch(collection, exact)
+    n_dense = len(lists) - (1 if sparse.indices else 0)
     combined = dict.fromkeys(ids, 0.0)
-    for response in scored[: len(lists)]:
-        scores = {p.id: p.score for p in response.points if p.id in candidates}
+    for response in scored[:n_dense]:
+        scores = {p.point_id: p.score for p in response if p.point_id in candidates}
         low, high = min(scores.values(), default=0.0), max(scores.values(), default=0.0)
         for pid in ids:
             s = scores.get(pid, low)
-            combined[pid] += alpha * ((s - low) / (high - low) if high > low else 1.0) / len(lists)
+            combined[pid] += alpha * ((s - low) / (high - low) if high > low else 1.0) / n_dense
     if sparse.indices:
-        top = first[-1].points[:limit]
-        with_vectors = store.client.retrieve(collection, ids=[p.id for p in top], with_vectors=[SPARSE_VECTOR])
-        vectors = {r.id: r.vector for r in with_vectors}
-        solved = idfs_from_scores(sparse, [models.ScoredPoint(id=p.id, version=0, score=p.score,
-                                                              vector=vectors.get(p.id)) for p in top])
+        top = first[-1][:limit]
+        vectors = {r.point_id: r.vectors for r in store.retrieve(collection, [p.point_id for p in top], payload=False,
+                                                                  vectors=[SPARSE_VECTOR])}
+        solved = idfs_from_scores(sparse, [Hit(p.rank, p.score, {}, p.point_id, vectors.get(p.point_id, {}))
+                                           for p in top])
         ceiling = max_attainable(query_idfs(store, collection, sparse, n_docs, known=solved), settings)
-        for p in scored[-1].points:
-            if p.id in candidates:
-                combined[p.id] += (1 - alpha) * (p.score / ceiling if ceiling > 0 else 0.0)
+        for p in scored[-1]:
+            if p.point_id in candidates:
+                combined[p.point_id] += (1 - alpha) * (p.score / ceiling if ceiling > 0 else 0.0)
     best = sorted(ids, key=lambda pid: -combined[pid])[:k]
-    records = {r.id: r for r in store.client.retrieve(collection, ids=best, with_payload=True)}
-    return [Hit(rank=i + 1, score=combined[pid], payload=records[pid].payload or {}) for i, pid in enumerate(best)]
+    records = {r.point_id: r for r in store.retrieve(collection, best, payload=True)}
+    return [Hit(rank=i + 1, score=combined[pid], payload=records[pid].payload, point_id=pid)
+            for i, pid in enumerate(best)]

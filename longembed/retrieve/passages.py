@@ -1,7 +1,7 @@
 """Passage-level results over a collection with passages (``chunks`` multivector + ``passages`` spans payload).
 
 A passage's score is the cosine similarity of the query vector with its stored vector, computed here from the
-vectors Qdrant returns (``with_vectors``), so a document hit from any mode (dense, sparse, hybrid) names its best
+vectors the store returns, so a document hit from any mode (dense, sparse, hybrid) names its best
 passage, and ``unit="passage"`` ranks the passages of the candidate documents.
 """
 
@@ -11,22 +11,19 @@ from typing import Any
 
 import numpy as np
 
-from longembed.store import CHUNKS_VECTOR, Hit, Store, point_id
+from longembed.store import CHUNKS_VECTOR, Hit, VectorStore, point_id
 
-
-
-def passage_vectors(store: Store, collection: str, hits: list[Hit]) -> dict[str, np.ndarray]:
+def passage_vectors(store: VectorStore, collection: str, hits: list[Hit]) -> dict[str, np.ndarray]:
     """Path -> the document's passage vectors, shape (n_passages, d), for the hits whose point has them."""
     paths = [str(h.payload.get("path", "")) for h in hits if h.payload.get("passages")]
     if not paths:
         return {}
     ids = {point_id(p): p for p in paths}
-    records = store.client.retrieve(collection, ids=list(ids), with_payload=False, with_vectors=[CHUNKS_VECTOR])
     out = {}
-    for record in records:
-        vectors = (record.vector or {}).get(CHUNKS_VECTOR) if isinstance(record.vector, dict) else None
+    for record in store.retrieve(collection, list(ids), payload=False, vectors=[CHUNKS_VECTOR]):
+        vectors = record.vectors.get(CHUNKS_VECTOR)
         if vectors:
-            out[ids[str(record.id)]] = np.asarray(vectors, dtype=np.float32)
+            out[ids[record.point_id]] = np.asarray(vectors, dtype=np.float32)
     return out
 
 
@@ -36,7 +33,7 @@ def _passage(payload: dict[str, Any], index: int, score: float) -> dict[str, Any
             "score": float(score)}
 
 
-def best_passages(store: Store, collection: str, hits: list[Hit], query: np.ndarray) -> list[dict[str, Any] | None]:
+def best_passages(store: VectorStore, collection: str, hits: list[Hit], query: np.ndarray) -> list[dict[str, Any] | None]:
     """Per hit, its best passage ``{"text", "start_char", "end_char", "score"}`` for the query vector ``query``
     (shape (d,), L2-normalised); ``None`` for a document stored without passages."""
     vectors = passage_vectors(store, collection, hits)
@@ -53,7 +50,7 @@ def best_passages(store: Store, collection: str, hits: list[Hit], query: np.ndar
     return out
 
 
-def top_passages(store: Store, collection: str, hits: list[Hit], query: np.ndarray, k: int) -> list[dict[str, Any]]:
+def top_passages(store: VectorStore, collection: str, hits: list[Hit], query: np.ndarray, k: int) -> list[dict[str, Any]]:
     """The ``k`` best passages of the documents ``hits`` by cosine with ``query`` (shape (d,)), best first: dicts
     with ``rank``, ``score``, ``path``, ``title``, ``text``, ``start_char``, ``end_char`` and ``document_rank``
     (the rank of its document among ``hits``)."""

@@ -8,7 +8,7 @@ from typing import Any
 from longembed.encoding import Encoder, EncoderProtocol
 from longembed.errors import LongEmbedError
 from longembed.retrieve.hybrid import (
-    DEFAULT_FUSION, DEFAULT_MODE, FUSIONS, MODES, convex_fusion, qdrant_fusion, sparse_search,
+    DEFAULT_FUSION, DEFAULT_MODE, FUSIONS, MODES, convex_fusion, store_fusion, sparse_search,
 )
 from longembed.sparse.analyzer import Analyzer
 from longembed.sparse.bm25 import query_vector
@@ -142,7 +142,7 @@ class Retriever:
                 with_doc=not self.has_passages,
             )
             return hits, vector
-        hits = qdrant_fusion(
+        hits = store_fusion(
             self.store, self.collection, vector.tolist(), sparse, k, fusion, with_chunks, with_doc=not self.has_passages
         )
         return hits, vector

@@ -53,7 +53,7 @@ from longembed.serve.schemas import (
 from longembed.serve.security import PathNotAllowed, SecurityMiddleware, SecurityPolicy
 from longembed.serve.service import IngestBusy, Service
 from longembed.settings import IndexSettings, RunOptions
-from longembed.store import DEFAULT_COLLECTION, Store
+from longembed.store import DEFAULT_COLLECTION, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def _status_for(exc: LongEmbedError) -> int:
 
 
 def create_app(
-    store: Store,
+    store: VectorStore,
     collection: str = DEFAULT_COLLECTION,
     run: RunOptions | None = None,
     new_collection_settings: IndexSettings | None = None,

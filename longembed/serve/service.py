@@ -28,7 +28,7 @@ from longembed.serve.requests import (
 )
 from longembed.serve.schemas import CollectionInfo, IngestFailure, IngestResponse
 from longembed.settings import IndexSettings, RunOptions
-from longembed.store import DEFAULT_COLLECTION, Store
+from longembed.store import DEFAULT_COLLECTION, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class Service:
 
     def __init__(
         self,
-        store: Store,
+        store: VectorStore,
         collection: str = DEFAULT_COLLECTION,
         run: RunOptions | None = None,
         new_collection_settings: IndexSettings | None = None,

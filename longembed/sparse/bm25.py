@@ -28,17 +28,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from longembed.sparse.analyzer import Analyzer, SparseSettings, term_id
+from longembed.store.schema import SparseVector
 
 AVGDL_DRIFT = 0.2
 """Relative difference between the collection's mean document length and ``avgdl_ref`` that triggers a re-weight."""
-
-
-@dataclass(frozen=True)
-class SparseVector:
-    """A sparse vector: term ids (u32, ascending) and their weights, same length."""
-
-    indices: list[int]
-    values: list[float]
 
 
 @dataclass

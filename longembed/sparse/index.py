@@ -13,14 +13,13 @@ Each point's payload holds ``bm25_length`` (|D| in terms).
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from qdrant_client import models
+from dataclasses import replace
 
 from longembed.errors import StoreError
 from longembed.sparse.analyzer import Analyzer, SparseSettings
 from longembed.sparse.bm25 import LengthStats, document_weights
-from longembed.store import DOC_VECTOR, SPARSE_VECTOR, Store
+from longembed.store import CHUNKS_VECTOR, DOC_VECTOR, SPARSE_VECTOR, Record, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +28,7 @@ PAGE = 256
 REBUILD_SUFFIX = "--bm25-rebuild"
 
 
-def sparse_settings(store: Store, collection: str) -> SparseSettings | None:
+def sparse_settings(store: VectorStore, collection: str) -> SparseSettings | None:
     """The analyzer recorded in ``collection``, or ``None`` when it has no ``bm25`` vector."""
     if not store.has_sparse(collection):
         return None
@@ -37,33 +36,22 @@ def sparse_settings(store: Store, collection: str) -> SparseSettings | None:
     return SparseSettings.from_dict(recorded) if recorded else SparseSettings()
 
 
-def length_stats(store: Store, collection: str) -> LengthStats:
+def length_stats(store: VectorStore, collection: str) -> LengthStats:
     return LengthStats.from_dict((store.metadata(collection).get("sparse") or {}).get("stats"))
 
 
-def _write_stats(store: Store, collection: str, settings: SparseSettings, stats: LengthStats) -> None:
+def _write_stats(store: VectorStore, collection: str, settings: SparseSettings, stats: LengthStats) -> None:
     store.update_metadata(collection, {"sparse": {SPARSE_VECTOR: settings.to_dict(), "stats": stats.to_dict()}})
 
 
-def _scroll(store: Store, collection: str, payload: Any, vectors: Any = False):
-    offset = None
-    while True:
-        points, offset = store.client.scroll(
-            collection, limit=PAGE, offset=offset, with_payload=payload, with_vectors=vectors
-        )
-        yield from points
-        if offset is None:
-            return
-
-
-def refresh_stats(store: Store, collection: str) -> LengthStats:
+def refresh_stats(store: VectorStore, collection: str) -> LengthStats:
     """Recount ``n_docs`` and ``total_length`` from the points' ``bm25_length``; re-weight every point when the
     mean drifted more than 20 % from ``avgdl_ref`` (see :mod:`longembed.sparse.bm25`). Returns the stats kept."""
     settings = sparse_settings(store, collection)
     if settings is None:
         return LengthStats()
     stats = length_stats(store, collection)
-    lengths = [int((p.payload or {}).get(LENGTH_FIELD, 0)) for p in _scroll(store, collection, [LENGTH_FIELD])]
+    lengths = [int(p.payload.get(LENGTH_FIELD, 0)) for p in store.scroll(collection, payload=[LENGTH_FIELD], page=PAGE)]
     stats.n_docs, stats.total_length = len(lengths), sum(lengths)
     if stats.drifted():
         log.info("bm25: mean length %.1f drifted from %.1f; re-weighting %d documents", stats.avgdl,
@@ -73,7 +61,7 @@ def refresh_stats(store: Store, collection: str) -> LengthStats:
     return stats
 
 
-def reweight(store: Store, collection: str, settings: SparseSettings, stats: LengthStats) -> LengthStats:
+def reweight(store: VectorStore, collection: str, settings: SparseSettings, stats: LengthStats) -> LengthStats:
     """Recompute every point's ``bm25`` weights from its stored ``text`` with avgdl = the current mean.
 
     Raises:
@@ -82,22 +70,18 @@ def reweight(store: Store, collection: str, settings: SparseSettings, stats: Len
     """
     analyzer = Analyzer(settings)
     avgdl = stats.avgdl
-    batch: list[models.PointVectors] = []
-    for point in _scroll(store, collection, ["text"]):
-        counts, length = analyzer.term_counts(str((point.payload or {}).get("text", "")))
-        weights = document_weights(counts, length, avgdl, settings)
-        batch.append(models.PointVectors(
-            id=point.id, vector={SPARSE_VECTOR: models.SparseVector(indices=weights.indices, values=weights.values)}
-        ))
+    batch: list[Record] = []
+    for point in store.scroll(collection, payload=["text"], page=PAGE):
+        counts, length = analyzer.term_counts(str(point.payload.get("text", "")))
+        batch.append(Record(point.point_id, vectors={SPARSE_VECTOR: document_weights(counts, length, avgdl, settings)}))
         if len(batch) == PAGE:
-            store._write("update", collection, lambda b=batch: store.client.update_vectors(collection, b, wait=True))
+            store.update_vectors(collection, batch)
             batch = []
-    if batch:
-        store._write("update", collection, lambda: store.client.update_vectors(collection, batch, wait=True))
+    store.update_vectors(collection, batch)
     return LengthStats(stats.n_docs, stats.total_length, avgdl)
 
 
-def add_bm25(store: Store, collection: str, settings: SparseSettings | None = None) -> int:
+def add_bm25(store: VectorStore, collection: str, settings: SparseSettings | None = None) -> int:
     """Give ``collection`` (built without it) the ``bm25`` sparse vector, computed from each point's stored
     text; dense vectors, chunks and payloads are copied as they are (nothing is embedded). Returns the points.
 
@@ -127,39 +111,31 @@ def add_bm25(store: Store, collection: str, settings: SparseSettings | None = No
     return n
 
 
-def _copy(store: Store, source: str, target: str, settings: SparseSettings, compute: bool) -> int:
+def _copy(store: VectorStore, source: str, target: str, settings: SparseSettings, compute: bool) -> int:
     """Copy every point of ``source`` into a new ``target`` with ``bm25`` (computed from the text when ``compute``)."""
-    info = store.client.get_collection(source)
-    meta = dict(info.config.metadata or {})
-    vectors = info.config.params.vectors
+    meta = store.metadata(source)
+    schema = replace(store.schema(source), sparse=True)
+    names = [DOC_VECTOR, *([CHUNKS_VECTOR] if schema.chunks else []), *([SPARSE_VECTOR] if not compute else [])]
     analyzer = Analyzer(settings)
     stats = LengthStats.from_dict((meta.get("sparse") or {}).get("stats"))
-    rows: list[tuple[object, dict, dict, dict | None]] = []  # id, vectors, payload, term counts
-    for p in _scroll(store, source, True, True):
-        payload = dict(p.payload or {})
+    rows: list[tuple[Record, dict | None]] = []  # point, term counts
+    for p in store.scroll(source, payload=True, vectors=names, page=PAGE):
         counts = None
         if compute:
-            counts, payload[LENGTH_FIELD] = analyzer.term_counts(str(payload.get("text", "")))
-        rows.append((p.id, dict(p.vector or {}), payload, counts))
-    lengths = [int(payload.get(LENGTH_FIELD, 0)) for _, _, payload, _ in rows]
+            counts, p.payload[LENGTH_FIELD] = analyzer.term_counts(str(p.payload.get("text", "")))
+        rows.append((p, counts))
+    lengths = [int(p.payload.get(LENGTH_FIELD, 0)) for p, _ in rows]
     if compute:
         stats = LengthStats(len(lengths), sum(lengths), sum(lengths) / len(lengths) if lengths else 0.0)
     points = []
-    for (pid, vector, payload, counts), length in zip(rows, lengths):
+    for (p, counts), length in zip(rows, lengths):
         if counts is not None:  # weighted now that avgdl is known
-            w = document_weights(counts, length, stats.avgdl_ref, settings)
-            vector[SPARSE_VECTOR] = models.SparseVector(indices=w.indices, values=w.values)
-        points.append(models.PointStruct(id=pid, vector=vector, payload=payload))
+            p.vectors[SPARSE_VECTOR] = document_weights(counts, length, stats.avgdl_ref, settings)
+        points.append(p)
     meta["sparse"] = {SPARSE_VECTOR: settings.to_dict(), "stats": stats.to_dict()}
-    store.client.create_collection(
-        target,
-        vectors_config={name: params for name, params in vectors.items()} if isinstance(vectors, dict) else vectors,
-        sparse_vectors_config={SPARSE_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)},
-        metadata=meta,
-    )
+    store.create_collection(target, schema, meta)
     for start in range(0, len(points), PAGE):
-        page = points[start : start + PAGE]
-        store._write("write to", target, lambda: store.client.upsert(target, points=page, wait=True))
+        store.upsert_records(target, points[start : start + PAGE])
     if store.count(target) != len(points):
         raise StoreError(f"copying {source!r} to {target!r} lost points; {source!r} was kept")
     return len(points)

@@ -15,7 +15,7 @@ from longembed.errors import LongEmbedError
 from longembed.sparse.analyzer import Analyzer, SparseSettings
 from longembed.sparse.bm25 import LengthStats
 from longembed.sparse.index import _write_stats, length_stats, refresh_stats, sparse_settings
-from longembed.store import Store
+from longembed.store import VectorStore
 
 SparseChoice = Literal["bm25", "none"]
 SPARSE_CHOICES: tuple[str, ...] = ("bm25", "none")
@@ -28,7 +28,7 @@ class SparseRun:
     settings: SparseSettings | None = None
     analyzer: Analyzer | None = None
     avgdl_ref: float = 0.0
-    store: Store | None = None
+    store: VectorStore | None = None
     collection: str = ""
 
     @property
@@ -36,7 +36,7 @@ class SparseRun:
         return self.settings is not None
 
     @classmethod
-    def start(cls, store: Store, collection: str, choice: str, exists: bool) -> SparseRun:
+    def start(cls, store: VectorStore, collection: str, choice: str, exists: bool) -> SparseRun:
         """An existing collection keeps what it has (``choice`` applies to new collections only).
 
         Raises:
@@ -59,6 +59,6 @@ class SparseRun:
             _write_stats(self.store, self.collection, self.settings, LengthStats(0, 0, self.avgdl_ref))
         return self.avgdl_ref
 
-    def finish(self, store: Store, collection: str) -> None:
+    def finish(self, store: VectorStore, collection: str) -> None:
         if self.active and store.exists(collection):
             self.avgdl_ref = refresh_stats(store, collection).avgdl_ref

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 from longembed.errors import StoreError
+from longembed.store.collections import first_line
 
 log = logging.getLogger(__name__)
 
@@ -16,12 +17,7 @@ LOCAL_STORE_FILES = {"meta.json", "meta.json.tmp", ".lock", "collection", ".long
 :mod:`longembed.serve.address`)."""
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _check_local_store(path: Path, create: bool) -> dict[str, dict] | None:
+def check_local_store(path: Path, create: bool) -> dict[str, dict] | None:
     """Refuse a local store directory that Qdrant would silently recreate, empty or scatter files into; returns
     ``meta.json``'s collections (``None`` when there is no store yet).
 
@@ -71,7 +67,7 @@ def _check_local_store(path: Path, create: bool) -> dict[str, dict] | None:
     except Exception as exc:
         raise StoreError(
             f"the store {path} is damaged or from an incompatible version: {meta_file.name} is unreadable "
-            f"({type(exc).__name__}: {_first_line(exc)}); it was left untouched: restore it from a backup, or move "
+            f"({type(exc).__name__}: {first_line(exc)}); it was left untouched: restore it from a backup, or move "
             "the store away and ingest again"
         ) from None
     for name in collections:

@@ -1,5 +1,6 @@
-"""The Qdrant implementation of :class:`~longembed.store.protocol.VectorStore`: client (embedded local path or
-server URL), collection schema and metadata, points.
+"""qdrant-client's implementation of :class:`~longembed.store.protocol.VectorStore`: a Qdrant server or cluster
+(``--qdrant-url``), or a store directory written by qdrant-client's local mode (a read-only one, which cannot be
+converted to Qdrant Edge, and the source of :mod:`longembed.store.conversion`).
 
 Collections hold one named dense vector ``doc`` (cosine) per document, and optionally a ``chunks`` multivector
 (passages, or the chunked baselines; MAX_SIM) and the ``bm25`` sparse vector (IDF modifier). The collection's
@@ -11,34 +12,26 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from qdrant_client import QdrantClient, models
 
 from longembed.errors import CollectionNotFound, StoreError
+from longembed.settings import DEFAULT_STORE
+from longembed.store.collections import DerivedOperations, first_line
+from longembed.store.local import check_local_store
+from longembed.store.locked_calls import LockedCalls
 from longembed.store.safe_pickle import check_local_rows, is_writable, read_only_client
-from longembed.settings import DEFAULT_STORE, SETTINGS_VERSION, IndexSettings
-
-from longembed.store.local import _check_local_store, _first_line
-from longembed.store.serialized import Serialized
 from longembed.store.schema import (
-    CHUNKS_VECTOR,
-    DOC_VECTOR,
-    SCROLL_PAGE,
-    SPARSE_VECTOR,
-    STATE_FIELDS,
-    Hit,
-    StoredDocument,
-    StoredState,
-    point_id,
+    CHUNKS_VECTOR, DOC_VECTOR, SPARSE_VECTOR, CollectionSchema, Fusion, Hit, Record, SparseVector, VectorQuery,
 )
 
 log = logging.getLogger(__name__)
 
 
-class Store:
+class QdrantClientStore(DerivedOperations):
     """A Qdrant client on an embedded local directory (default) or a Qdrant server.
 
     A local store directory is checked before Qdrant opens it, and is never recreated or emptied: a path that
@@ -61,7 +54,7 @@ class Store:
         if url:
             self.client = _open_server(url)
             return
-        collections = _check_local_store(Path(path), create)
+        collections = check_local_store(Path(path), create)
         self.read_only = False
         if not create and collections is not None and not is_writable(Path(path)):
             # a store on a read-only disk or without write permission: query a checked copy in memory
@@ -79,13 +72,13 @@ class Store:
                     "stop that process (e.g. `longembed serve`; a running server takes documents with POST /ingest) "
                     "or use a Qdrant server with --qdrant-url"
                 ) from None
-            raise StoreError(f"cannot open the store {self.location}: {_first_line(exc)}") from None
+            raise StoreError(f"cannot open the store {self.location}: {first_line(exc)}") from None
         except OSError as exc:
-            raise StoreError(f"cannot open the store {self.location}: {exc.strerror or _first_line(exc)}") from None
+            raise StoreError(f"cannot open the store {self.location}: {exc.strerror or first_line(exc)}") from None
         except Exception as exc:  # json, pydantic, sqlite3 errors from a damaged or foreign store
             raise StoreError(
                 f"cannot open the store {self.location}: it is damaged or was written by an incompatible "
-                f"qdrant-client ({type(exc).__name__}: {_first_line(exc)}); it was left untouched: restore it "
+                f"qdrant-client ({type(exc).__name__}: {first_line(exc)}); it was left untouched: restore it "
                 "from a backup, or move it away and ingest again"
             ) from None
 
@@ -95,9 +88,9 @@ class Store:
     def serialize_calls(self, lock: threading.RLock) -> None:
         """From now on every call to the Qdrant client holds ``lock`` (a server's request threads share one store;
         the embedded local mode is not thread-safe)."""
-        self.client = Serialized(self.client, lock)
+        self.client = LockedCalls(self.client, lock)
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> QdrantClientStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -105,110 +98,56 @@ class Store:
 
     # -- collections -------------------------------------------------------------------------------------
     def exists(self, collection: str) -> bool:
-        return self.client.collection_exists(collection)
+        try:
+            return self.client.collection_exists(collection)
+        except ValueError:  # local mode: a name it does not allow
+            return False
 
     def collections(self) -> list[str]:
         return sorted(c.name for c in self.client.get_collections().collections)
 
-    def settings(self, collection: str) -> IndexSettings:
-        """The settings recorded in ``collection``.
-
-        Raises:
-            CollectionNotFound: no such collection (the message lists those that exist).
-            StoreError: the collection was not made by longembed.
-        """
+    def _config(self, collection: str) -> Any:
         if not self.exists(collection):
             have = ", ".join(self.collections()) or "none"
-            raise CollectionNotFound(
-                f"collection {collection!r} does not exist in {self.location} (collections: {have}); "
-                "create it with `longembed ingest`"
-            )
-        metadata = self.client.get_collection(collection).config.metadata or {}
-        if "settings" not in metadata:
-            raise StoreError(f"collection {collection!r} in {self.location} was not created by longembed")
-        version = metadata["settings"].get("settings_version", SETTINGS_VERSION)
-        if not isinstance(version, int) or version > SETTINGS_VERSION:
-            raise StoreError(
-                f"collection {collection!r} in {self.location} was written by a newer longembed (settings version "
-                f"{version}, this one reads {SETTINGS_VERSION}); upgrade longembed to use it"
-            )
-        return IndexSettings.from_dict(metadata["settings"])
+            raise CollectionNotFound(f"collection {collection!r} does not exist in {self.location} (collections: {have})")
+        return self.client.get_collection(collection).config
 
-    def check_settings(self, collection: str, settings: IndexSettings) -> None:
-        """Refuse to write to an existing ``collection`` built with other settings.
-
-        Raises:
-            StoreError: the recorded settings differ (the message names the differences).
-        """
-        diffs = self.settings(collection).differences(settings)
-        if diffs:
-            raise StoreError(
-                f"collection {collection!r} was built with other settings ({'; '.join(diffs)}); "
-                "ingest with the same settings, choose another --collection, or see them with "
-                f"`longembed collections info {collection}` and remove it with `longembed collections drop {collection}`"
-            )
-
-    def ensure_collection(
-        self, collection: str, settings: IndexSettings, dimension: int, with_chunks: bool = False, sparse: Any = None
-    ) -> None:
-        """Create ``collection`` for ``settings``, or check that an existing one was built with the same settings.
-
-        With ``with_chunks`` the collection also holds a ``chunks`` multivector per document (cosine,
-        ``MultiVectorConfig`` with MAX_SIM), for the chunked MaxP baseline. With ``sparse`` (a
-        :class:`~longembed.sparse.analyzer.SparseSettings`) a new collection also holds the ``bm25`` sparse vector
-        (``Modifier.IDF``) and records the analyzer in its metadata (``sparse``); an existing one is left as it is.
-
-        Raises:
-            StoreError: the collection exists with other settings (the message names the differences), or
-                ``with_chunks`` is asked of an existing collection without chunks.
-        """
-        if self.exists(collection):
-            self.check_settings(collection, settings)
-            if with_chunks and not self.has_chunks(collection):
-                raise StoreError(f"collection {collection!r} has no {CHUNKS_VECTOR!r} multivector")
-            return
-        vectors = {DOC_VECTOR: models.VectorParams(size=dimension, distance=models.Distance.COSINE)}
-        if with_chunks:
-            vectors[CHUNKS_VECTOR] = models.VectorParams(
-                size=dimension,
-                distance=models.Distance.COSINE,
-                multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM),
-            )
-        metadata: dict[str, Any] = {"settings": settings.to_dict(), "dimension": dimension, "created_by": "longembed"}
-        sparse_config = None
-        if sparse is not None:
-            sparse_config = {SPARSE_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)}
-            metadata["sparse"] = {SPARSE_VECTOR: sparse.to_dict(), "stats": {}}
-        try:
-            self.client.create_collection(
-                collection,
-                vectors_config=vectors,
-                sparse_vectors_config=sparse_config,
-                metadata=metadata,
-            )
-        except ValueError as exc:  # local mode: a name that is not allowed (e.g. "../x")
-            raise StoreError(f"cannot create collection {collection!r}: {_first_line(exc)}") from None
-        except Exception as exc:
-            raise StoreError(
-                f"cannot create collection {collection!r} in {self.location}: {_first_line(exc)}"
-            ) from None
-
-    def has_chunks(self, collection: str) -> bool:
-        """Whether ``collection`` holds a ``chunks`` multivector next to ``doc``."""
-        vectors = self.client.get_collection(collection).config.params.vectors
-        return isinstance(vectors, dict) and CHUNKS_VECTOR in vectors
-
-    def has_sparse(self, collection: str) -> bool:
-        """Whether ``collection`` holds the ``bm25`` sparse vector."""
-        return SPARSE_VECTOR in (self.client.get_collection(collection).config.params.sparse_vectors or {})
+    def schema(self, collection: str) -> CollectionSchema:
+        config = self._config(collection)
+        vectors = config.params.vectors
+        dense = vectors if isinstance(vectors, dict) else {DOC_VECTOR: vectors}
+        return CollectionSchema(
+            dimension=int(dense[DOC_VECTOR].size), chunks=CHUNKS_VECTOR in dense,
+            sparse=SPARSE_VECTOR in (config.params.sparse_vectors or {}),
+        )
 
     def metadata(self, collection: str) -> dict[str, Any]:
         """The collection's metadata (settings, dimension, and ``sparse`` where it has ``bm25``)."""
-        return dict(self.client.get_collection(collection).config.metadata or {})
+        return dict(self._config(collection).metadata or {})
 
     def update_metadata(self, collection: str, metadata: dict[str, Any]) -> None:
         """Set top-level metadata keys (the others stay)."""
         self._write("update", collection, lambda: self.client.update_collection(collection, metadata=metadata))
+
+    def create_collection(self, collection: str, schema: CollectionSchema, metadata: dict[str, Any]) -> None:
+        vectors = {DOC_VECTOR: models.VectorParams(size=schema.dimension, distance=models.Distance.COSINE)}
+        if schema.chunks:
+            vectors[CHUNKS_VECTOR] = models.VectorParams(
+                size=schema.dimension,
+                distance=models.Distance.COSINE,
+                multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM),
+            )
+        sparse = {SPARSE_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)} if schema.sparse else None
+        try:
+            self.client.create_collection(
+                collection, vectors_config=vectors, sparse_vectors_config=sparse, metadata=metadata,
+            )
+        except ValueError as exc:  # local mode: a name that is not allowed (e.g. "../x")
+            raise StoreError(f"cannot create collection {collection!r}: {first_line(exc)}") from None
+        except Exception as exc:
+            raise StoreError(
+                f"cannot create collection {collection!r} in {self.location}: {first_line(exc)}"
+            ) from None
 
     def delete_collection(self, collection: str) -> None:
         """Drop ``collection`` and its points (no error when it does not exist)."""
@@ -216,34 +155,16 @@ class Store:
             self.client.delete_collection(collection)
 
     # -- points ------------------------------------------------------------------------------------------
-    def upsert(self, collection: str, documents: list[StoredDocument]) -> None:
-        """Write documents in one batch; a document whose path is already stored replaces its point.
+    def upsert_records(self, collection: str, records: Sequence[Record]) -> None:
+        """Write points whole (one SQLite transaction per point in local mode: a crash leaves each old or new)."""
+        points = [models.PointStruct(id=r.point_id, vector=_to_client(r.vectors), payload=r.payload) for r in records]
+        if points:
+            self._write("write to", collection, lambda: self.client.upsert(collection, points=points, wait=True))
 
-        Each point is written whole (one SQLite transaction per point in local mode), so a crash leaves every
-        point either old or new, never half written.
-
-        Raises:
-            StoreError: the write failed (disk full, server gone); points written before are kept.
-        """
-        if not documents:
-            return
-        points = [
-            models.PointStruct(
-                id=point_id(d.path),
-                vector={
-                    DOC_VECTOR: d.vector,
-                    **({CHUNKS_VECTOR: d.chunks} if d.chunks is not None else {}),
-                    **(
-                        {SPARSE_VECTOR: models.SparseVector(indices=d.sparse.indices, values=d.sparse.values)}
-                        if d.sparse is not None
-                        else {}
-                    ),
-                },
-                payload=d.payload,
-            )
-            for d in documents
-        ]
-        self._write("write to", collection, lambda: self.client.upsert(collection, points=points, wait=True))
+    def update_vectors(self, collection: str, records: Sequence[Record]) -> None:
+        vectors = [models.PointVectors(id=r.point_id, vector=_to_client(r.vectors)) for r in records]
+        if vectors:
+            self._write("update", collection, lambda: self.client.update_vectors(collection, vectors, wait=True))
 
     def set_payload(self, collection: str, point: str, payload: dict[str, Any]) -> None:
         """Overwrite the given payload fields of one point (its vector and other fields stay)."""
@@ -268,79 +189,101 @@ class Store:
             raise
         except Exception as exc:
             raise StoreError(
-                f"cannot {verb} collection {collection!r} in {self.location}: {_first_line(exc)}; "
+                f"cannot {verb} collection {collection!r} in {self.location}: {first_line(exc)}; "
                 "everything stored before is kept, run the same command again to resume"
             ) from None
 
-    def stored_documents(self, collection: str) -> dict[str, StoredState]:
-        """Point id -> :class:`StoredState` of every point in ``collection`` (payload fields only, no vectors).
+    def retrieve(
+        self, collection: str, ids: Sequence[str], payload: bool | Sequence[str] = True, vectors: Sequence[str] = ()
+    ) -> list[Record]:
+        if not ids:
+            return []
+        found = self.client.retrieve(
+            collection, ids=list(ids), with_payload=_payload(payload), with_vectors=list(vectors) or False
+        )
+        return [_record(r) for r in found]
 
-        Points written before a field existed have it empty (``""``).
-        """
-        out: dict[str, StoredState] = {}
+    def scroll(
+        self, collection: str, payload: bool | Sequence[str] = True, vectors: Sequence[str] = (), page: int = 256
+    ) -> Iterator[Record]:
         offset = None
         while True:
-            points, offset = self.client.scroll(
-                collection, limit=SCROLL_PAGE, offset=offset, with_payload=STATE_FIELDS, with_vectors=False
+            found, offset = self.client.scroll(
+                collection, limit=page, offset=offset, with_payload=_payload(payload),
+                with_vectors=list(vectors) or False,
             )
-            for p in points:
-                payload = p.payload or {}
-                out[str(p.id)] = StoredState(
-                    point_id=str(p.id),
-                    path=str(payload.get("path", "")),
-                    sha256=str(payload.get("sha256", "")),
-                    settings_fingerprint=str(payload.get("settings_fingerprint", "")),
-                    source=str(payload.get("source", "")),
-                    file_size=int(payload.get("file_size", -1)),
-                    file_mtime_ns=int(payload.get("file_mtime_ns", -1)),
-                )
+            yield from (_record(r) for r in found)
             if offset is None:
-                return out
+                return
 
     def count(self, collection: str) -> int:
         return self.client.count(collection, exact=True).count
 
-    def vector_counts(self, collection: str) -> dict[str, int]:
-        """How many vectors each named vector of ``collection`` holds (``doc``: one per point; ``chunks``: all chunks).
-
-        Reads every point's vectors, so it costs a pass over the collection.
-        """
-        names = [DOC_VECTOR, *([CHUNKS_VECTOR] if self.has_chunks(collection) else [])]
-        counts = dict.fromkeys(names, 0)
-        offset = None
-        while True:
-            records, offset = self.client.scroll(
-                collection, limit=256, offset=offset, with_payload=False, with_vectors=names
+    # -- search ------------------------------------------------------------------------------------------
+    def query_batch(
+        self, collection: str, queries: Sequence[VectorQuery], payload: bool = False, vectors: Sequence[str] = ()
+    ) -> list[list[Hit]]:
+        if not queries:
+            return []
+        requests = [
+            models.QueryRequest(
+                query=_query(q), using=q.using, limit=q.limit, filter=_filter(q), with_payload=payload,
+                with_vector=list(vectors) or False,
             )
-            for record in records:
-                vectors = record.vector or {}
-                counts[DOC_VECTOR] += DOC_VECTOR in vectors
-                if CHUNKS_VECTOR in counts:
-                    counts[CHUNKS_VECTOR] += len(vectors.get(CHUNKS_VECTOR) or [])
-            if offset is None:
-                return counts
+            for q in queries
+        ]
+        return [_hits(r.points) for r in self.client.query_batch_points(collection, requests)]
 
-    def search(self, collection: str, vector: list[float], k: int, using: str = DOC_VECTOR) -> list[Hit]:
-        """The ``k`` nearest documents to ``vector`` (shape (d,)) by cosine similarity, best first.
+    def fuse(self, collection: str, queries: Sequence[VectorQuery], fusion: Fusion, k: int) -> list[Hit]:
+        if not queries:
+            return []
+        prefetch = [models.Prefetch(query=_query(q), using=q.using, limit=q.limit, filter=_filter(q)) for q in queries]
+        # Qdrant's default rank constant for RRF is RRF_K, the one EdgeStore passes explicitly
+        query = models.FusionQuery(fusion=models.Fusion.RRF if fusion == "rrf" else models.Fusion.DBSF)
+        response = self.client.query_points(collection, prefetch=prefetch, query=query, limit=k, with_payload=True)
+        return _hits(response.points)
 
-        With ``using="chunks"`` a document scores as its best chunk: max over chunks of cosine(vector, chunk)
-        (Qdrant MAX_SIM with a one-vector query).
 
-        Raises:
-            StoreError: ``using`` names a vector the collection does not have.
-        """
-        if using == CHUNKS_VECTOR:
-            if not self.has_chunks(collection):
-                raise StoreError(f"collection {collection!r} has no {CHUNKS_VECTOR!r} multivector")
-            query: Any = [vector]
-        elif using == DOC_VECTOR:
-            query = vector
-        else:
-            raise StoreError(f"unknown vector {using!r}; valid: {DOC_VECTOR}, {CHUNKS_VECTOR}")
-        response = self.client.query_points(
-            collection, query=query, using=using, limit=k, with_payload=True
-        )
-        return [Hit(rank=i + 1, score=float(p.score), payload=p.payload or {}) for i, p in enumerate(response.points)]
+def _payload(payload: bool | Sequence[str]) -> Any:
+    return payload if isinstance(payload, bool) else list(payload)
+
+
+def _to_client(vectors: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: models.SparseVector(indices=list(v.indices), values=list(v.values)) if name == SPARSE_VECTOR else v
+        for name, v in vectors.items()
+    }
+
+
+def _from_client(vectors: Any) -> dict[str, Any]:
+    if not isinstance(vectors, dict):
+        return {}
+    return {
+        name: SparseVector(list(v.indices), list(v.values)) if name == SPARSE_VECTOR else v
+        for name, v in vectors.items()
+    }
+
+
+def _record(r: Any) -> Record:
+    return Record(point_id=str(r.id), payload=dict(r.payload or {}), vectors=_from_client(r.vector))
+
+
+def _hits(points: Any) -> list[Hit]:
+    return [
+        Hit(rank=i + 1, score=float(p.score), payload=dict(p.payload or {}), point_id=str(p.id),
+            vectors=_from_client(p.vector))
+        for i, p in enumerate(points)
+    ]
+
+
+def _query(q: VectorQuery) -> Any:
+    if q.using == SPARSE_VECTOR:
+        return models.SparseVector(indices=list(q.vector.indices), values=list(q.vector.values))
+    return [list(q.vector)] if q.using == CHUNKS_VECTOR else list(q.vector)
+
+
+def _filter(q: VectorQuery) -> Any:
+    return None if q.ids is None else models.Filter(must=[models.HasIdCondition(has_id=list(q.ids))])
 
 
 def _open_server(url: str) -> QdrantClient:
@@ -355,7 +298,7 @@ def _open_server(url: str) -> QdrantClient:
             client = QdrantClient(url=url, timeout=10)
             client.get_collections()
         except Exception as exc:
-            raise StoreError(f"cannot reach the Qdrant server at {url}: {_first_line(exc)}") from None
+            raise StoreError(f"cannot reach the Qdrant server at {url}: {first_line(exc)}") from None
     for warning in caught:
-        log.warning("%s", _first_line(Exception(str(warning.message))))
+        log.warning("%s", first_line(Exception(str(warning.message))))
     return client

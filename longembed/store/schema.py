@@ -4,8 +4,9 @@ records that travel between the store and its callers (:class:`StoredDocument`, 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from typing import Any, TypedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypedDict, Union
 
 DOC_VECTOR = "doc"
 CHUNKS_VECTOR = "chunks"
@@ -91,9 +92,68 @@ class StoredState:
 
 
 @dataclass(frozen=True)
+class SparseVector:
+    """A sparse vector: term ids (u32, ascending) and their weights, same length (the ``bm25`` vector's value)."""
+
+    indices: list[int]
+    values: list[float]
+
+
+VectorValue = Union[list[float], list[list[float]], SparseVector]
+"""A named vector's value: ``doc`` shape (d,), ``chunks`` shape (n_passages, d), ``bm25`` a :class:`SparseVector`."""
+
+Fusion = Literal["rrf", "dbsf"]
+"""Fusions a store computes itself (:meth:`VectorStore.fuse`): reciprocal rank fusion and distribution-based score
+fusion. ``convex`` is computed by the retriever from :meth:`VectorStore.query_batch` scores."""
+RRF_K = 2
+"""The rank constant of ``rrf``: a point at 1-based ``rank`` in a list adds 1 / (rank + RRF_K - 1) (Cormack et al.
+2009), the default of qdrant-client's local mode and of the Qdrant server (``DEFAULT_RANKING_CONSTANT_K``); every
+backend gives this exact score so that rankings and scores agree."""
+
+
+@dataclass(frozen=True)
+class VectorQuery:
+    """One ranked list asked of a store: the points nearest to ``vector`` on the named vector ``using``.
+
+    ``using``: ``doc`` (``vector`` shape (d,), cosine), ``chunks`` (``vector`` shape (d,): a one-vector MaxSim query,
+    a point scores as its best passage) or ``bm25`` (a :class:`SparseVector`; dot product with the store's IDF).
+    ``ids``: only these point ids are scored (``None``: every point). ``limit``: at most this many points.
+    """
+
+    using: str
+    vector: Any
+    limit: int
+    ids: Sequence[str] | None = None
+
+
+@dataclass(frozen=True)
+class Record:
+    """One point as read back from a store: its id, payload (the fields asked for) and named vectors (those asked
+    for; a point without a vector has no key for it)."""
+
+    point_id: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    vectors: dict[str, VectorValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CollectionSchema:
+    """The named vectors of a collection: ``doc`` of ``dimension`` floats (cosine), ``chunks`` (MaxSim multivector of
+    the same size) when ``chunks``, ``bm25`` (sparse, IDF modifier) when ``sparse``."""
+
+    dimension: int
+    chunks: bool = False
+    sparse: bool = False
+
+
+@dataclass(frozen=True)
 class Hit:
-    """One search result; ``score`` is the cosine similarity."""
+    """One search result; ``score`` is the cosine similarity (dense), the BM25 score (sparse) or the fused score.
+
+    ``point_id``: the point's id; ``vectors``: the named vectors asked for with the query (empty otherwise)."""
 
     rank: int
     score: float
     payload: dict[str, Any]
+    point_id: str = ""
+    vectors: dict[str, VectorValue] = field(default_factory=dict)

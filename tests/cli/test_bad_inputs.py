@@ -58,17 +58,17 @@ def state(store: Path, collection: str = "c") -> dict[str, str]:
     with Store(path=store, create=False) as db:
         if not db.exists(collection):
             return {}
-        found = db.client.scroll(collection, limit=10_000, with_payload=["path", "sha256"])[0]
+        found = list(db.scroll(collection, payload=["path", "sha256"]))
     out = {}
     for p in found:
-        assert str(p.id) == point_id(p.payload["path"]) and p.payload["path"] not in out
+        assert p.point_id == point_id(p.payload["path"]) and p.payload["path"] not in out
         out[p.payload["path"]] = p.payload["sha256"]
     return out
 
 
 def payloads(store: Path, collection: str = "c") -> dict[str, dict]:
     with Store(path=store, create=False) as db:
-        found = db.client.scroll(collection, limit=10_000, with_payload=True)[0]
+        found = list(db.scroll(collection))
     return {p.payload["path"]: p.payload for p in found}
 
 

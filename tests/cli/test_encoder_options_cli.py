@@ -21,8 +21,7 @@ TEXTS = {
 
 def vectors(store_dir) -> dict[str, np.ndarray]:
     with Store(path=store_dir, create=False) as store:
-        points = store.client.scroll("c", limit=100, with_payload=True, with_vectors=True)[0]
-        return {p.payload["path"]: np.asarray(p.vector[DOC_VECTOR]) for p in points}
+        return {p.payload["path"]: np.asarray(p.vectors[DOC_VECTOR]) for p in store.scroll("c", vectors=[DOC_VECTOR])}
 
 
 @pytest.mark.slow  # three CLI ingest/query processes

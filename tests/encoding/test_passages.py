@@ -163,7 +163,7 @@ def test_every_hit_names_its_best_passage_with_exact_offsets(needle_store, encod
     assert retriever.settings.passages == "naive"
     (hit,) = retriever.search("When does the municipal book-lending building shut its doors at weekends?", k=1)
     assert hit["path"] == "needle.txt"
-    text = needle_store.client.retrieve("c", ids=[_pid("needle.txt")], with_payload=True)[0].payload["text"]
+    text = needle_store.retrieve("c", [_pid("needle.txt")])[0].payload["text"]
     passage = hit["passage"]
     assert passage["text"] == text[passage["start_char"] : passage["end_char"]] == NEEDLE + " "
     assert hit["snippet"] == NEEDLE
@@ -215,7 +215,7 @@ def test_llama_index_passage_retriever_returns_passages_with_offsets(needle_stor
     assert len(nodes) == 5
     assert nodes[0].node.text == NEEDLE + " " and nodes[0].node.metadata["path"] == "needle.txt"
     texts = {
-        p: needle_store.client.retrieve("c", ids=[_pid(p)], with_payload=True)[0].payload["text"]
+        p: needle_store.retrieve("c", [_pid(p)])[0].payload["text"]
         for p in ("needle.txt", "meeting.txt", "other.txt")
     }
     for n in nodes:

@@ -30,10 +30,10 @@ BEFORE_RULE = "ae85906"
 def stored(store: Path, collection: str = "default") -> dict[str, dict]:
     """path -> payload of every point (each point's id is the UUID5 of its stored path)."""
     with Store(path=store, create=False) as db:
-        points = db.client.scroll(collection, limit=1000, with_payload=True)[0]
+        points = list(db.scroll(collection))
     out = {}
     for p in points:
-        assert str(p.id) == point_id(p.payload["path"])
+        assert p.point_id == point_id(p.payload["path"])
         out[p.payload["path"]] = p.payload
     return out
 

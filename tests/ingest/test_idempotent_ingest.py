@@ -56,10 +56,10 @@ def write_folder(folder: Path, texts: dict[str, str]) -> Path:
 def points(store: Store, collection: str = "c") -> dict[str, dict]:
     """path -> payload (+ vector) of every point, checking that each point's id is the UUID5 of its path."""
     out = {}
-    for p in store.client.scroll(collection, limit=10_000, with_payload=True, with_vectors=True)[0]:
-        assert str(p.id) == point_id(p.payload["path"])
+    for p in store.scroll(collection, vectors=[DOC_VECTOR]):
+        assert p.point_id == point_id(p.payload["path"])
         assert p.payload["path"] not in out
-        out[p.payload["path"]] = {**p.payload, "vector": np.array(p.vector[DOC_VECTOR])}
+        out[p.payload["path"]] = {**p.payload, "vector": np.array(p.vectors[DOC_VECTOR])}
     return out
 
 

@@ -81,8 +81,7 @@ def test_pipelined_folder_ingest_tokenizes_ahead_in_the_worker_and_stores_the_pl
     with Store(path=tmp_path / "store") as store:
         summary = ingest(docs, SETTINGS, store, "c", encoder=encoder, docs_per_batch=3, progress=False)
         stored = {
-            p.payload["path"]: np.asarray(p.vector[DOC_VECTOR])
-            for p in store.client.scroll("c", limit=100, with_payload=True, with_vectors=True)[0]
+            p.payload["path"]: np.asarray(p.vectors[DOC_VECTOR]) for p in store.scroll("c", vectors=[DOC_VECTOR])
         }
     assert sorted(summary.new) == sorted(texts) and summary.documents == 11
     # the encoder was given, so the worker prepares every batch (its documents with their naive passages, one call

@@ -42,7 +42,7 @@ def test_ingest_records_settings_and_payload(docs, tmp_path, caplog):
         ]
         # MiniLM has no prompts: the unset prefixes are recorded as the empty prefixes actually used
         assert store.settings("c") == replace(SETTINGS, query_prefix="", document_prefix="")
-        point = store.client.retrieve("c", [point_id("long.txt")], with_payload=True)[0]
+        (point,) = store.retrieve("c", [point_id("long.txt")])
         assert point.payload["path"] == "long.txt" and point.payload["title"] == "long"
         assert point.payload["n_tokens"] == 1802 and point.payload["truncated"] is True
         assert len(point.payload["sha256"]) == 64

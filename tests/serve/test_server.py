@@ -8,7 +8,6 @@ import base64
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from qdrant_client import models
 
 from conftest import SAMPLE_DOCS
 from longembed.encoding import Encoder
@@ -23,7 +22,7 @@ from longembed.serve.schemas import (
 from longembed.serve.app import create_app
 from longembed.serve.security import SecurityPolicy
 from longembed.settings import IndexSettings
-from longembed.store import Store
+from longembed.store import CollectionSchema, Store
 from longembed.settings import RunOptions
 from meetings_subset import KNOWN_FIRST, MAX_LENGTH, SUBSET, copy_subset, query_text
 
@@ -45,9 +44,7 @@ def store_path(tmp_path_factory, encoder):
     work = tmp_path_factory.mktemp("server")
     with Store(path=work / "store") as store:
         ingest(copy_subset(work / "docs"), SETTINGS, store, "default", encoder=encoder, progress=False)
-        store.client.create_collection(
-            "foreign", vectors_config=models.VectorParams(size=4, distance=models.Distance.COSINE)
-        )
+        store.create_collection("foreign", CollectionSchema(dimension=4), {})  # no recorded settings
         store.ensure_collection("broken", IndexSettings(model="/nonexistent/model-dir", passages="none"), 384)
     return work / "store"
 

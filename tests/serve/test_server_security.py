@@ -129,7 +129,7 @@ def texts(store: Path) -> dict[str, str]:
     with tempfile.TemporaryDirectory() as copy:
         shutil.copytree(store, Path(copy) / "s", ignore=shutil.ignore_patterns(".lock"))
         with Store(path=Path(copy) / "s", create=False) as db:
-            return {p.payload["path"]: p.payload["text"] for p in db.client.scroll("default", limit=100)[0]}
+            return {p.payload["path"]: p.payload["text"] for p in db.scroll("default", payload=["path", "text"])}
 
 
 def test_foreign_host_is_refused_for_reads_and_writes(server):

@@ -24,7 +24,7 @@ from longembed.settings import IndexSettings
 from longembed.sparse import Analyzer, SparseSettings
 from longembed.sparse.bm25 import query_vector
 from longembed.sparse.index import add_bm25, length_stats, sparse_settings
-from longembed.store import SPARSE_VECTOR, Store, point_id
+from longembed.store import SPARSE_VECTOR, Store, VectorQuery, point_id
 from longembed.settings import RunOptions
 
 FIXTURE = REPO / "tests" / "fixtures" / "dense_only_store"
@@ -91,8 +91,8 @@ def test_ingest_and_query_use_the_recorded_analyzer(collection, encoder):
     assert sparse_settings(collection, "c") == SparseSettings()
     retriever = Retriever(store=collection, collection="c", encoder=encoder)
     assert retriever.analyzer.settings == SparseSettings()
-    (point,) = collection.client.retrieve("c", [point_id("mercury.txt")], with_vectors=[SPARSE_VECTOR])
-    stored = point.vector[SPARSE_VECTOR]
+    (point,) = collection.retrieve("c", [point_id("mercury.txt")], payload=False, vectors=[SPARSE_VECTOR])
+    stored = point.vectors[SPARSE_VECTOR]
     asked = query_vector(retriever.analyzer, DOCS["mercury.txt"])  # the document's text, analyzed as a query
     assert sorted(stored.indices) == asked.indices
     assert len(asked.indices) == 7
@@ -138,7 +138,7 @@ def test_old_collection_answers_dense_and_sparse_gives_one_line_error(tmp_path):
 def test_old_collection_is_not_re_embedded_and_add_bm25_keeps_its_vectors(tmp_path, encoder):
     old = copy_fixture(tmp_path)
     with Store(old / "store") as store:
-        before = {str(p.id): p for p in store.client.scroll("default", with_payload=True, with_vectors=True)[0]}
+        before = {p.point_id: p for p in store.scroll("default", vectors=["doc"])}
         settings = store.settings("default")
         assert {p.payload["settings_fingerprint"] for p in before.values()} == {settings.fingerprint()}
         summary = ingest(old / "docs", settings, store, "default", encoder=encoder, progress=False)
@@ -146,10 +146,10 @@ def test_old_collection_is_not_re_embedded_and_add_bm25_keeps_its_vectors(tmp_pa
         assert not store.has_sparse("default")  # an existing collection keeps what it has
         assert add_bm25(store, "default") == 3
         assert store.has_sparse("default")
-        after = {str(p.id): p for p in store.client.scroll("default", with_payload=True, with_vectors=True)[0]}
+        after = {p.point_id: p for p in store.scroll("default", vectors=["doc"])}
         assert after.keys() == before.keys()
         for pid, p in before.items():
-            assert after[pid].vector["doc"] == p.vector["doc"]
+            assert after[pid].vectors["doc"] == p.vectors["doc"]
             assert after[pid].payload["settings_fingerprint"] == p.payload["settings_fingerprint"]
         assert length_stats(store, "default").to_dict() == {"n_docs": 3, "total_length": 18, "avgdl_ref": 6.0}
         summary = ingest(old / "docs", settings, store, "default", encoder=encoder, progress=False)
@@ -182,18 +182,13 @@ def test_convex_solves_the_idfs_from_its_hits_and_scores_every_document_in_one_c
     """The IDFs of the BM25 ceiling solved from the hits' scores equal the one-term probes and the hand-computed
     ln(1 + (N - df + 0.5) / (df + 0.5)); asking each list for every document gives exactly the ranking and scores of
     the two-call path (candidates first, then their exact scores)."""
-    from qdrant_client import models
-
     from longembed.retrieve import hybrid
 
     retriever = Retriever(store=collection, collection="c", encoder=encoder)
 
     def solve(text: str):
         sparse = query_vector(retriever.analyzer, text)
-        hits = collection.client.query_points(
-            "c", query=models.SparseVector(indices=sparse.indices, values=sparse.values), using=SPARSE_VECTOR,
-            limit=3, with_vectors=[SPARSE_VECTOR],
-        ).points
+        (hits,) = collection.query_batch("c", [VectorQuery(SPARSE_VECTOR, sparse, 3)], vectors=[SPARSE_VECTOR])
         return sparse, hybrid.idfs_from_scores(sparse, hits)
 
     sparse, solved = solve("mercury water")  # two hits, one term each: two equations, two IDFs (df 1 each)

@@ -2,16 +2,18 @@
 point per readable document carrying the sha256 of its current text: no duplicate, nothing missing.
 
 Real subprocesses of the CLI, real SIGKILL, the real all-MiniLM-L6-v2 model and the real embedded Qdrant store.
-The test decides *when* to kill by watching the store from outside: it reads the number of rows of the
-collection's SQLite file (read-only) while the ingest runs. Nothing in the product is mocked or patched.
+The test decides *when* to kill by watching the store from outside: it counts the documents whose path appears in
+the collection's Qdrant Edge files (write-ahead log and payload pages, read-only) while the ingest runs. Nothing in
+the product is mocked or patched.
 """
 
 from __future__ import annotations
 
 import hashlib
+import mmap
 import random
+import re
 import signal
-import sqlite3
 import subprocess
 import time
 from collections.abc import Callable
@@ -24,7 +26,7 @@ import pytest
 from clitools import CLI, FAST, cli_env, run_cli
 from longembed.encoding import Encoder
 from longembed.settings import IndexSettings
-from longembed.store import DOC_VECTOR, Store, point_id
+from longembed.store import DOC_VECTOR, open_store, point_id
 from longembed.settings import RunOptions
 
 
@@ -43,16 +45,34 @@ def text_of(i: int, version: int = 0) -> str:
     return f"Document {i} version {version}. " + " ".join(rng.choice(WORDS) for _ in range(60)) + "."
 
 
+DOC_NAME = re.compile(rb"(?:doc\d{3}|zz_new\d)\.txt")
+
+
 def rows(store: Path) -> int | None:
-    """Rows in the collection's SQLite file; -1 before the collection exists, None while it is locked."""
-    db = store / "collection" / "c" / "storage.sqlite"
-    if not db.exists():
+    """Documents written to collection ``c`` so far (distinct paths in its shard's log and payload files, read-only);
+    -1 before the collection exists."""
+    folder = store / "collections" / "c"
+    if not (folder / "collection.json").exists():
         return -1
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.05) as conn:
-            return conn.execute("SELECT count(*) FROM points").fetchone()[0]
-    except sqlite3.Error:
-        return None
+    names: set[bytes] = set()
+    for path in (folder / "shard").rglob("*"):
+        if not path.is_file() or any(p.startswith("vector_storage") for p in path.parts) or not path.stat().st_size:
+            continue
+        try:
+            with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                names.update(DOC_NAME.findall(data))
+        except (OSError, ValueError):
+            continue
+    return len(names)
+
+
+def log_bytes(store: Path) -> int:
+    """Bytes of collection ``c``'s write-ahead log that are not zero-filled: grows with every write."""
+    total = 0
+    for path in (store / "collections" / "c" / "shard" / "wal").glob("*"):
+        with open(path, "rb") as handle:
+            total += len(handle.read().rstrip(b"\0"))
+    return total
 
 
 class Outcome(NamedTuple):
@@ -97,14 +117,17 @@ def ingest_until(
 
 def check_store(store: Path, allowed: dict[str, set[str]]) -> dict[str, str]:
     """Every point: id = UUID5(path), one per path, sha256 among those its file had. Returns path -> sha256."""
-    with Store(path=store) as db:
+    db = open_store(store)
+    try:
         if not db.exists("c"):
             return {}
-        stored = db.client.scroll("c", limit=10_000, with_payload=["path", "sha256"])[0]
+        stored = list(db.scroll("c", payload=["path", "sha256"]))
+    finally:
+        db.close()
     found: dict[str, str] = {}
     for p in stored:
         path = p.payload["path"]
-        assert str(p.id) == point_id(path)
+        assert p.point_id == point_id(path)
         assert path not in found, f"duplicate point for {path}"
         assert p.payload["sha256"] in allowed[path], f"{path} stored with a sha256 its file never had"
         found[path] = p.payload["sha256"]
@@ -159,9 +182,8 @@ def test_sigkill_at_any_moment_then_rerun_leaves_exactly_one_current_point_per_d
         (docs / name).write_text(texts[name])
         allowed[name] = {sha(texts[name])}
     before = rows(store)
-    db_file = store / "collection" / "c" / "storage.sqlite"
-    stamp = db_file.stat().st_mtime_ns
-    kill_when("at the first rewrite of a changed file", lambda n, err: db_file.stat().st_mtime_ns != stamp, "--prune")
+    stamp = log_bytes(store)
+    kill_when("at the first rewrite of a changed file", lambda n, err: log_bytes(store) != stamp, "--prune")
     kill_when("while adding points (documents not stored yet, new files)", lambda n, err: n is not None and n > before,
               "--prune")
 
@@ -182,12 +204,13 @@ def test_sigkill_at_any_moment_then_rerun_leaves_exactly_one_current_point_per_d
 
     # every vector is the embedding of the file's current text (no half-written or stale vector)
     encoder = Encoder(IndexSettings(extend="none", max_length=128), RunOptions(device="cpu"))
-    with Store(path=store) as db:
-        stored = db.client.scroll("c", limit=10_000, with_payload=["path"], with_vectors=True)[0]
+    db = open_store(store)
+    stored = list(db.scroll("c", payload=["path"], vectors=[DOC_VECTOR]))
+    db.close()
     paths = [p.payload["path"] for p in stored]
     expected = encoder.encode([texts[p] for p in paths])
     for p, e in zip(paths, expected, strict=True):
-        got = next(s for s in stored if s.payload["path"] == p).vector[DOC_VECTOR]
+        got = next(s for s in stored if s.payload["path"] == p).vectors[DOC_VECTOR]
         np.testing.assert_allclose(got, e.vector, atol=1e-5)
 
     # and one more run changes nothing

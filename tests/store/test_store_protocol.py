@@ -7,14 +7,15 @@ from typing import get_type_hints
 
 from longembed.ingest import ingest
 from longembed.settings import IndexSettings
-from longembed.store import DocumentPayload, Store, VectorStore, point_id
+from longembed.store import DocumentPayload, EdgeStore, QdrantClientStore, Store, VectorStore, point_id
 
 
-def test_qdrant_store_is_a_vector_store(tmp_path):
+def test_both_backends_are_vector_stores(tmp_path):
     with Store(path=tmp_path / "store") as store:
-        assert isinstance(store, VectorStore)
-    missing = [name for name in VectorStore.__dict__ if not name.startswith("_") and not hasattr(Store, name)]
-    assert missing == []
+        assert isinstance(store, VectorStore) and isinstance(store, EdgeStore)
+    for backend in (EdgeStore, QdrantClientStore):
+        missing = [name for name in VectorStore.__dict__ if not name.startswith("_") and not hasattr(backend, name)]
+        assert missing == [], backend
 
 
 def test_every_payload_field_ingest_writes_is_in_the_schema(tmp_path):
@@ -23,7 +24,7 @@ def test_every_payload_field_ingest_writes_is_in_the_schema(tmp_path):
     (docs / "notes.txt").write_text("The remote control costs twelve euros. It has rubber buttons.")
     with Store(path=tmp_path / "store") as store:
         ingest(docs, IndexSettings(extend="none", max_length=128), store, "c", progress=False)
-        point = store.client.retrieve("c", [point_id("notes.txt")], with_payload=True)[0]
+        (point,) = store.retrieve("c", [point_id("notes.txt")])
     schema = get_type_hints(DocumentPayload)
     assert set(point.payload) == set(schema)  # bm25 and passages on: every field is written
     assert point.payload["passages"] == [[0, 39], [39, 61]]  # two sentences, whitespace kept with the first

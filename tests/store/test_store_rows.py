@@ -1,6 +1,7 @@
-"""A local store is checked before qdrant-client unpickles it (issue 14 row 5), recorded vector sizes that do
-not match are damage (row 17), and a read-only store can be queried; through the real CLI, the bundled model
-and real stores built by `longembed ingest`."""
+"""A store of the old layout (qdrant-client's local mode, which pickles its points) is checked before qdrant-client
+unpickles it, also when it is opened to be converted to Qdrant Edge (issue 14 row 5); recorded vector sizes that do
+not match are damage (row 17); and read-only stores of both layouts can be queried. Through the real CLI, the
+bundled model and real stores built by ingest (the old layout: through qdrant-client's local mode directly)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from clitools import FAST, assert_one_line_error, can_deny_reads, drop_file_read
 
 from longembed.store.safe_pickle import ForeignObject, restricted_loads
 from longembed.settings import IndexSettings
-from longembed.store import Store, StoredDocument
+from longembed.ingest import ingest
+from longembed.store import StoredDocument
+from longembed.store.qdrant import QdrantClientStore
 
 NOTES = {
     "harbour.txt": "The harbour committee approved a new pier for the fishing fleet.",
@@ -35,11 +38,16 @@ class RunsACommand:
         return (os.system, (f"touch {self.marker}",))
 
 
-def build_store(work: Path) -> Path:
+def build_store(work: Path, layout: str = "edge") -> Path:
+    """The notes ingested into ``work/s``: by the CLI (Qdrant Edge), or through qdrant-client's local mode (``old``)."""
     docs = work / "docs"
     docs.mkdir()
     for name, text in NOTES.items():
         (docs / name).write_text(text)
+    if layout == "old":
+        with QdrantClientStore(path=work / "s") as store:
+            ingest(docs, IndexSettings(extend="none", max_length=128), store, "default", progress=False)
+        return work / "s"
     done = run_cli("ingest", "docs", "--store", "s", *FAST, cwd=work)
     assert done.returncode == 0, done.stderr
     return work / "s"
@@ -54,7 +62,7 @@ def digest(folder: Path) -> dict[str, str]:
 
 
 def test_real_points_round_trip_through_the_restricted_unpickler(tmp_path):
-    with Store(path=tmp_path / "s") as db:
+    with QdrantClientStore(path=tmp_path / "s") as db:
         db.ensure_collection("c", IndexSettings(), 3, with_chunks=True)
         db.upsert("c", [StoredDocument("a.txt", [1.0, 0.0, 0.5], {"path": "a.txt", "n": [1, 2.5, None]},
                                        chunks=[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])])
@@ -68,7 +76,7 @@ def test_real_points_round_trip_through_the_restricted_unpickler(tmp_path):
 
 
 def test_a_planted_pickle_is_refused_before_it_runs(tmp_path):
-    store = build_store(tmp_path)
+    store = build_store(tmp_path, "old")
     marker = tmp_path / "PWNED"
     database = store / "collection" / "default" / "storage.sqlite"
     with sqlite3.connect(database) as connection:
@@ -83,7 +91,7 @@ def test_a_planted_pickle_is_refused_before_it_runs(tmp_path):
 
 
 def test_recorded_vector_size_that_does_not_match_is_damage_not_run_again(tmp_path):
-    store = build_store(tmp_path)
+    store = build_store(tmp_path, "old")
     meta = json.loads((store / "meta.json").read_text())
     meta["collections"]["default"]["vectors"]["doc"]["size"] = 999
     (store / "meta.json").write_text(json.dumps(meta))
@@ -94,8 +102,9 @@ def test_recorded_vector_size_that_does_not_match_is_damage_not_run_again(tmp_pa
 
 
 @pytest.mark.skipif(not can_deny_reads(), reason="this user cannot be denied writes (root with CAP_DAC_OVERRIDE)")
-def test_a_read_only_store_can_be_queried(tmp_path):
-    store = build_store(tmp_path)
+@pytest.mark.parametrize("layout", ["edge", "old"])
+def test_a_read_only_store_can_be_queried(tmp_path, layout):
+    store = build_store(tmp_path, layout)
     before = digest(store)
     paths = [store, *store.rglob("*")]
     for path in paths:

@@ -1,4 +1,4 @@
-"""One lock around every method call of an object (a Qdrant client shared by a server's request threads)."""
+"""One lock around every method call of an object: (a Qdrant client shared by a server's request threads)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 
-class Serialized:
+class LockedCalls:
     """``target`` with every method call made while holding ``lock``; plain attributes pass through.
 
     :meth:`Store.serialize_calls` wraps the Qdrant client in it (one lock for a server's threads).

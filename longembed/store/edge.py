@@ -1,0 +1,376 @@
+"""The embedded store: Qdrant Edge (``qdrant-edge-py``, Qdrant's in-process Rust engine, the server's storage format)
+in a store directory, one shard per collection. The default for ``--store DIR``.
+
+Layout of a store directory::
+
+    DIR/edge-store.json                    the store's marker and format version
+    DIR/.lock                              held (flock) by the one process that has the store open
+    DIR/collections/NAME/collection.json   the collection's schema and metadata (settings, dimension, sparse)
+    DIR/collections/NAME/shard/            the collection's Qdrant Edge shard (segments + write-ahead log)
+
+A collection exists once its ``collection.json`` is written (last, atomically); a folder without one is a creation
+that was killed and is removed when the name is created again. Nothing in a store is unpickled or executed: the
+metadata is JSON and the shard is read by Qdrant's own engine.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import re
+import shutil
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import qdrant_edge as qe
+
+from longembed.errors import CollectionNotFound, StoreError
+from longembed.store.collections import DerivedOperations, first_line
+from longembed.store.schema import (
+    CHUNKS_VECTOR, DOC_VECTOR, RRF_K, SPARSE_VECTOR, CollectionSchema, Fusion, Hit, Record, SparseVector,
+    VectorQuery,
+)
+
+log = logging.getLogger(__name__)
+
+MARKER = "edge-store.json"
+FORMAT = "longembed-qdrant-edge"
+FORMAT_VERSION = 1
+COLLECTIONS = "collections"
+COLLECTION_FILE = "collection.json"
+SHARD = "shard"
+LOCK_FILE = ".lock"
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+=-]{0,127}")
+"""Collection names a store directory accepts: letters, digits and ``_ . @ + = -``, not starting with a dot, at most
+128 characters (a folder name on every file system; no path separator can reach outside the store)."""
+
+
+def is_edge_store(path: Path) -> bool:
+    return (path / MARKER).is_file()
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` to ``path`` atomically (a temporary file, fsync, rename): a crash leaves the old or the new."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise TypeError("not a JSON object")
+        return data
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except Exception as exc:
+        raise StoreError(
+            f"the store {what} is damaged: {path.name} is unreadable ({type(exc).__name__}: {first_line(exc)}); it "
+            "was left untouched: restore it from a backup, or move the store away and ingest again"
+        ) from None
+
+
+def _edge_config(schema: CollectionSchema) -> qe.EdgeConfig:
+    vectors = {DOC_VECTOR: qe.EdgeVectorParams(size=schema.dimension, distance=qe.Distance.Cosine)}
+    if schema.chunks:
+        vectors[CHUNKS_VECTOR] = qe.EdgeVectorParams(
+            size=schema.dimension, distance=qe.Distance.Cosine,
+            multivector_config=qe.MultiVectorConfig(qe.MultiVectorComparator.MaxSim),
+        )
+    sparse = {SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)} if schema.sparse else None
+    return qe.EdgeConfig(vectors=vectors, sparse_vectors=sparse)
+
+
+def _to_edge(vectors: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: qe.SparseVector(list(v.indices), list(v.values)) if name == SPARSE_VECTOR else v
+        for name, v in vectors.items()
+    }
+
+
+def _from_edge(vectors: Any) -> dict[str, Any]:
+    if not isinstance(vectors, dict):
+        return {}
+    return {
+        name: SparseVector(list(v.indices), [float(x) for x in v.values]) if name == SPARSE_VECTOR else v
+        for name, v in vectors.items()
+    }
+
+
+def _payload_selector(payload: bool | Sequence[str]) -> Any:
+    return payload if isinstance(payload, bool) else qe.PayloadSelector.Include(list(payload))
+
+
+def _query(q: VectorQuery) -> Any:
+    if q.using == SPARSE_VECTOR:
+        vector: Any = qe.SparseVector(list(q.vector.indices), list(q.vector.values))
+    elif q.using == CHUNKS_VECTOR:
+        vector = [list(q.vector)]  # a one-vector MaxSim query
+    else:
+        vector = list(q.vector)
+    return qe.Query.Nearest(vector, using=q.using)
+
+
+def _filter(q: VectorQuery) -> Any:
+    return None if q.ids is None else qe.Filter(must=[qe.HasIdCondition({str(i) for i in q.ids})])
+
+
+class EdgeStore(DerivedOperations):
+    """A store directory of Qdrant Edge shards, held by this process until :meth:`close`.
+
+    Args:
+        path: the store directory (created when missing and ``create``).
+        create: create a missing store (``False`` for read-only uses such as queries).
+
+    Raises:
+        StoreError: the directory is a file, is missing (``create=False``), is not a store, is damaged, was
+            written by a newer longembed, or is held by another process.
+    """
+
+    def __init__(self, path: str | Path, create: bool = True) -> None:
+        self.path = Path(path)
+        self.location = str(path)
+        self._shards: dict[str, qe.EdgeShard] = {}
+        self._lock: Any = threading.RLock()
+        self._lock_handle = None
+        marker = self.path / MARKER
+        if not marker.exists():
+            if not create:
+                raise StoreError(f"there is no store at {path}; create one with `longembed ingest PATH --store {path}`")
+            self._create()
+        info = _read_json(marker, str(path))
+        if info.get("format") != FORMAT or not isinstance(info.get("version"), int):
+            raise StoreError(f"{path} is not a longembed store ({MARKER} is not ours); choose another --store")
+        if info["version"] > FORMAT_VERSION:
+            raise StoreError(f"the store {path} was written by a newer longembed (format {info['version']}); upgrade")
+        self._hold()
+
+    def _create(self) -> None:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            _write_json(self.path / MARKER, {"format": FORMAT, "version": FORMAT_VERSION})
+        except OSError as exc:
+            raise StoreError(f"cannot create the store {self.location}: {exc.strerror or exc}") from None
+
+    def _hold(self) -> None:
+        """Take the store's lock (one process at a time, as Qdrant Edge's write-ahead log allows)."""
+        try:
+            handle = open(self.path / LOCK_FILE, "a+")
+        except OSError as exc:
+            raise StoreError(f"cannot open the store {self.location}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise StoreError(
+                f"the store {self.location} is in use by another longembed process (one at a time); stop that "
+                "process (e.g. `longembed serve`; a running server takes documents with POST /ingest) or use a "
+                "Qdrant server with --qdrant-url"
+            ) from None
+        self._lock_handle = handle
+
+    def close(self) -> None:
+        with self._lock:
+            for shard in self._shards.values():
+                shard.close()
+            self._shards.clear()
+            if self._lock_handle is not None:
+                self._lock_handle.close()
+                self._lock_handle = None
+
+    def serialize_calls(self, lock: threading.RLock) -> None:
+        """From now on every call holds ``lock`` (the server's request threads share one store)."""
+        self._lock = lock
+
+    def __enter__(self) -> EdgeStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- collections -------------------------------------------------------------------------------------
+    def _folder(self, collection: str) -> Path:
+        if not isinstance(collection, str) or not NAME_PATTERN.fullmatch(collection):
+            raise StoreError(
+                f"invalid collection name {collection[:80]!r}: use letters, digits and _ . @ + = - (not starting "
+                "with a dot), at most 128 characters"
+            )
+        return self.path / COLLECTIONS / collection
+
+    def _description(self, collection: str) -> dict[str, Any]:
+        path = self._folder(collection) / COLLECTION_FILE
+        if not path.exists():
+            have = ", ".join(self.collections()) or "none"
+            raise CollectionNotFound(f"collection {collection!r} does not exist in {self.location} (collections: {have})")
+        return _read_json(path, self.location)
+
+    def exists(self, collection: str) -> bool:
+        try:
+            return (self._folder(collection) / COLLECTION_FILE).is_file()
+        except StoreError:
+            return False
+
+    def collections(self) -> list[str]:
+        folder = self.path / COLLECTIONS
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if NAME_PATTERN.fullmatch(p.name) and (p / COLLECTION_FILE).is_file())
+
+    def schema(self, collection: str) -> CollectionSchema:
+        return CollectionSchema(**self._description(collection)["schema"])
+
+    def metadata(self, collection: str) -> dict[str, Any]:
+        return dict(self._description(collection).get("metadata") or {})
+
+    def update_metadata(self, collection: str, metadata: dict[str, Any]) -> None:
+        with self._lock:
+            description = self._description(collection)
+            description["metadata"] = {**(description.get("metadata") or {}), **metadata}
+            self._guard("update", collection, lambda: _write_json(self._folder(collection) / COLLECTION_FILE, description))
+
+    def create_collection(self, collection: str, schema: CollectionSchema, metadata: dict[str, Any]) -> None:
+        folder = self._folder(collection)
+        with self._lock:
+            if self.exists(collection):
+                raise StoreError(f"collection {collection!r} already exists in {self.location}")
+            if folder.exists():  # a creation killed before its collection.json was written: nothing in it counts
+                shutil.rmtree(folder)
+
+            def create() -> None:
+                folder.mkdir(parents=True)
+                self._shards[collection] = qe.EdgeShard.create(str(folder / SHARD), _edge_config(schema))
+                _write_json(folder / COLLECTION_FILE, {"schema": vars(schema), "metadata": metadata})
+
+            self._guard("create", collection, create)
+
+    def delete_collection(self, collection: str) -> None:
+        with self._lock:
+            if not self.exists(collection):
+                return
+            shard = self._shards.pop(collection, None)
+            if shard is not None:
+                shard.close()
+            trash = self.path / COLLECTIONS / f".deleted-{uuid.uuid4().hex}"
+            os.replace(self._folder(collection), trash)  # one rename: the collection is gone or whole
+            shutil.rmtree(trash, ignore_errors=True)
+
+    def _shard(self, collection: str) -> qe.EdgeShard:
+        shard = self._shards.get(collection)
+        if shard is None:
+            self._description(collection)  # CollectionNotFound / damaged
+            path = self._folder(collection) / SHARD
+            try:
+                shard = qe.EdgeShard.load(str(path))
+            except Exception as exc:
+                raise StoreError(
+                    f"cannot open collection {collection!r} in {self.location}: it is damaged ({first_line(exc)}); "
+                    "it was left untouched: restore it from a backup, or drop it and ingest again"
+                ) from None
+            self._shards[collection] = shard
+        return shard
+
+    def _guard(self, verb: str, collection: str, action) -> Any:
+        try:
+            return action()
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(
+                f"cannot {verb} collection {collection!r} in {self.location}: {first_line(exc)}; "
+                "everything stored before is kept, run the same command again to resume"
+            ) from None
+
+    def _update(self, verb: str, collection: str, operation: Any) -> None:
+        with self._lock:
+            shard = self._shard(collection)
+            self._guard(verb, collection, lambda: shard.update(operation))
+
+    # -- points ------------------------------------------------------------------------------------------
+    def upsert_records(self, collection: str, records: Sequence[Record]) -> None:
+        points = [qe.Point(r.point_id, _to_edge(r.vectors), r.payload) for r in records]
+        if points:
+            self._update("write to", collection, qe.UpdateOperation.upsert_points(points))
+
+    def update_vectors(self, collection: str, records: Sequence[Record]) -> None:
+        vectors = [qe.PointVectors(r.point_id, _to_edge(r.vectors)) for r in records]
+        if vectors:
+            self._update("update", collection, qe.UpdateOperation.update_vectors(vectors))
+
+    def set_payload(self, collection: str, point: str, payload: dict[str, Any]) -> None:
+        self._update("update", collection, qe.UpdateOperation.set_payload([point], payload))
+
+    def delete(self, collection: str, points: Iterable[str]) -> None:
+        ids = list(points)
+        if ids:
+            self._update("delete from", collection, qe.UpdateOperation.delete_points(ids))
+
+    def retrieve(
+        self, collection: str, ids: Sequence[str], payload: bool | Sequence[str] = True, vectors: Sequence[str] = ()
+    ) -> list[Record]:
+        if not ids:
+            return []
+        with self._lock:
+            found = self._shard(collection).retrieve(
+                [str(i) for i in ids], with_payload=_payload_selector(payload), with_vector=list(vectors) or False
+            )
+        return [Record(str(r.id), dict(r.payload or {}), _from_edge(r.vector)) for r in found]
+
+    def scroll(
+        self, collection: str, payload: bool | Sequence[str] = True, vectors: Sequence[str] = (), page: int = 256
+    ) -> Iterator[Record]:
+        offset = None
+        while True:
+            with self._lock:
+                found, offset = self._shard(collection).scroll(qe.ScrollRequest(
+                    offset=offset, limit=page, with_payload=_payload_selector(payload),
+                    with_vector=list(vectors) or False,
+                ))
+            for r in found:
+                yield Record(str(r.id), dict(r.payload or {}), _from_edge(r.vector))
+            if offset is None:
+                return
+
+    def count(self, collection: str) -> int:
+        with self._lock:
+            return self._shard(collection).count(qe.CountRequest(exact=True))
+
+    # -- search ------------------------------------------------------------------------------------------
+    def query_batch(
+        self, collection: str, queries: Sequence[VectorQuery], payload: bool = False, vectors: Sequence[str] = ()
+    ) -> list[list[Hit]]:
+        if not queries:
+            return []
+        requests = [
+            qe.QueryRequest(
+                limit=q.limit, query=_query(q), filter=_filter(q), with_payload=payload,
+                with_vector=list(vectors) or False,
+            )
+            for q in queries
+        ]
+        with self._lock:
+            results = self._shard(collection).query_batch(qe.QueryBatchRequest(requests))
+        return [[_hit(i, p) for i, p in enumerate(points)] for points in results]
+
+    def fuse(self, collection: str, queries: Sequence[VectorQuery], fusion: Fusion, k: int) -> list[Hit]:
+        if not queries:
+            return []
+        prefetches = [qe.Prefetch(limit=q.limit, query=_query(q), filter=_filter(q)) for q in queries]
+        method = qe.Fusion.Rrf(k=RRF_K) if fusion == "rrf" else qe.Fusion.Dbsf()
+        request = qe.QueryRequest(limit=k, prefetches=prefetches, query=method, with_payload=True)
+        with self._lock:
+            points = self._shard(collection).query(request)
+        return [_hit(i, p) for i, p in enumerate(points)]
+
+
+def _hit(index: int, point: Any) -> Hit:
+    return Hit(rank=index + 1, score=float(point.score), payload=dict(point.payload or {}), point_id=str(point.id),
+               vectors=_from_edge(point.vector))
