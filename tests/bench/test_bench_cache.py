@@ -13,7 +13,7 @@ from longembed.bench.cache import CachedEncoder, EmbeddingCache, settings_key
 from longembed.encoding import Encoder
 from longembed.ingest import SourceDocument, ingest_documents
 from longembed.settings import IndexSettings
-from longembed.store import Store
+from longembed.store import EdgeStore, Store
 from longembed.settings import RunOptions
 
 TEXTS = [
@@ -65,7 +65,7 @@ def test_interrupted_ingest_resumes_from_the_cache(tmp_path, monkeypatch):
         SourceDocument(f"d{i}", f"d{i}", t, hashlib.sha256(t.encode()).hexdigest())
         for i, t in enumerate([f"Document number {i} talks about topic {i}." for i in range(6)])
     ]
-    real_upsert = Store.upsert
+    real_upsert = EdgeStore.upsert
     calls = []
 
     def upsert_then_die(self, collection, documents):
@@ -76,11 +76,11 @@ def test_interrupted_ingest_resumes_from_the_cache(tmp_path, monkeypatch):
 
     with Store(path=tmp_path / "s") as store:
         cached = CachedEncoder(encoder, EmbeddingCache(tmp_path / "c.sqlite"))
-        monkeypatch.setattr(Store, "upsert", upsert_then_die)
+        monkeypatch.setattr(EdgeStore, "upsert", upsert_then_die)
         with pytest.raises(KeyboardInterrupt):
             ingest_documents(docs, settings, store, "c", encoder=cached, docs_per_batch=2, progress=False)
         assert cached.computed == 4 and len(cached.cache) == 4  # two batches were embedded and committed
-        monkeypatch.setattr(Store, "upsert", real_upsert)
+        monkeypatch.setattr(EdgeStore, "upsert", real_upsert)
         cached.reset_counters()
         ingest_documents(docs, settings, store, "c", encoder=cached, docs_per_batch=2, progress=False)
         # batch 1 is in the index (skipped as unchanged), batch 2 was embedded but not stored (from the cache),
