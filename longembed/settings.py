@@ -32,6 +32,17 @@ TEXT_KINDS: tuple[str, ...] = get_args(TextKind)
 Unit = Literal["document", "passage"]
 """What a search returns: documents (each with its best passage) or passages across documents."""
 UNITS: tuple[str, ...] = get_args(Unit)
+MAX_K = 1000
+"""The most results one search returns (``k``), for the retriever, the CLI's query files and the HTTP server."""
+Mode = Literal["dense", "sparse", "hybrid"]
+"""How a search ranks: the document vectors, BM25 alone, or both fused (:mod:`longembed.retrieve.hybrid`)."""
+MODES: tuple[str, ...] = get_args(Mode)
+Fusion = Literal["rrf", "dbsf", "convex"]
+"""How ``hybrid`` fuses its ranked lists (:mod:`longembed.retrieve.hybrid`)."""
+FUSIONS: tuple[str, ...] = get_args(Fusion)
+SparseChoice = Literal["bm25", "none"]
+"""Whether a new collection gets the BM25 sparse vector (:mod:`longembed.sparse.bm25_run`)."""
+SPARSE_CHOICES: tuple[str, ...] = get_args(SparseChoice)
 
 PassageMode = Literal["none", "naive", "late", "window-late"]
 """How a collection's passage vectors are made (see :mod:`longembed.encoding.late_chunking`): ``none`` (no passages, the

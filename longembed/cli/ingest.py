@@ -11,7 +11,7 @@ import click
 from longembed.cli.errors import user_errors
 from longembed.cli.options import encoder_options, index_options, index_settings, store_options
 from longembed.ingest.limits import click_options as read_limit_options
-from longembed.settings import DEFAULT_PASSAGE_SIZE, DEFAULT_PASSAGES, PASSAGE_MODES, RunOptions
+from longembed.settings import DEFAULT_PASSAGE_SIZE, DEFAULT_PASSAGES, PASSAGE_MODES, SPARSE_CHOICES, RunOptions
 
 
 @click.command()
@@ -44,7 +44,7 @@ from longembed.settings import DEFAULT_PASSAGE_SIZE, DEFAULT_PASSAGES, PASSAGE_M
 )
 @click.option(
     "--sparse",
-    type=click.Choice(["bm25", "none"]),
+    type=click.Choice(SPARSE_CHOICES),
     default="bm25",
     show_default=True,
     help="A new collection also gets a BM25 sparse vector (bm25) for --mode sparse/hybrid queries, or not (none). "
@@ -52,7 +52,7 @@ from longembed.settings import DEFAULT_PASSAGE_SIZE, DEFAULT_PASSAGES, PASSAGE_M
 )
 @click.option(
     "--passages",
-    type=click.Choice(list(PASSAGE_MODES)),
+    type=click.Choice(PASSAGE_MODES),
     default=DEFAULT_PASSAGES,
     show_default=True,
     help="Passage vectors stored with each document (searched as a MAX_SIM multivector; every hit names its best "

@@ -11,8 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from longembed.retrieve.hybrid import Fusion, Mode
-from longembed.retrieve.retriever import MAX_K
-from longembed.settings import TextKind, Unit
+from longembed.settings import MAX_K, TextKind, Unit
 from longembed.serve.requests import (
     UTF8,
     Utf8Text,
