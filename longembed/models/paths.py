@@ -82,4 +82,5 @@ def with_model_defaults(settings: IndexSettings, st: SentenceTransformersConfig 
 
 
 with_model_prompts = with_model_defaults
-"""The former name of :func:`with_model_defaults` (it filled in prompts only)."""
+"""The former name of :func:`with_model_defaults` (it filled in prompts only); not documented for users, kept only
+until ``ingest/pipeline.py`` and ``bench/runner.py`` import :func:`with_model_defaults`: delete it then."""

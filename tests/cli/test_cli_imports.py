@@ -12,7 +12,7 @@ from clitools import CLI, cli_env
 from conftest import REPO
 
 from longembed.extenders import EXTENDERS
-from longembed.settings import EXTEND_METHODS
+from longembed.settings import EXTEND_METHOD_NOTES, EXTEND_METHODS
 
 HEAVY = ("torch", "transformers", "qdrant_client", "numpy")
 SERVER = ("fastapi", "uvicorn", "starlette")
@@ -45,6 +45,7 @@ def test_help_and_a_usage_error_load_no_heavy_module():
 
 def test_the_method_names_the_cli_offers_are_the_registry():
     assert list(EXTEND_METHODS) == list(EXTENDERS)
+    assert list(EXTEND_METHOD_NOTES) == list(EXTEND_METHODS)  # the --extend help names each method once
 
 
 def imported_by(*argv: str) -> tuple[subprocess.CompletedProcess, set[str]]:
