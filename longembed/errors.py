@@ -35,3 +35,9 @@ class BenchError(LongEmbedError):
 
 class TuneError(LongEmbedError):
     """Position-embedding tuning cannot run as asked (a RoPE model, no training pairs, a bad checkpoint)."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message, or its class name when the message is empty (for one-line reports)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -19,6 +19,18 @@ DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 ExtendMethod = Literal["none", "pcw", "gp", "rp", "pi", "ntk", "yarn", "se", "tuned"]
 """Names of the context-window extension methods (the keys of ``longembed.extenders.EXTENDERS``)."""
 EXTEND_METHODS: tuple[str, ...] = get_args(ExtendMethod)
+EXTEND_METHOD_NOTES: dict[str, str] = {
+    "none": "truncate at the model's length",
+    "pcw": "parallel context windows",
+    "gp": "grouped positions",
+    "rp": "recurrent positions, APE",
+    "pi": "position interpolation",
+    "ntk": "NTK-aware base, RoPE",
+    "yarn": "RoPE",
+    "se": "SelfExtend, RoPE",
+    "tuned": "a model written by `longembed tune`",
+}
+"""A few words on each method of :data:`EXTEND_METHODS`, for help texts (a test checks it names each once)."""
 DEFAULT_EXTEND: ExtendMethod = "pi"
 DEFAULT_MAX_LENGTH = 4096
 MAX_LENGTH_LIMIT = 1 << 20
@@ -32,6 +44,17 @@ TEXT_KINDS: tuple[str, ...] = get_args(TextKind)
 Unit = Literal["document", "passage"]
 """What a search returns: documents (each with its best passage) or passages across documents."""
 UNITS: tuple[str, ...] = get_args(Unit)
+MAX_K = 1000
+"""The most results one search returns (``k``), for the retriever, the CLI's query files and the HTTP server."""
+Mode = Literal["dense", "sparse", "hybrid"]
+"""How a search ranks: the document vectors, BM25 alone, or both fused (:mod:`longembed.retrieve.hybrid`)."""
+MODES: tuple[str, ...] = get_args(Mode)
+Fusion = Literal["rrf", "dbsf", "convex"]
+"""How ``hybrid`` fuses its ranked lists (:mod:`longembed.retrieve.hybrid`)."""
+FUSIONS: tuple[str, ...] = get_args(Fusion)
+SparseChoice = Literal["bm25", "none"]
+"""Whether a new collection gets the BM25 sparse vector (:mod:`longembed.sparse.bm25_run`)."""
+SPARSE_CHOICES: tuple[str, ...] = get_args(SparseChoice)
 
 PassageMode = Literal["none", "naive", "late", "window-late"]
 """How a collection's passage vectors are made (see :mod:`longembed.encoding.late_chunking`): ``none`` (no passages, the
@@ -88,7 +111,7 @@ class IndexSettings:
             with a warning. For ``pi`` it is also the target length L_t.
         query_prefix: text put before every query (e.g. ``"query: "`` for E5). ``None``: the model's own
             query prompt from ``config_sentence_transformers.json`` (``""`` when it has none), filled in by
-            :func:`longembed.models.paths.with_model_prompts` before the settings are recorded in a collection.
+            :func:`longembed.models.paths.with_model_defaults` before the settings are recorded in a collection.
         document_prefix: text put before every document (e.g. ``"passage: "`` for E5); ``None`` as above
             with the model's document prompt.
         passages: how passage vectors are made, one of :data:`PASSAGE_MODES` (``none``: no passages).

@@ -17,7 +17,7 @@ from longembed.bench.cache import CachedEncoder, EmbeddingCache, text_sha256
 from longembed.bench.data import load_tasks, make_splits
 from longembed.bench.metrics import evaluate
 from longembed.encoding import Encoder
-from longembed.models.paths import with_model_prompts
+from longembed.models.paths import with_model_defaults
 from longembed.ingest import SourceDocument, ingest_documents
 from longembed.retrieve import Retriever, hybrid
 from longembed.settings import IndexSettings
@@ -36,7 +36,7 @@ def main() -> None:
     ap.add_argument("--chunks", action="store_true", help="also store and fuse the chunks multivector (pcw windows)")
     args = ap.parse_args()
     lengths = [int(x) for x in args.lengths.split(",")]
-    settings = with_model_prompts(IndexSettings(extend=args.extend, max_length=4096))
+    settings = with_model_defaults(IndexSettings(extend=args.extend, max_length=4096))
     encoder = CachedEncoder(Encoder(settings, RunOptions(device="cpu")), EmbeddingCache(args.cache))
     plain_encode = encoder.encoder.encode
     memo: dict[str, object] = {}

@@ -188,7 +188,8 @@ def load_task_dir(task_dir: str | Path) -> TaskData:
 
 
 def load_task_hub(name: str, revision: str | None = None) -> TaskData:
-    """Load one task from the hub dataset ``dwzhu/LongEmbed`` with the ``datasets`` library.
+    """Load one task from the hub dataset ``dwzhu/LongEmbed`` with the ``datasets`` library, at ``revision`` or
+    else the one pinned in the task's metadata (:data:`longembed.bench.tasks.HUB_REVISION` for LongEmbed's six).
 
     Raises:
         BenchError: ``datasets`` is not installed, or the hub (or the task) cannot be reached.
@@ -202,7 +203,7 @@ def load_task_hub(name: str, revision: str | None = None) -> TaskData:
             "directory with --data"
         ) from None
     try:
-        splits = datasets.load_dataset(HUB_DATASET, name=name, revision=revision)
+        splits = datasets.load_dataset(HUB_DATASET, name=name, revision=revision or task_info(name).revision)
         return task_from_rows(
             name, f"hub:{HUB_DATASET}/{name}", splits["corpus"], splits["queries"], splits["qrels"]
         )

@@ -12,5 +12,3 @@ CHUNKED_METHOD_NAMES: tuple[str, ...] = ("chunked-maxp", "chunked-mean")
 """The chunked baselines (:data:`longembed.bench.methods.CHUNKED_METHODS` maps each to the vector it searches)."""
 DEFAULT_METHODS: tuple[str, ...] = (*(m for m in EXTEND_METHODS if m != "tuned"), *CHUNKED_METHOD_NAMES)
 """Every extension method and the chunked baselines; ``tuned`` is left out (it applies to tuned models only)."""
-PAPER_LENGTHS: tuple[int, ...] = (256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
-"""Context lengths (tokens) of the paper's synthetic tasks."""

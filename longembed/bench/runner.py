@@ -34,7 +34,7 @@ from longembed.bench.metrics import evaluate
 from longembed.bench.report import write_report, write_results
 from longembed.bench.results import BenchRun, CellResult
 from longembed.encoding import Encoder
-from longembed.models.paths import with_model_prompts
+from longembed.models.paths import with_model_defaults
 from longembed.errors import BenchError, ExtensionError
 from longembed.ingest import SourceDocument, ingest_documents
 from longembed.retrieve import Retriever
@@ -250,7 +250,7 @@ def run_bench(config: BenchConfig) -> BenchRun:
         bar = stack.enter_context(tqdm(total=len(methods) * len(splits), unit="run", disable=not config.progress))
         for method in methods:
             settings = method.settings(config.model, config.max_length, config.query_prefix, config.document_prefix)
-            settings = with_model_prompts(settings)  # None -> the model's own prompts
+            settings = with_model_defaults(settings)  # None -> the model's own prompts
             try:
                 encoder = Encoder(settings, RunOptions(device=config.device, batch_tokens=config.batch_tokens, dtype=config.dtype))
             except ExtensionError as exc:

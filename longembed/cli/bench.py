@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from longembed.bench.defaults import DEFAULT_METHODS, DEFAULT_TASKS
-from longembed.bench.defaults import PAPER_LENGTHS as PAPER_LENGTHS_TUPLE
+from longembed.bench.tasks import PAPER_LENGTHS as PAPER_LENGTHS_TUPLE
 from longembed.cli.errors import user_errors
 from longembed.cli.options import encoder_options
 from longembed.errors import LongEmbedError

@@ -1,7 +1,7 @@
 """``longembed collections list|info|drop``: the collections of a store, their settings, and removing one.
 
 Registered on the main command group by :mod:`longembed.cli`; of that package it imports only
-:mod:`longembed.cli.errors` (no cycle).
+:mod:`longembed.cli.errors` and :mod:`longembed.cli.options` (no cycle).
 """
 
 from __future__ import annotations
@@ -12,13 +12,7 @@ import sys
 import click
 
 from longembed.cli.errors import user_errors
-from longembed.settings import DEFAULT_STORE
-
-
-def _store_options(func):
-    func = click.option("--qdrant-url", default=None, metavar="URL", help="A Qdrant server instead of --store.")(func)
-    return click.option("--store", default=DEFAULT_STORE, show_default=True, metavar="DIR",
-                        help="Directory of the embedded Qdrant store.")(func)
+from longembed.cli.options import store_location_options
 
 
 def _open(store: str, qdrant_url: str | None):
@@ -47,7 +41,7 @@ def collections() -> None:
 
 
 @collections.command("list")
-@_store_options
+@store_location_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per collection, one per line.")
 @user_errors
 def list_collections(store, qdrant_url, as_json) -> None:
@@ -70,7 +64,7 @@ def list_collections(store, qdrant_url, as_json) -> None:
 
 @collections.command("info")
 @click.argument("name")
-@_store_options
+@store_location_options
 @user_errors
 def info(name, store, qdrant_url) -> None:
     """NAME's recorded settings (model, method and parameters, max length, prefixes, passages) and size, as JSON."""
@@ -80,7 +74,7 @@ def info(name, store, qdrant_url) -> None:
 
 @collections.command("drop")
 @click.argument("name")
-@_store_options
+@store_location_options
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @user_errors
 def drop(name, store, qdrant_url, yes) -> None:

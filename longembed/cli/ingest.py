@@ -11,7 +11,7 @@ import click
 from longembed.cli.errors import user_errors
 from longembed.cli.options import encoder_options, index_options, index_settings, store_options
 from longembed.ingest.limits import click_options as read_limit_options
-from longembed.settings import DEFAULT_PASSAGE_SIZE, DEFAULT_PASSAGES, PASSAGE_MODES, RunOptions
+from longembed.settings import DEFAULT_PASSAGE_SIZE, DEFAULT_PASSAGES, PASSAGE_MODES, SPARSE_CHOICES, RunOptions
 
 
 @click.command()
@@ -44,7 +44,7 @@ from longembed.settings import DEFAULT_PASSAGE_SIZE, DEFAULT_PASSAGES, PASSAGE_M
 )
 @click.option(
     "--sparse",
-    type=click.Choice(["bm25", "none"]),
+    type=click.Choice(SPARSE_CHOICES),
     default="bm25",
     show_default=True,
     help="A new collection also gets a BM25 sparse vector (bm25) for --mode sparse/hybrid queries, or not (none). "
@@ -52,7 +52,7 @@ from longembed.settings import DEFAULT_PASSAGE_SIZE, DEFAULT_PASSAGES, PASSAGE_M
 )
 @click.option(
     "--passages",
-    type=click.Choice(list(PASSAGE_MODES)),
+    type=click.Choice(PASSAGE_MODES),
     default=DEFAULT_PASSAGES,
     show_default=True,
     help="Passage vectors stored with each document (searched as a MAX_SIM multivector; every hit names its best "
@@ -80,7 +80,7 @@ def ingest(
     Unchanged documents (same text sha256 and settings) are skipped, changed ones replace their point, so an
     interrupted run can simply be started again. Hidden files and folders are skipped, symlinked folders are
     not followed, files with other extensions are counted and skipped."""
-    from longembed.models.paths import resolve_model_path, with_model_prompts
+    from longembed.models.paths import resolve_model_path, with_model_defaults
     from longembed.ingest import ingest as run_ingest
     from longembed.ingest import scan
     from longembed.ingest.reader import shown_path as shown
@@ -95,7 +95,7 @@ def ingest(
     listing = scan(path, follow_links=follow_links)  # a wrong path or model path fails before the store is opened or the model loaded
     resolve_model_path(model)
     click.echo(f"reading {listing.describe()}", err=True)
-    settings = with_model_prompts(settings)  # the collection records the prefixes actually used
+    settings = with_model_defaults(settings)  # the collection records the prefixes actually used
     with open_store(store, qdrant_url) as db:
         summary = run_ingest(
             listing, settings, db, collection, progress=progress, prune=prune, force=force,

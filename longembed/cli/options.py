@@ -18,6 +18,7 @@ from longembed.settings import (
     DEFAULT_MAX_LENGTH,
     DEFAULT_MODEL,
     DEFAULT_STORE,
+    EXTEND_METHOD_NOTES,
     EXTEND_METHODS,
     IndexSettings,
 )
@@ -62,6 +63,11 @@ def store_options(func):
         "--collection", default=DEFAULT_COLLECTION, show_default=True, callback=check_collection,
         help="Qdrant collection name.",
     )(func)
+    return store_location_options(func)
+
+
+def store_location_options(func):
+    """--store / --qdrant-url: where the collections are (alone for the commands that name a collection NAME)."""
     func = click.option(
         "--qdrant-url",
         default=None,
@@ -126,9 +132,8 @@ INDEX_OPTIONS = [
         type=click.Choice(sorted(EXTEND_METHODS)),
         default=DEFAULT_EXTEND,
         show_default=True,
-        help="Context-window extension method: none (truncate at the model's length), pcw (parallel context "
-        "windows), gp (grouped positions), rp (recurrent positions, APE), pi (position interpolation), ntk "
-        "(NTK-aware base, RoPE), yarn (RoPE), se (SelfExtend, RoPE).",
+        help="Context-window extension method: "
+        + ", ".join(f"{name} ({note})" for name, note in EXTEND_METHOD_NOTES.items()) + ".",
     ),
     click.option(
         "--extend-param",

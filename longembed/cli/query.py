@@ -9,7 +9,7 @@ import click
 
 from longembed.cli.errors import user_errors
 from longembed.cli.options import encoder_options, store_options
-from longembed.settings import UNITS
+from longembed.settings import FUSIONS, MODES, UNITS
 
 
 @click.command()
@@ -28,14 +28,14 @@ from longembed.settings import UNITS
 @encoder_options
 @click.option(
     "--mode",
-    type=click.Choice(["dense", "sparse", "hybrid"]),
+    type=click.Choice(MODES),
     default=None,
     help="dense (the document vector), sparse (BM25 alone) or hybrid (both fused, and chunk vectors where the "
     "collection has them). Default: hybrid on collections with bm25, dense on older ones.",
 )
 @click.option(
     "--fusion",
-    type=click.Choice(["convex", "rrf", "dbsf"]),
+    type=click.Choice(FUSIONS),
     default=None,
     help="How hybrid fuses the lists: dbsf (Qdrant distribution-based score fusion; default on collections without "
     "passages), convex (default on collections with passages), rrf "
@@ -58,7 +58,7 @@ def query(
     TEXT "-" reads the query from standard input (for queries longer than the shell allows as an argument).
     --file answers many queries per model load (--json: one line per query). While `longembed serve` holds the
     local store, the query goes to that server."""
-    from longembed.cli.query_batch import answer_queries, open_searcher, read_queries
+    from longembed.cli.query_batch import answer_queries, open_searcher, read_queries, result_lines
 
     if (text is None) == (queries_file is None):
         raise click.UsageError("give either a query TEXT or --file FILE")
@@ -79,11 +79,5 @@ def query(
             r.update(mode=answered_mode, fusion=answered_fusion)
         click.echo(json.dumps(results, indent=2, ensure_ascii=False))
         return
-    if not results:
-        click.echo("no documents in the collection")
-    for r in results:
-        click.echo(f"{r['rank']:>3}  {r['score']:.4f}  {r['path']}  ({r['title']})")
-        if unit == "passage":
-            click.echo(f"     [{r['start_char']}:{r['end_char']}] {' '.join(r['text'].split())}")
-        else:
-            click.echo(f"     {r['snippet']}")
+    for line in result_lines(results):
+        click.echo(line)

@@ -26,11 +26,8 @@ from typing import IO, Any
 import click
 
 from longembed.errors import LongEmbedError
-from longembed.settings import RunOptions
+from longembed.settings import MAX_K, RunOptions
 
-MAX_K = 1000
-"""The largest ``k``: :data:`longembed.retrieve.retriever.MAX_K` (a test checks they agree). Not imported from there,
-so that reading queries and sending them to a server loads no torch."""
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 QUERY_KEYS = ("query", "k", "id")
 

@@ -58,7 +58,7 @@ class Encoder:
     """A Hugging Face model + tokenizer + pooling + one context-window extender.
 
     The pooled vector goes through the Dense layers of a sentence-transformers folder, then is L2-normalised.
-    Unset prefixes (``None``) become the model's own prompts (:func:`~longembed.models.paths.with_model_prompts`);
+    Unset prefixes (``None``) become the model's own prompts (:func:`~longembed.models.paths.with_model_defaults`);
     :attr:`settings` holds the resolved ones. Implements :class:`~longembed.encoding.protocol.EncoderProtocol`.
 
     Args:

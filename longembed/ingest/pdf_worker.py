@@ -36,6 +36,7 @@ def _limit_memory(megabytes: int) -> None:
 
 
 def _first_line(exc: BaseException) -> str:
+    """:func:`longembed.errors.first_line`, restated: this script runs isolated and imports nothing of longembed."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 

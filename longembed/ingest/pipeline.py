@@ -31,10 +31,10 @@ from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, read_f
 from longembed.ingest.summary import IngestSummary
 from longembed.ingest.triage import Batch, Triage, prune_gone
 from longembed.ingest.limits import ReadLimits
-from longembed.models.paths import resolve_model_path, with_model_prompts
+from longembed.models.paths import resolve_model_path, with_model_defaults
 from longembed.settings import IndexSettings, RunOptions, adopt_passages
 from longembed.sparse.bm25 import document_weights
-from longembed.sparse.ingest import SparseChoice, SparseRun
+from longembed.sparse.bm25_run import SparseChoice, SparseRun
 from longembed.store import MAX_STORED_TEXT_CHARS, VectorStore, point_id
 
 log = logging.getLogger(__name__)
@@ -186,7 +186,7 @@ class _IngestRun:
         Raises:
             StoreError: the collection exists with other settings.
         """
-        settings = with_model_prompts(settings)  # record the prefixes actually used
+        settings = with_model_defaults(settings)  # record the prefixes actually used
         exists = store.exists(collection)
         if exists:
             settings = adopt_passages(settings, store.settings(collection))  # a collection keeps its passages

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from llama_index.core import SimpleDirectoryReader
 
-from longembed.errors import IngestError
+from longembed.errors import IngestError, first_line
 from longembed.ingest.html import HtmlTextReader
 from longembed.ingest.limits import ReadLimits
 from longembed.ingest.pdf import PdfSkipped, read_pdf
@@ -236,11 +236,6 @@ def _os_reason(exc: OSError, file: Path) -> str:
     return f"cannot read the file: {exc.strerror or exc}"
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _root_cause(exc: BaseException) -> BaseException:
     """The error underneath LlamaIndex's "Error loading file" and tenacity's ``RetryError`` (PDFReader retries)."""
     for _ in range(10):
@@ -292,7 +287,7 @@ def read_file(base: Path, file: Path, limits: ReadLimits | None = None) -> Sourc
             return ReadFailure(rel, _os_reason(cause, file), missing=cause.errno == errno.ENOENT)
         if isinstance(cause, NotTextError):
             return ReadFailure(rel, str(cause))
-        return ReadFailure(rel, f"cannot parse the file: {_first_line(cause)}")
+        return ReadFailure(rel, f"cannot parse the file: {first_line(cause)}")
     text = "\n\n".join(p.text for p in parts if p.text)
     if not text.strip():
         reason = {".html": "no text outside tags, scripts and styles"}

@@ -79,7 +79,3 @@ def with_model_defaults(settings: IndexSettings, st: SentenceTransformersConfig 
         query_prefix=st.prompt("query") if settings.query_prefix is None else settings.query_prefix,
         document_prefix=st.prompt("document") if settings.document_prefix is None else settings.document_prefix,
     )
-
-
-with_model_prompts = with_model_defaults
-"""The former name of :func:`with_model_defaults` (it filled in prompts only)."""

@@ -22,18 +22,14 @@ A BM25 list with no match at all is left out of every fusion (an empty prefetch)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, get_args
 
 import numpy as np
 
+from longembed.settings import FUSIONS, MODES, Fusion, Mode  # defined once there (light, for the CLI)
 from longembed.sparse.analyzer import SparseSettings
 from longembed.sparse.bm25 import SparseVector, max_attainable, qdrant_idf
 from longembed.store import CHUNKS_VECTOR, DOC_VECTOR, SPARSE_VECTOR, Hit, VectorQuery, VectorStore
 
-Mode = Literal["dense", "sparse", "hybrid"]
-MODES: tuple[str, ...] = get_args(Mode)
-Fusion = Literal["rrf", "dbsf", "convex"]
-FUSIONS: tuple[str, ...] = get_args(Fusion)
 DEFAULT_MODE: Mode = "hybrid"
 DEFAULT_FUSION: Fusion = "dbsf"
 CONVEX_ALPHA = 0.3

@@ -14,14 +14,13 @@ from longembed.sparse.analyzer import Analyzer
 from longembed.sparse.bm25 import query_vector
 from longembed.sparse.index import length_stats, sparse_settings
 from longembed.retrieve.passages import best_passages, top_passages
-from longembed.settings import UNITS, RunOptions
+from longembed.settings import MAX_K, UNITS, RunOptions
 from longembed.store import CHUNKS_VECTOR, DEFAULT_COLLECTION, DEFAULT_STORE, DOC_VECTOR, Hit, VectorStore, open_store
 
 
 SNIPPET_CHARS = 200
 PASSAGE_SNIPPET_CHARS = 600
 """Longest snippet cut from a hit's best passage (a passage is at most ``passage_size`` tokens)."""
-MAX_K = 1000
 PASSAGES_FUSION = "convex"
 """The default fusion of ``hybrid`` on a collection with passages, whose hybrid fuses the ``chunks`` (passage)
 list with ``bm25`` and leaves the whole-document ``doc`` list out: measured on ../shared at 1024 tokens

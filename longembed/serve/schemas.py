@@ -11,8 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from longembed.retrieve.hybrid import Fusion, Mode
-from longembed.retrieve.retriever import MAX_K
-from longembed.settings import TextKind, Unit
+from longembed.settings import EXTEND_METHODS, MAX_K, PASSAGE_MODES, TextKind, Unit
 from longembed.serve.requests import (
     UTF8,
     Utf8Text,
@@ -189,12 +188,14 @@ class CollectionInfo(BaseModel):
     name: str
     documents: int
     model: str
-    extension: str = Field(description="Context-window extension method (none, pcw, gp, rp, pi, ntk, yarn, se).")
+    extension: str = Field(description=f"Context-window extension method ({', '.join(EXTEND_METHODS)}).")
     extend_params: dict[str, Any]
     max_length: int
     query_prefix: str | None = Field(description="Put before queries; null: the model's own prompt.")
     document_prefix: str | None = Field(description="Put before documents; null: the model's own prompt.")
-    passages: str = Field(description="How passage vectors are made: none, naive, late or window-late.")
+    passages: str = Field(
+        description=f"How passage vectors are made: {', '.join(PASSAGE_MODES[:-1])} or {PASSAGE_MODES[-1]}."
+    )
     passage_size: int | None = Field(description="Longest passage in tokens; null without passages.")
     passage_sentences: int | None = Field(
         description="Sentences per passage (0: windows of passage_size tokens); null without passages."

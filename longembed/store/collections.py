@@ -26,12 +26,6 @@ from longembed.store.schema import (
 )
 
 
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (its type name when empty), for one-line errors."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 class DerivedOperations:
     """The :class:`~longembed.store.protocol.VectorStore` methods written once over a backend's primitives."""
 

@@ -29,8 +29,8 @@ from typing import Any
 
 import qdrant_edge as qe
 
-from longembed.errors import CollectionNotFound, StoreError
-from longembed.store.collections import DerivedOperations, first_line
+from longembed.errors import CollectionNotFound, StoreError, first_line
+from longembed.store.collections import DerivedOperations
 from longembed.store.schema import (
     CHUNKS_VECTOR, DOC_VECTOR, RRF_K, SPARSE_VECTOR, CollectionSchema, Fusion, Hit, Record, SparseVector,
     VectorQuery,

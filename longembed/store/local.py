@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from longembed.errors import StoreError
-from longembed.store.collections import first_line
+from longembed.errors import first_line
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from typing import Any
 
 from qdrant_client import QdrantClient, models
 
-from longembed.errors import CollectionNotFound, StoreError
+from longembed.errors import CollectionNotFound, StoreError, first_line
 from longembed.settings import DEFAULT_STORE
-from longembed.store.collections import DerivedOperations, first_line
+from longembed.store.collections import DerivedOperations
 from longembed.store.local import check_local_store
 from longembed.store.locked_calls import LockedCalls
 from longembed.store.safe_pickle import check_local_rows, is_writable, read_only_client

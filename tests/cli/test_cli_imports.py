@@ -12,7 +12,7 @@ from clitools import CLI, cli_env
 from conftest import REPO
 
 from longembed.extenders import EXTENDERS
-from longembed.settings import EXTEND_METHODS
+from longembed.settings import EXTEND_METHOD_NOTES, EXTEND_METHODS
 
 HEAVY = ("torch", "transformers", "qdrant_client", "numpy")
 SERVER = ("fastapi", "uvicorn", "starlette")
@@ -45,6 +45,7 @@ def test_help_and_a_usage_error_load_no_heavy_module():
 
 def test_the_method_names_the_cli_offers_are_the_registry():
     assert list(EXTEND_METHODS) == list(EXTENDERS)
+    assert list(EXTEND_METHOD_NOTES) == list(EXTEND_METHODS)  # the --extend help names each method once
 
 
 def imported_by(*argv: str) -> tuple[subprocess.CompletedProcess, set[str]]:
@@ -74,3 +75,12 @@ def test_nothing_in_longembed_outside_the_cli_imports_it():
                  if package / "cli" not in p.parents and pattern.search(p.read_text(encoding="utf-8"))]
     assert importers == []
     assert pattern.search((package / "cli" / "query.py").read_text(encoding="utf-8"))  # the pattern finds imports
+
+
+def test_the_modes_fusions_and_sparse_choices_the_cli_offers_are_the_retrievers():
+    from longembed.retrieve.hybrid import FUSIONS, MODES
+    from longembed.settings import FUSIONS as SETTINGS_FUSIONS, MODES as SETTINGS_MODES, SPARSE_CHOICES
+    from longembed.sparse.bm25_run import SPARSE_CHOICES as RUN_CHOICES
+
+    assert (SETTINGS_MODES, SETTINGS_FUSIONS) == (MODES, FUSIONS)  # hybrid.py defines its own until it imports these
+    assert RUN_CHOICES is SPARSE_CHOICES

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from longembed.encoding import Encoder
-from longembed.models.paths import with_model_prompts
+from longembed.models.paths import with_model_defaults
 from longembed.errors import IngestError
 from longembed.ingest import ingest
 from longembed.settings import IndexSettings, RunOptions
@@ -79,7 +79,7 @@ def test_unchanged_folder_computes_no_embedding_and_changed_file_replaces_its_po
             p: hashlib.sha256(t.encode()).hexdigest() for p, t in TEXTS.items()
         }
         assert stored["cats.txt"]["source"] == str((docs / "cats.txt").resolve())
-        assert stored["cats.txt"]["settings_fingerprint"] == with_model_prompts(SETTINGS).fingerprint()
+        assert stored["cats.txt"]["settings_fingerprint"] == with_model_defaults(SETTINGS).fingerprint()
 
         again = run(docs, store, encoder)
         assert encoder.texts_encoded - before == 5  # not one more text embedded

@@ -21,7 +21,7 @@ from qdrant_client import QdrantClient
 
 from conftest import SAMPLE_DOCS
 from longembed.encoding import Encoder
-from longembed.models.paths import with_model_prompts
+from longembed.models.paths import with_model_defaults
 from longembed.errors import IngestError
 from longembed.ingest import ingest
 from longembed.integrations.llama_index import LongEmbedEmbedding, LongEmbedRetriever, documents_from_folder
@@ -193,4 +193,4 @@ def test_longembed_retriever_over_an_ingested_collection(tmp_path, encoder):
     finally:
         retriever.close()
     embed = LongEmbedEmbedding.from_collection(tmp_path / "store", "meetings", device="cpu")
-    assert embed.settings == with_model_prompts(SETTINGS)  # the collection records the resolved prefixes
+    assert embed.settings == with_model_defaults(SETTINGS)  # the collection records the resolved prefixes

@@ -17,7 +17,7 @@ import torch
 
 from longembed.encoding import Encoder
 
-from longembed.models.paths import with_model_prompts
+from longembed.models.paths import with_model_defaults
 from longembed.errors import ModelLoadError
 from longembed.ingest import ingest
 from longembed.models.sentence_transformers_folder import read_sentence_transformers_config
@@ -86,7 +86,7 @@ def test_default_prompt_name_and_models_without_prompts(model_path, tmp_path):
     )
     cfg = read_sentence_transformers_config(str(tmp_path))
     assert (cfg.prompt("query"), cfg.prompt("document")) == ("Represent this: ", "Represent this: ")
-    resolved = with_model_prompts(IndexSettings())  # bundled MiniLM: no prompts
+    resolved = with_model_defaults(IndexSettings())  # bundled MiniLM: no prompts
     assert (resolved.query_prefix, resolved.document_prefix) == ("", "")
 
 

@@ -9,16 +9,15 @@ recounted, and every point re-weighted when the mean length drifted (:func:`long
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from longembed.errors import LongEmbedError
+from longembed.settings import SPARSE_CHOICES, SparseChoice
 from longembed.sparse.analyzer import Analyzer, SparseSettings
 from longembed.sparse.bm25 import LengthStats
 from longembed.sparse.index import _write_stats, length_stats, refresh_stats, sparse_settings
 from longembed.store import VectorStore
 
-SparseChoice = Literal["bm25", "none"]
-SPARSE_CHOICES: tuple[str, ...] = ("bm25", "none")
+__all__ = ["SPARSE_CHOICES", "SparseChoice", "SparseRun"]
 
 
 @dataclass
