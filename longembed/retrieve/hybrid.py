@@ -38,10 +38,6 @@ CONVEX_ALPHA = 0.3
 convex at 0.3, 69.0 for rrf)."""
 PREFETCH = 100
 """Candidates each list contributes to a fusion (at least k)."""
-FULL_SCORE_DOCS = 5000
-"""Up to this many documents, ``convex`` asks each list for every document in one call instead of a second call for
-the candidates' exact scores (a local store scores every point of a query anyway: the default query on 1,000
-documents with passages went from 1.8 s to 1.4 s, perf/PERF.md §8)."""
 
 
 def dense_queries(
@@ -134,27 +130,20 @@ def convex_fusion(
     every list, combined here; ``score`` is the combined score. ``alpha``: weight of the dense side (``None``:
     :data:`CONVEX_ALPHA`).
 
-    Up to :data:`FULL_SCORE_DOCS` documents, each list is asked for every document at once (a local store scores
-    them all anyway), so the candidates' exact scores come with the candidates; larger collections get a second
-    call restricted to the candidates. The IDFs of the BM25 ceiling are solved from the candidates' BM25 scores
-    (:func:`idfs_from_scores`), one probe per term only when they do not determine them."""
+    Two store calls: the candidates (the best :data:`PREFETCH` of each list), then every candidate's exact score in
+    every list (the lists restricted to the candidates). The IDFs of the BM25 ceiling are solved from the candidates'
+    BM25 scores (:func:`idfs_from_scores`), one probe per term only when they do not determine them."""
     alpha = CONVEX_ALPHA if alpha is None else alpha
     limit = max(PREFETCH, k)
-    full = n_docs <= FULL_SCORE_DOCS
-    first_limit = max(n_docs, limit) if full else limit
-    lists = dense_queries(dense, with_chunks, with_doc, first_limit)
+    lists = dense_queries(dense, with_chunks, with_doc, limit)
     if sparse.indices:
-        lists.append(VectorQuery(SPARSE_VECTOR, sparse, first_limit))
+        lists.append(VectorQuery(SPARSE_VECTOR, sparse, limit))
     first = store.query_batch(collection, lists)
-    ids = list(dict.fromkeys(p.point_id for r in first for p in r[:limit]))
+    ids = list(dict.fromkeys(p.point_id for r in first for p in r))
     if not ids:
         return []
     candidates = set(ids)
-    if full and all(len(r) < first_limit or candidates <= {p.point_id for p in r} for r in first):
-        scored = first  # every list is whole (or holds every candidate): their scores are the exact ones
-    else:
-        exact = [VectorQuery(q.using, q.vector, len(ids), ids) for q in lists]
-        scored = store.query_batch(collection, exact)
+    scored = store.query_batch(collection, [VectorQuery(q.using, q.vector, len(ids), ids) for q in lists])
     n_dense = len(lists) - (1 if sparse.indices else 0)
     combined = dict.fromkeys(ids, 0.0)
     for response in scored[:n_dense]:
@@ -164,7 +153,7 @@ def convex_fusion(
             s = scores.get(pid, low)
             combined[pid] += alpha * ((s - low) / (high - low) if high > low else 1.0) / n_dense
     if sparse.indices:
-        top = first[-1][:limit]
+        top = first[-1]
         vectors = {r.point_id: r.vectors for r in store.retrieve(collection, [p.point_id for p in top], payload=False,
                                                                   vectors=[SPARSE_VECTOR])}
         solved = idfs_from_scores(sparse, [Hit(p.rank, p.score, {}, p.point_id, vectors.get(p.point_id, {}))

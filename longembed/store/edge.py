@@ -80,10 +80,13 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
 
 
 def _edge_config(schema: CollectionSchema) -> qe.EdgeConfig:
+    """The shard's vectors. Passage vectors (``chunks``) are stored as float16: a MaxSim query reads every passage
+    vector of the collection (no index), so half the bytes is twice the speed (10,000 documents × 60 passages: 46 ->
+    20 ms); a passage's cosine moved by less than 2e-5 on real text (tests/store/test_backend_parity.py)."""
     vectors = {DOC_VECTOR: qe.EdgeVectorParams(size=schema.dimension, distance=qe.Distance.Cosine)}
     if schema.chunks:
         vectors[CHUNKS_VECTOR] = qe.EdgeVectorParams(
-            size=schema.dimension, distance=qe.Distance.Cosine,
+            size=schema.dimension, distance=qe.Distance.Cosine, datatype=qe.VectorStorageDatatype.Float16,
             multivector_config=qe.MultiVectorConfig(qe.MultiVectorComparator.MaxSim),
         )
     sparse = {SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)} if schema.sparse else None

@@ -7,8 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from longembed.errors import StoreError
-from longembed.errors import first_line
+from longembed.errors import StoreError, first_line
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from longembed.retrieve import Retriever
 from longembed.retrieve.hybrid import FUSIONS
 from longembed.settings import IndexSettings
 from longembed.sparse import Analyzer, SparseSettings
-from longembed.sparse.bm25 import query_vector
+from longembed.sparse.bm25 import max_attainable, query_vector
 from longembed.sparse.index import add_bm25, length_stats, sparse_settings
 from longembed.store import SPARSE_VECTOR, Store, VectorQuery, point_id
 from longembed.settings import RunOptions
@@ -178,10 +178,10 @@ def test_cli_sparse_none_and_add_bm25(tmp_path):
     assert (hit["path"], hit["mode"]) == ("library.txt", "sparse")
 
 
-def test_convex_solves_the_idfs_from_its_hits_and_scores_every_document_in_one_call(collection, encoder, monkeypatch):
+def test_convex_solves_the_idfs_from_its_hits_and_combines_the_exact_scores(collection, encoder):
     """The IDFs of the BM25 ceiling solved from the hits' scores equal the one-term probes and the hand-computed
-    ln(1 + (N - df + 0.5) / (df + 0.5)); asking each list for every document gives exactly the ranking and scores of
-    the two-call path (candidates first, then their exact scores)."""
+    ln(1 + (N - df + 0.5) / (df + 0.5)); the fused score of each document is 0.3 · min-max of its MaxSim cosine +
+    0.7 · its BM25 score / the query's ceiling, from each list's exact scores."""
     from longembed.retrieve import hybrid
 
     retriever = Retriever(store=collection, collection="c", encoder=encoder)
@@ -197,8 +197,14 @@ def test_convex_solves_the_idfs_from_its_hits_and_scores_every_document_in_one_c
     # both hits hold "boil" and "point" once each: proportional rows leave the two IDFs undetermined, so convex
     # probes them
     assert solve("boiling point")[1] == {}
-    one_call = retriever.search("boiling point of mercury on a mountain", k=3, mode="hybrid", fusion="convex")
-    monkeypatch.setattr(hybrid, "FULL_SCORE_DOCS", 0)
-    two_calls = retriever.search("boiling point of mercury on a mountain", k=3, mode="hybrid", fusion="convex")
-    assert [h["path"] for h in one_call] == [h["path"] for h in two_calls] == ["mercury.txt", "water.txt", "library.txt"]
-    assert [h["score"] for h in one_call] == pytest.approx([h["score"] for h in two_calls], abs=1e-6)
+    text = "boiling point of mercury on a mountain"
+    fused = retriever.search(text, k=3, mode="hybrid", fusion="convex")
+    assert [h["path"] for h in fused] == ["mercury.txt", "water.txt", "library.txt"]
+    vector = encoder.encode([text], kind="query")[0].vector.tolist()
+    cos = {h.payload["path"]: h.score for h in collection.search("c", vector, 3, using="chunks")}
+    sparse = query_vector(retriever.analyzer, text)
+    bm25 = {h.payload["path"]: h.score for h in hybrid.sparse_search(collection, "c", sparse, 3)}
+    ceiling = max_attainable(hybrid.query_idfs(collection, "c", sparse, 3), retriever.sparse_settings)
+    low, high = min(cos.values()), max(cos.values())
+    expected = {p: 0.3 * (cos[p] - low) / (high - low) + 0.7 * bm25.get(p, 0.0) / ceiling for p in cos}
+    assert [h["score"] for h in fused] == pytest.approx([expected[h["path"]] for h in fused], abs=1e-6)
