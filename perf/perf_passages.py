@@ -79,7 +79,7 @@ def main() -> None:
     source = next(iter(sorted(work.glob("store-*-naive"))), None)
     if source is not None and args.latency_docs:
         with Store(source) as store:
-            records, _ = store.client.scroll("c", limit=100, with_payload=True, with_vectors=True)
+            records = list(store.scroll("c", vectors=[DOC_VECTOR, CHUNKS_VECTOR]))[:100]
         big_dir = work / "store-big"
         rng = np.random.default_rng(0)
         with Store(big_dir) as big:
@@ -90,8 +90,8 @@ def main() -> None:
                 r = records[i % len(records)]
                 noisy = lambda v: (lambda x: (x / np.linalg.norm(x)).tolist())(np.asarray(v) + rng.normal(0, 0.02, len(v)))  # noqa: E731
                 payload = {**r.payload, "path": f"doc{i:05d}.txt"}
-                batch.append(StoredDocument(path=payload["path"], vector=noisy(r.vector[DOC_VECTOR]),
-                                            payload=payload, chunks=[noisy(v) for v in r.vector[CHUNKS_VECTOR]]))
+                batch.append(StoredDocument(path=payload["path"], vector=noisy(r.vectors[DOC_VECTOR]),
+                                            payload=payload, chunks=[noisy(v) for v in r.vectors[CHUNKS_VECTOR]]))
                 if len(batch) == 50:
                     big.upsert("c", batch)
                     batch = []

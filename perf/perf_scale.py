@@ -186,6 +186,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--backend", choices=["edge", "local-mode"], default="edge")
     parser.add_argument("--work", type=Path, default=None, help="keep the stores here (default: a temporary folder)")
+    parser.add_argument("--reuse", action="store_true", help="measure a complete store kept in --work again")
     args = parser.parse_args()
     from longembed.store.edge import EdgeStore
     from longembed.store.qdrant import QdrantClientStore
@@ -196,7 +197,8 @@ def main() -> None:
     for n in [int(x) for x in args.docs.split(",")]:
         path = work / f"{args.backend}-{n}-{args.passages}"
         store = backend(path=path)
-        rate = fill(store, n, args.dim, args.passages, args.terms)
+        reused = args.reuse and store.exists("c") and store.count("c") == n
+        rate = None if reused else fill(store, n, args.dim, args.passages, args.terms)
         store.close()
         opened = open_time(path, args.backend, args.dim)
         store = backend(path=path, create=False)

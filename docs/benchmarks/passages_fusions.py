@@ -15,7 +15,7 @@ from longembed.settings import IndexSettings
 from longembed.ingest.pipeline import ingest_documents
 from longembed.ingest.reader import SourceDocument
 from longembed.retrieve import Retriever
-from longembed.retrieve.hybrid import qdrant_fusion, convex_fusion
+from longembed.retrieve.hybrid import store_fusion, convex_fusion
 from longembed.sparse.bm25 import query_vector
 from longembed.sparse.index import length_stats
 from longembed.store import Store
@@ -36,10 +36,10 @@ for task, length in [(t, int(l)) for t, l in (a.split('@') for a in sys.argv[1].
         top = {
           'dense-doc': store.search('c', v, 1)[0],
           'dense-chunks': store.search('c', v, 1, using='chunks')[0],
-          'dbsf doc+chunks+bm25': qdrant_fusion(store, 'c', v, sp, 1, 'dbsf', True)[0],
-          'dbsf chunks+bm25': qdrant_fusion(store, 'c', v, sp, 1, 'dbsf', True, with_doc=False)[0],
-          'rrf doc+chunks+bm25': qdrant_fusion(store, 'c', v, sp, 1, 'rrf', True)[0],
-          'rrf chunks+bm25': qdrant_fusion(store, 'c', v, sp, 1, 'rrf', True, with_doc=False)[0],
+          'dbsf doc+chunks+bm25': store_fusion(store, 'c', v, sp, 1, 'dbsf', True)[0],
+          'dbsf chunks+bm25': store_fusion(store, 'c', v, sp, 1, 'dbsf', True, with_doc=False)[0],
+          'rrf doc+chunks+bm25': store_fusion(store, 'c', v, sp, 1, 'rrf', True)[0],
+          'rrf chunks+bm25': store_fusion(store, 'c', v, sp, 1, 'rrf', True, with_doc=False)[0],
         }
         for a in (0.3, 0.5, 0.7):
             top[f'convex{a} doc+chunks+bm25'] = convex_fusion(store, 'c', v, sp, 1, True, r.sparse_settings, n, alpha=a)[0]

@@ -119,8 +119,9 @@ def score(encoded, queries, qvecs, docs) -> dict[str, float]:
     return {"acc1": hits / n, "loc": loc / hits if hits else 0.0, "doc_acc1": doc_hits / n, "n": n}
 
 
-def end_to_end(settings: IndexSettings, encoder: Encoder, docs, queries) -> dict[str, float]:
-    """Default ingest + default query mode, and dense chunks, through Qdrant."""
+def end_to_end(settings: IndexSettings, encoder: Encoder, docs, queries, local_mode: bool = False) -> dict[str, float]:
+    """Default ingest + default query mode, and dense chunks, through the embedded store (Qdrant Edge; with
+    ``local_mode``, qdrant-client's local mode, the embedded store before it)."""
     from longembed.ingest.pipeline import ingest_documents
     from longembed.ingest.reader import SourceDocument
     from longembed.retrieve import Retriever
@@ -130,7 +131,12 @@ def end_to_end(settings: IndexSettings, encoder: Encoder, docs, queries) -> dict
                               sha256=hashlib.sha256(d["text"].encode()).hexdigest()) for d in docs]
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "store")
+        if local_mode:
+            from longembed.store.qdrant import QdrantClientStore
+
+            store = QdrantClientStore(Path(tmp) / "store")
+        else:
+            store = Store(Path(tmp) / "store")
         began = time.perf_counter()
         ingest_documents(sources, settings, store, "grid", encoder=encoder, progress=False)
         out["ingest_s"] = time.perf_counter() - began
@@ -153,12 +159,12 @@ def _top(retriever, text: str, kwargs: dict) -> dict:
     """The first result; ``with_doc=False``: hybrid dbsf over chunks + bm25 only (the doc list left out)."""
     if "with_doc" not in kwargs:
         return retriever.search(text, k=1, **kwargs)[0]
-    from longembed.retrieve.hybrid import qdrant_fusion
+    from longembed.retrieve.hybrid import store_fusion
     from longembed.retrieve.passages import best_passages
     from longembed.sparse.bm25 import query_vector
 
     vector = retriever.encoder.encode([text], kind="query")[0].vector
-    hits = qdrant_fusion(retriever.store, retriever.collection, vector.tolist(), query_vector(retriever.analyzer, text),
+    hits = store_fusion(retriever.store, retriever.collection, vector.tolist(), query_vector(retriever.analyzer, text),
                          1, "dbsf", True, with_doc=False)
     return {"path": hits[0].payload["path"],
             "passage": best_passages(retriever.store, retriever.collection, hits, vector)[0]}
@@ -201,6 +207,8 @@ def main() -> None:
     parser.add_argument("--granularities", default=",".join(GRANULARITIES))
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--end-to-end", action="store_true")
+    parser.add_argument("--local-mode", action="store_true",
+                        help="end-to-end through qdrant-client's local mode (the embedded store before Qdrant Edge)")
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks/results/passages-grid.json"))
     parser.add_argument("--table", action="store_true", help="Print the Markdown table of --out and stop.")
     args = parser.parse_args()
@@ -232,7 +240,8 @@ def main() -> None:
                 args.out.write_text(json.dumps(results, indent=1))
             key = f"{task}|{length}|end-to-end"
             if args.end_to_end and key not in results:
-                results[key] = end_to_end(replace(encoder.settings, passages="naive"), encoder, docs, queries)
+                results[key] = end_to_end(replace(encoder.settings, passages="naive"), encoder, docs, queries,
+                                          args.local_mode)
                 print(key, json.dumps(results[key]), flush=True)
                 args.out.write_text(json.dumps(results, indent=1))
 

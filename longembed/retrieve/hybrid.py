@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from longembed.settings import FUSIONS, MODES, Fusion, Mode  # defined once there (light, for the CLI)
+from longembed.settings import FUSIONS, MODES, Fusion, Mode  # noqa: F401 (defined once there, light for the CLI; imported from here too)
 from longembed.sparse.analyzer import SparseSettings
 from longembed.sparse.bm25 import SparseVector, max_attainable, qdrant_idf
 from longembed.store import CHUNKS_VECTOR, DOC_VECTOR, SPARSE_VECTOR, Hit, VectorQuery, VectorStore

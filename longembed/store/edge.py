@@ -31,10 +31,10 @@ import qdrant_edge as qe
 
 from longembed.errors import CollectionNotFound, StoreError, first_line
 from longembed.store.collections import DerivedOperations
-from longembed.store.schema import (
-    CHUNKS_VECTOR, DOC_VECTOR, RRF_K, SPARSE_VECTOR, CollectionSchema, Fusion, Hit, Record, SparseVector,
-    VectorQuery,
+from longembed.store.edge_types import (
+    edge_config, edge_filter, edge_hit, edge_query, from_edge, payload_selector, to_edge,
 )
+from longembed.store.schema import RRF_K, CollectionSchema, Fusion, Hit, Record, VectorQuery
 
 log = logging.getLogger(__name__)
 
@@ -77,54 +77,6 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
             f"the store {what} is damaged: {path.name} is unreadable ({type(exc).__name__}: {first_line(exc)}); it "
             "was left untouched: restore it from a backup, or move the store away and ingest again"
         ) from None
-
-
-def _edge_config(schema: CollectionSchema) -> qe.EdgeConfig:
-    """The shard's vectors. Passage vectors (``chunks``) are stored as float16: a MaxSim query reads every passage
-    vector of the collection (no index), so half the bytes is twice the speed (10,000 documents × 60 passages: 46 ->
-    20 ms); a passage's cosine moved by less than 2e-5 on real text (tests/store/test_backend_parity.py)."""
-    vectors = {DOC_VECTOR: qe.EdgeVectorParams(size=schema.dimension, distance=qe.Distance.Cosine)}
-    if schema.chunks:
-        vectors[CHUNKS_VECTOR] = qe.EdgeVectorParams(
-            size=schema.dimension, distance=qe.Distance.Cosine, datatype=qe.VectorStorageDatatype.Float16,
-            multivector_config=qe.MultiVectorConfig(qe.MultiVectorComparator.MaxSim),
-        )
-    sparse = {SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)} if schema.sparse else None
-    return qe.EdgeConfig(vectors=vectors, sparse_vectors=sparse)
-
-
-def _to_edge(vectors: dict[str, Any]) -> dict[str, Any]:
-    return {
-        name: qe.SparseVector(list(v.indices), list(v.values)) if name == SPARSE_VECTOR else v
-        for name, v in vectors.items()
-    }
-
-
-def _from_edge(vectors: Any) -> dict[str, Any]:
-    if not isinstance(vectors, dict):
-        return {}
-    return {
-        name: SparseVector(list(v.indices), [float(x) for x in v.values]) if name == SPARSE_VECTOR else v
-        for name, v in vectors.items()
-    }
-
-
-def _payload_selector(payload: bool | Sequence[str]) -> Any:
-    return payload if isinstance(payload, bool) else qe.PayloadSelector.Include(list(payload))
-
-
-def _query(q: VectorQuery) -> Any:
-    if q.using == SPARSE_VECTOR:
-        vector: Any = qe.SparseVector(list(q.vector.indices), list(q.vector.values))
-    elif q.using == CHUNKS_VECTOR:
-        vector = [list(q.vector)]  # a one-vector MaxSim query
-    else:
-        vector = list(q.vector)
-    return qe.Query.Nearest(vector, using=q.using)
-
-
-def _filter(q: VectorQuery) -> Any:
-    return None if q.ids is None else qe.Filter(must=[qe.HasIdCondition({str(i) for i in q.ids})])
 
 
 class EdgeStore(DerivedOperations):
@@ -250,7 +202,7 @@ class EdgeStore(DerivedOperations):
 
             def create() -> None:
                 folder.mkdir(parents=True)
-                self._shards[collection] = qe.EdgeShard.create(str(folder / SHARD), _edge_config(schema))
+                self._shards[collection] = qe.EdgeShard.create(str(folder / SHARD), edge_config(schema))
                 _write_json(folder / COLLECTION_FILE, {"schema": vars(schema), "metadata": metadata})
 
             self._guard("create", collection, create)
@@ -299,12 +251,12 @@ class EdgeStore(DerivedOperations):
 
     # -- points ------------------------------------------------------------------------------------------
     def upsert_records(self, collection: str, records: Sequence[Record]) -> None:
-        points = [qe.Point(r.point_id, _to_edge(r.vectors), r.payload) for r in records]
+        points = [qe.Point(r.point_id, to_edge(r.vectors), r.payload) for r in records]
         if points:
             self._update("write to", collection, qe.UpdateOperation.upsert_points(points))
 
     def update_vectors(self, collection: str, records: Sequence[Record]) -> None:
-        vectors = [qe.PointVectors(r.point_id, _to_edge(r.vectors)) for r in records]
+        vectors = [qe.PointVectors(r.point_id, to_edge(r.vectors)) for r in records]
         if vectors:
             self._update("update", collection, qe.UpdateOperation.update_vectors(vectors))
 
@@ -323,9 +275,9 @@ class EdgeStore(DerivedOperations):
             return []
         with self._lock:
             found = self._shard(collection).retrieve(
-                [str(i) for i in ids], with_payload=_payload_selector(payload), with_vector=list(vectors) or False
+                [str(i) for i in ids], with_payload=payload_selector(payload), with_vector=list(vectors) or False
             )
-        return [Record(str(r.id), dict(r.payload or {}), _from_edge(r.vector)) for r in found]
+        return [Record(str(r.id), dict(r.payload or {}), from_edge(r.vector)) for r in found]
 
     def scroll(
         self, collection: str, payload: bool | Sequence[str] = True, vectors: Sequence[str] = (), page: int = 256
@@ -334,11 +286,11 @@ class EdgeStore(DerivedOperations):
         while True:
             with self._lock:
                 found, offset = self._shard(collection).scroll(qe.ScrollRequest(
-                    offset=offset, limit=page, with_payload=_payload_selector(payload),
+                    offset=offset, limit=page, with_payload=payload_selector(payload),
                     with_vector=list(vectors) or False,
                 ))
             for r in found:
-                yield Record(str(r.id), dict(r.payload or {}), _from_edge(r.vector))
+                yield Record(str(r.id), dict(r.payload or {}), from_edge(r.vector))
             if offset is None:
                 return
 
@@ -354,26 +306,22 @@ class EdgeStore(DerivedOperations):
             return []
         requests = [
             qe.QueryRequest(
-                limit=q.limit, query=_query(q), filter=_filter(q), with_payload=payload,
+                limit=q.limit, query=edge_query(q), filter=edge_filter(q), with_payload=payload,
                 with_vector=list(vectors) or False,
             )
             for q in queries
         ]
         with self._lock:
             results = self._shard(collection).query_batch(qe.QueryBatchRequest(requests))
-        return [[_hit(i, p) for i, p in enumerate(points)] for points in results]
+        return [[edge_hit(i, p) for i, p in enumerate(points)] for points in results]
 
     def fuse(self, collection: str, queries: Sequence[VectorQuery], fusion: Fusion, k: int) -> list[Hit]:
         if not queries:
             return []
-        prefetches = [qe.Prefetch(limit=q.limit, query=_query(q), filter=_filter(q)) for q in queries]
+        prefetches = [qe.Prefetch(limit=q.limit, query=edge_query(q), filter=edge_filter(q)) for q in queries]
         method = qe.Fusion.Rrf(k=RRF_K) if fusion == "rrf" else qe.Fusion.Dbsf()
         request = qe.QueryRequest(limit=k, prefetches=prefetches, query=method, with_payload=True)
         with self._lock:
             points = self._shard(collection).query(request)
-        return [_hit(i, p) for i, p in enumerate(points)]
+        return [edge_hit(i, p) for i, p in enumerate(points)]
 
-
-def _hit(index: int, point: Any) -> Hit:
-    return Hit(rank=index + 1, score=float(point.score), payload=dict(point.payload or {}), point_id=str(point.id),
-               vectors=_from_edge(point.vector))
