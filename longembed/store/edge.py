@@ -50,6 +50,10 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+=-]{0,127}")
 128 characters (a folder name on every file system; no path separator can reach outside the store)."""
 
 
+_HELD: set[Path] = set()
+"""Store directories this process holds open (to tell "held by this process" from "held by another")."""
+
+
 def is_edge_store(path: Path) -> bool:
     return (path / MARKER).is_file()
 
@@ -126,12 +130,18 @@ class EdgeStore(DerivedOperations):
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             handle.close()
+            if self.path.resolve() in _HELD:
+                raise StoreError(
+                    f"the store {self.location} is already open in this process (one opening at a time); pass the "
+                    "open store (e.g. `Retriever(store=store)`, `LongEmbedRetriever(store=store)`) instead of its path"
+                ) from None
             raise StoreError(
                 f"the store {self.location} is in use by another longembed process (one at a time); stop that "
                 "process (e.g. `longembed serve`; a running server takes documents with POST /ingest) or use a "
                 "Qdrant server with --qdrant-url"
             ) from None
         self._lock_handle = handle
+        _HELD.add(self.path.resolve())
 
     def close(self) -> None:
         with self._lock:
@@ -141,6 +151,7 @@ class EdgeStore(DerivedOperations):
             if self._lock_handle is not None:
                 self._lock_handle.close()
                 self._lock_handle = None
+                _HELD.discard(self.path.resolve())
 
     def serialize_calls(self, lock: threading.RLock) -> None:
         """From now on every call holds ``lock`` (the server's request threads share one store)."""

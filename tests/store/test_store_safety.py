@@ -67,10 +67,18 @@ def test_collection_names_cannot_leave_the_store(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
 
 
-def test_a_second_process_is_refused_with_one_line(tmp_path):
-    with Store(path=tmp_path / "store"):
-        with pytest.raises(StoreError, match="is in use by another longembed process"):
+def test_a_second_opening_is_refused_with_one_line_naming_who_holds_it(tmp_path):
+    import subprocess
+    import sys
+
+    with Store(path=tmp_path / "store"):  # this process holds it
+        with pytest.raises(StoreError, match="is already open in this process .*pass the open store"):
             Store(path=tmp_path / "store")
+        code = f"from longembed.store import Store; Store({str(tmp_path / 'store')!r})"
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert done.returncode == 1 and "is in use by another longembed process" in done.stderr
+    with Store(path=tmp_path / "store"):  # released on close
+        pass
 
 
 def test_old_layout_empty_meta_json_next_to_collection_data_is_refused(tmp_path):
