@@ -26,8 +26,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fastapi.responses import JSONResponse
-
 from longembed.errors import LongEmbedError
 
 TOKEN_ENV = "LONGEMBED_TOKEN"
@@ -167,6 +165,8 @@ class SecurityMiddleware:
         if refusal is not None:
             status, detail = refusal
             extra = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            from fastapi.responses import JSONResponse  # here: `longembed query` reads this module's names only
+
             await JSONResponse({"detail": detail}, status_code=status, headers=extra)(scope, receive, send)
             return
         await self.app(scope, receive, send)
