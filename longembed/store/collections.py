@@ -6,9 +6,10 @@ single-list search. A backend subclasses :class:`DerivedOperations` and implemen
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from longembed.errors import CollectionNotFound, StoreError
+from longembed.errors import CollectionNotFound, StoreError, first_line
 from longembed.settings import SETTINGS_VERSION, IndexSettings
 from longembed.store.schema import (
     CHUNKS_VECTOR,
@@ -30,6 +31,22 @@ class DerivedOperations:
     """The :class:`~longembed.store.protocol.VectorStore` methods written once over a backend's primitives."""
 
     location: str
+
+    def _guarded(self, verb: str, collection: str, action: Callable[[], Any]) -> Any:
+        """``action()``; a backend's failure becomes one StoreError line saying that what was stored is kept.
+
+        Raises:
+            StoreError: ``action`` failed (e.g. "cannot write to collection 'c' in DIR: ...").
+        """
+        try:
+            return action()
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(
+                f"cannot {verb} collection {collection!r} in {self.location}: {first_line(exc)}; "
+                "everything stored before is kept, run the same command again to resume"
+            ) from None
 
     # -- recorded settings -------------------------------------------------------------------------------
     def settings(self, collection: str) -> IndexSettings:

@@ -201,7 +201,7 @@ class EdgeStore(DerivedOperations):
         with self._lock:
             description = self._description(collection)
             description["metadata"] = {**(description.get("metadata") or {}), **metadata}
-            self._guard("update", collection, lambda: _write_json(self._folder(collection) / COLLECTION_FILE, description))
+            self._guarded("update", collection, lambda: _write_json(self._folder(collection) / COLLECTION_FILE, description))
 
     def create_collection(self, collection: str, schema: CollectionSchema, metadata: dict[str, Any]) -> None:
         folder = self._folder(collection)
@@ -216,7 +216,7 @@ class EdgeStore(DerivedOperations):
                 self._shards[collection] = qe.EdgeShard.create(str(folder / SHARD), edge_config(schema))
                 _write_json(folder / COLLECTION_FILE, {"schema": vars(schema), "metadata": metadata})
 
-            self._guard("create", collection, create)
+            self._guarded("create", collection, create)
 
     def delete_collection(self, collection: str) -> None:
         with self._lock:
@@ -244,21 +244,10 @@ class EdgeStore(DerivedOperations):
             self._shards[collection] = shard
         return shard
 
-    def _guard(self, verb: str, collection: str, action) -> Any:
-        try:
-            return action()
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise StoreError(
-                f"cannot {verb} collection {collection!r} in {self.location}: {first_line(exc)}; "
-                "everything stored before is kept, run the same command again to resume"
-            ) from None
-
     def _update(self, verb: str, collection: str, operation: Any) -> None:
         with self._lock:
             shard = self._shard(collection)
-            self._guard(verb, collection, lambda: shard.update(operation))
+            self._guarded(verb, collection, lambda: shard.update(operation))
 
     # -- points ------------------------------------------------------------------------------------------
     def upsert_records(self, collection: str, records: Sequence[Record]) -> None:

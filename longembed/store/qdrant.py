@@ -127,7 +127,7 @@ class QdrantClientStore(DerivedOperations):
 
     def update_metadata(self, collection: str, metadata: dict[str, Any]) -> None:
         """Set top-level metadata keys (the others stay)."""
-        self._write("update", collection, lambda: self.client.update_collection(collection, metadata=metadata))
+        self._guarded("update", collection, lambda: self.client.update_collection(collection, metadata=metadata))
 
     def create_collection(self, collection: str, schema: CollectionSchema, metadata: dict[str, Any]) -> None:
         vectors = {DOC_VECTOR: models.VectorParams(size=schema.dimension, distance=models.Distance.COSINE)}
@@ -159,16 +159,16 @@ class QdrantClientStore(DerivedOperations):
         """Write points whole (one SQLite transaction per point in local mode: a crash leaves each old or new)."""
         points = [models.PointStruct(id=r.point_id, vector=_to_client(r.vectors), payload=r.payload) for r in records]
         if points:
-            self._write("write to", collection, lambda: self.client.upsert(collection, points=points, wait=True))
+            self._guarded("write to", collection, lambda: self.client.upsert(collection, points=points, wait=True))
 
     def update_vectors(self, collection: str, records: Sequence[Record]) -> None:
         vectors = [models.PointVectors(id=r.point_id, vector=_to_client(r.vectors)) for r in records]
         if vectors:
-            self._write("update", collection, lambda: self.client.update_vectors(collection, vectors, wait=True))
+            self._guarded("update", collection, lambda: self.client.update_vectors(collection, vectors, wait=True))
 
     def set_payload(self, collection: str, point: str, payload: dict[str, Any]) -> None:
         """Overwrite the given payload fields of one point (its vector and other fields stay)."""
-        self._write(
+        self._guarded(
             "update", collection, lambda: self.client.set_payload(collection, payload, points=[point], wait=True)
         )
 
@@ -176,22 +176,11 @@ class QdrantClientStore(DerivedOperations):
         """Delete points by id."""
         ids = list(points)
         if ids:
-            self._write(
+            self._guarded(
                 "delete from",
                 collection,
                 lambda: self.client.delete(collection, points_selector=models.PointIdsList(points=ids), wait=True),
             )
-
-    def _write(self, verb: str, collection: str, action) -> None:
-        try:
-            action()
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise StoreError(
-                f"cannot {verb} collection {collection!r} in {self.location}: {first_line(exc)}; "
-                "everything stored before is kept, run the same command again to resume"
-            ) from None
 
     def retrieve(
         self, collection: str, ids: Sequence[str], payload: bool | Sequence[str] = True, vectors: Sequence[str] = ()
