@@ -200,7 +200,7 @@ def speed(device: str, quick: bool, peak_tflops: float) -> None:
             runs = 1 if quick else 3
             t_encode = timed(lambda enc=enc, texts=texts: enc.encode(texts), device, runs)
             t_raw = timed(raw, device, runs)
-            flops = flops_per_sequence(enc.model.config, length) * len(segments)
+            flops = sum(flops_per_sequence(enc.model.config, len(s.input_ids)) for s in segments)
             emit("speed", model=name, tokens=length, docs=n_docs, batches=len(batches), dtype=dtype,
                  attention=getattr(enc.model.config, "_attn_implementation", None),
                  encode_tokens_per_s=round(n_tokens / t_encode), raw_forward_tokens_per_s=round(n_tokens / t_raw),
