@@ -79,7 +79,9 @@ def rotate(x: torch.Tensor, delta: torch.Tensor, inv_freq: torch.Tensor) -> torc
     return torch.cat((rotated.to(x.dtype), x[..., dims:]), dim=-1) if dims < x.shape[-1] else rotated.to(x.dtype)
 
 
-def self_extend_relative_positions(length: int, window: int, group: int) -> torch.Tensor:
+def self_extend_relative_positions(
+    length: int, window: int, group: int, device: torch.device | str | None = None
+) -> torch.Tensor:
     """The relative position SelfExtend gives key j as seen from query i (bidirectional), shape (L, L).
 
     rel(i, j) = j − i when |j − i| < w, else sign(j − i)·(|⌊j/g⌋ − ⌊i/g⌋| + w − ⌊w/g⌋)
@@ -88,7 +90,7 @@ def self_extend_relative_positions(length: int, window: int, group: int) -> torc
     >>> self_extend_relative_positions(10, 4, 2)[0].tolist()
     [0, 1, 2, 3, 4, 4, 5, 5, 6, 6]
     """
-    pos = torch.arange(length)
+    pos = torch.arange(length, device=device)
     i, j = pos[:, None], pos[None, :]
     diff = j - i
     grouped = torch.sign(diff) * ((j // group - i // group).abs() + window - window // group)

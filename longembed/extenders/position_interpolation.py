@@ -18,9 +18,10 @@ def interpolate_position_embeddings(weight: torch.Tensor, s: int) -> torch.Tenso
     Returns:
         E_t of shape (s·L_o, d) with E_t[i·s] = E_o[i] exactly, rows between two multiples of s linearly
         interpolated between the neighbouring original rows, and rows past (L_o − 1)·s equal to E_o[L_o − 1].
+        On ``weight``'s device: every index and weight is built there (float64, then ``weight``'s dtype).
     """
     original_length = weight.shape[0]
-    j = torch.arange(s * original_length, dtype=torch.float64)
+    j = torch.arange(s * original_length, dtype=torch.float64, device=weight.device)
     x = j / s
     lower = torch.floor(x).long().clamp(max=original_length - 1)
     upper = (lower + 1).clamp(max=original_length - 1)
@@ -84,7 +85,5 @@ class PositionInterpolation(Extender):
             original = table.weight[offset : offset + self.L_o]
             enlarged = interpolate_position_embeddings(original, self.s)
             weight = torch.cat([table.weight[:offset], enlarged], dim=0)
-        new_table = nn.Embedding(weight.shape[0], weight.shape[1], padding_idx=table.padding_idx)
-        new_table.weight = nn.Parameter(weight, requires_grad=False)
-        new_table.to(device=table.weight.device)
+        new_table = nn.Embedding.from_pretrained(weight, freeze=True, padding_idx=table.padding_idx)  # weight's device
         replace_position_table(model, embeddings, new_table, weight.shape[0])

@@ -164,6 +164,7 @@ class RopeScaling(Extender):
                     f"{self.name}: transformers computes {new_freq.shape[0]} rotary frequencies for this model but "
                     f"its rotary embedding holds {original[0].shape[0]}; cannot rescale it"
                 )
+            new_freq = new_freq.to(device=original[0].device)  # switched in per batch: no copy from the host then
             self._swaps.append((table, original, (new_freq, new_scaling)))
             if not self.params["short_native"]:
                 table.set(new_freq, new_scaling)
@@ -251,7 +252,11 @@ class NtkInterpolation(RopeScaling):
         original, scaling = table.get()
         theta = rope_parameters(config, table.layer_type).get("rope_theta")
         dims = 2 * original.shape[0]
-        if theta is None or not torch.allclose(default_inv_freq(theta, dims), original.float().cpu(), rtol=1e-4):
+        # compared on the buffer's device; a meta tensor (shapes only) holds no values to compare
+        if theta is None or not (
+            original.is_meta
+            or torch.allclose(default_inv_freq(theta, dims).to(original.device), original.float(), rtol=1e-4)
+        ):
             raise ExtensionError(
                 f"ntk: the rotary frequencies of {table.layer_type or 'this model'} are not theta^(-2j/d) "
                 f"for a known rope theta; ntk cannot rescale them"

@@ -108,7 +108,7 @@ def initial_table(original: torch.Tensor, max_length: int, layout: TunedLayout) 
     n_original = original.shape[0]
     if max_length <= n_original:
         raise ValueError(f"max length {max_length} must be longer than the model's {n_original} positions")
-    ids = torch.arange(max_length)
+    ids = torch.arange(max_length, device=original.device)
     if layout == "pi":
         if max_length % n_original:
             raise ValueError(f"with --init pi, max length must be a multiple of {n_original}, got {max_length}")
