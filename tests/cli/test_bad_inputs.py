@@ -406,13 +406,14 @@ def test_store_held_by_another_process(tmp_path, base):
 
 @pytest.mark.slow  # several CLI processes
 def test_damaged_foreign_and_newer_stores_are_refused_and_left_untouched(tmp_path, base):
-    stores = {name: copy_store(base, tmp_path / name) for name in ("meta", "sqlite", "nodata", "newer")}
-    (stores["meta"] / "meta.json").write_text('{"collections": {"c": ')  # cut short
-    (stores["sqlite"] / "collection" / "c" / "storage.sqlite").write_bytes(b"this is not a database" * 100)
-    shutil.rmtree(stores["nodata"] / "collection" / "c")
-    meta = json.loads((stores["newer"] / "meta.json").read_text())
-    meta["collections"]["c"]["metadata"]["settings"]["settings_version"] = 99
-    (stores["newer"] / "meta.json").write_text(json.dumps(meta))
+    stores = {name: copy_store(base, tmp_path / name) for name in ("meta", "shard", "nodata", "newer")}
+    collection = Path("collections") / "c"
+    (stores["meta"] / collection / "collection.json").write_text('{"schema": ')  # cut short
+    (stores["shard"] / collection / "shard" / "edge_config.json").write_bytes(b"this is not a shard" * 100)
+    shutil.rmtree(stores["nodata"] / collection / "shard")
+    description = json.loads((stores["newer"] / collection / "collection.json").read_text())
+    description["metadata"]["settings"]["settings_version"] = 99
+    (stores["newer"] / collection / "collection.json").write_text(json.dumps(description))
     foreign = tmp_path / "my-documents"
     foreign.mkdir()
     (foreign / "thesis.docx").write_bytes(b"precious")
@@ -427,9 +428,9 @@ def test_damaged_foreign_and_newer_stores_are_refused_and_left_untouched(tmp_pat
             "ingest", str(base["docs"]), "--store", str(store), "--collection", "c", *FAST, cwd=tmp_path
         )
 
-    meta_bad, sqlite_bad, nodata, newer, foreign_dir, is_file, query_newer, query_missing = in_parallel(
+    meta_bad, shard_bad, nodata, newer, foreign_dir, is_file, query_newer, query_missing = in_parallel(
         ingest(stores["meta"]),
-        ingest(stores["sqlite"]),
+        ingest(stores["shard"]),
         ingest(stores["nodata"]),
         ingest(stores["newer"]),
         ingest(foreign),
@@ -437,15 +438,15 @@ def test_damaged_foreign_and_newer_stores_are_refused_and_left_untouched(tmp_pat
         lambda: run_cli("query", "cats", "--store", str(stores["newer"]), "--collection", "c", cwd=tmp_path),
         lambda: run_cli("query", "cats", "--store", str(tmp_path / "no-store"), cwd=tmp_path),
     )
-    assert_one_line_error(meta_bad, f"the store {stores['meta']} is damaged or from an incompatible version",
-                          "meta.json is unreadable", "left untouched")
-    assert_one_line_error(sqlite_bad, f"cannot open the store {stores['sqlite']}: it is damaged",
-                          "file is not a database", "left untouched")
-    assert_one_line_error(nodata, f"the store {stores['nodata']} is damaged: the data of collection 'c'",
+    assert_one_line_error(meta_bad, f"the store {stores['meta']} is damaged", "collection.json is unreadable",
                           "left untouched")
+    assert_one_line_error(shard_bad, f"cannot open collection 'c' in {stores['shard']}: it is damaged",
+                          "edge_config.json", "left untouched")
+    assert_one_line_error(nodata, f"cannot open collection 'c' in {stores['nodata']}: it is damaged",
+                          "does not exist", "left untouched")
     assert_one_line_error(newer, "was written by a newer longembed (settings version 99, this one reads 1)")
     assert_one_line_error(query_newer, "was written by a newer longembed")
-    assert_one_line_error(foreign_dir, f"{foreign} is not a longembed store (no meta.json) and is not empty",
+    assert_one_line_error(foreign_dir, f"{foreign} is not a longembed store and is not empty",
                           "thesis.docx")
     assert_one_line_error(is_file, f"the store path {a_file} is a file, not a store directory")
     assert_one_line_error(query_missing, f"there is no store at {tmp_path / 'no-store'}")
