@@ -95,3 +95,10 @@ def test_the_model_is_loaded_when_the_arguments_are_fine(modelless_store):
     """The control: the same store with good arguments reaches the model load, which fails (the model is gone)."""
     done = run_cli("query", "pier", "--store", "store", cwd=modelless_store)
     assert_one_line_error(done, "model")
+
+
+@pytest.mark.parametrize("command", ["info", "drop"])
+def test_collections_commands_do_not_echo_a_long_name_whole(tmp_path, command):
+    done = run_cli("collections", command, "n" * 10_000, "--store", "store", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "n" * 80 + "…" in done.stderr and "n" * 81 not in done.stderr and len(done.stderr) < 1000
