@@ -12,7 +12,7 @@ import sys
 import click
 
 from longembed.cli.errors import user_errors
-from longembed.cli.options import store_location_options
+from longembed.cli.options import check_collection, store_location_options
 
 
 def _open(store: str, qdrant_url: str | None):
@@ -63,7 +63,7 @@ def list_collections(store, qdrant_url, as_json) -> None:
 
 
 @collections.command("info")
-@click.argument("name")
+@click.argument("name", callback=check_collection)
 @store_location_options
 @user_errors
 def info(name, store, qdrant_url) -> None:
@@ -73,7 +73,7 @@ def info(name, store, qdrant_url) -> None:
 
 
 @collections.command("drop")
-@click.argument("name")
+@click.argument("name", callback=check_collection)
 @store_location_options
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @user_errors

@@ -43,17 +43,11 @@ MAX_COLLECTION_BYTES = 255
 def check_collection(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """A usage error (exit 2) for a collection name that is empty, has a path separator, NUL or control
     character, is ``.`` / ``..``, or is over 255 bytes: it names a folder inside a local store."""
-    problem = None
-    if not value.strip():
-        problem = "must not be empty"
-    elif any(c in value for c in "/\\") or value in (".", ".."):
-        problem = "must not contain '/' or '\\' or be '.' or '..'"
-    elif not value.isprintable():
-        problem = "must not contain control characters"
-    elif len(value.encode("utf-8", "surrogateescape")) > MAX_COLLECTION_BYTES:
-        problem = f"must be at most {MAX_COLLECTION_BYTES} bytes"
+    from longembed.errors import collection_name_problem, shown_name
+
+    problem = collection_name_problem(value, MAX_COLLECTION_BYTES)
     if problem:
-        raise click.BadParameter(f"{value[:80]!r} {problem}")
+        raise click.BadParameter(f"{shown_name(value)!r} {problem}")
     return value
 
 

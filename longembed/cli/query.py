@@ -58,21 +58,36 @@ def query(
     TEXT "-" reads the query from standard input (for queries longer than the shell allows as an argument).
     --file answers many queries per model load (--json: one line per query). While `longembed serve` holds the
     local store, the query goes to that server."""
-    from longembed.cli.query_batch import answer_queries, open_searcher, read_queries, result_lines
+    from longembed.cli.query_batch import (
+        MAX_QUERY_LINE_BYTES, answer_queries, first_then_rest, is_regular_file, open_searcher, read_queries,
+        result_lines,
+    )
+    from longembed.errors import LongEmbedError
+    from longembed.settings import MAX_K
 
     if (text is None) == (queries_file is None):
         raise click.UsageError("give either a query TEXT or --file FILE")
+    if not 1 <= k <= MAX_K:  # checked before the store opens and the model loads (~10 s)
+        raise LongEmbedError(f"k must be between 1 and {MAX_K}, got {k}")
     if queries_file is not None:
-        queries = read_queries(queries_file, k)
-        if queries_file != "-":
-            queries = list(queries)  # every line checked before the model loads
-        with open_searcher(store, collection, qdrant_url, device, dtype, batch_tokens) as searcher:
+        if is_regular_file(queries_file):
+            for _ in read_queries(queries_file, k):  # every line checked before the model loads, none kept
+                pass
+            queries = read_queries(queries_file, k)
+        else:  # standard input, a pipe or a device: answered as it arrives, its first query read now
+            queries = first_then_rest(read_queries(queries_file, k))
+        with open_searcher(store, collection, qdrant_url, device, dtype, batch_tokens, mode, fusion, unit) as searcher:
             answer_queries(queries, searcher, mode, fusion, as_json, unit)
         return
     if text == "-":
-        text = click.get_binary_stream("stdin").read().decode("utf-8", errors="replace")
+        raw = click.get_binary_stream("stdin").read(MAX_QUERY_LINE_BYTES + 1)
+        if len(raw) > MAX_QUERY_LINE_BYTES:
+            raise LongEmbedError(f"the query on standard input is longer than {MAX_QUERY_LINE_BYTES} bytes (1 MiB)")
+        text = raw.decode("utf-8", errors="replace")
+    if not text.strip():
+        raise LongEmbedError("the query is empty")
 
-    with open_searcher(store, collection, qdrant_url, device, dtype, batch_tokens) as searcher:
+    with open_searcher(store, collection, qdrant_url, device, dtype, batch_tokens, mode, fusion, unit) as searcher:
         results, answered_mode, answered_fusion = searcher.search(text, k, mode, fusion, unit)
     if as_json:
         for r in results:

@@ -8,13 +8,16 @@ Query files (see :func:`read_queries`):
 - ``QUERIES.jsonl`` and standard input (``--file -``): JSON lines ``{"query": "...", "k": 3, "id": "q1"}``
   (``k`` and ``id`` optional; ``k`` defaults to ``-k``, ``id`` to the line number).
 
-A file is read and checked whole before the store is opened or the model loaded; standard input is answered
-line by line as it arrives (each answer is flushed). A bad line stops the run with one ``error:`` line naming the
-line number (exit 1).
+A regular file is checked whole before the store is opened or the model loaded (a first pass that keeps no line),
+then read again to answer; standard input and other non-regular files (pipes, devices) are answered line by line
+as they arrive (each answer is flushed), their first query read before the model loads. A bad line stops the run
+with one ``error:`` line naming the line number (exit 1). No line longer than :data:`MAX_QUERY_LINE_BYTES` is ever
+held in memory: it is refused as soon as that many bytes are read without a line end.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -29,6 +32,9 @@ from longembed.errors import LongEmbedError
 from longembed.settings import MAX_K, RunOptions
 
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
+MAX_QUERY_LINE_BYTES = 1 << 20
+"""Longest line of a query file, and longest query on standard input (``query -``), in bytes (1 MiB): a 1 MB query
+is still answered (from its first tokens, as any long query); a longer line is refused before it is held whole."""
 QUERY_KEYS = ("query", "k", "id")
 
 
@@ -50,26 +56,46 @@ def read_queries(source: str, default_k: int, stdin: IO[bytes] | None = None) ->
     """The queries of ``source`` (a file path, or ``-`` for JSON lines on ``stdin``), in order, lazily.
 
     Raises:
-        QueryFileError: the file cannot be read, a line is not valid UTF-8, a JSON line is not an object with a
-            non-empty string ``query``, a whole ``k`` in 1..1000 and a string or whole-number ``id`` (and no other
-            key), or there is no query at all.
+        QueryFileError: the file cannot be read, a line is longer than :data:`MAX_QUERY_LINE_BYTES` or not valid
+            UTF-8, a JSON line is not an object with a non-empty string ``query``, a whole ``k`` in 1..1000 and a
+            string or whole-number ``id`` (and no other key), or there is no query at all.
     """
     if source == "-":
-        name, lines, as_json = "standard input", (stdin or sys.stdin.buffer), True
-        yield from _parse(name, lines, as_json, default_k)
+        yield from _parse("standard input", stdin or sys.stdin.buffer, True, default_k)
         return
-    path = Path(source)
     try:
-        with path.open("rb") as handle:
-            raw = handle.read()
+        with Path(source).open("rb") as handle:
+            yield from _parse(source, handle, Path(source).suffix.lower() in JSON_SUFFIXES, default_k)
     except OSError as exc:
         raise QueryFileError(f"cannot read the query file {source!r}: {exc.strerror or exc}") from None
-    yield from _parse(source, raw.splitlines(keepends=True), path.suffix.lower() in JSON_SUFFIXES, default_k)
 
 
-def _parse(name: str, lines: Iterable[bytes], as_json: bool, default_k: int) -> Iterator[QueryLine]:
+def is_regular_file(source: str) -> bool:
+    """Whether ``source`` names a regular file (which can be read twice: checked whole, then answered)."""
+    return source != "-" and Path(source).is_file()
+
+
+def bounded_lines(name: str, handle: IO[bytes]) -> Iterator[bytes]:
+    """The lines of ``handle``, each read with at most :data:`MAX_QUERY_LINE_BYTES` + 1 bytes in memory.
+
+    Raises:
+        QueryFileError: a line is longer than the limit (named by its number; the rest is not read).
+    """
+    for number in itertools.count(1):
+        line = handle.readline(MAX_QUERY_LINE_BYTES + 1)
+        if not line:
+            return
+        if len(line) > MAX_QUERY_LINE_BYTES and not line.endswith(b"\n"):
+            raise QueryFileError(
+                f"{name} line {number}: longer than {MAX_QUERY_LINE_BYTES} bytes (1 MiB, the longest query "
+                "line); nothing was answered from this line on"
+            )
+        yield line
+
+
+def _parse(name: str, handle: IO[bytes], as_json: bool, default_k: int) -> Iterator[QueryLine]:
     found = False
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in enumerate(bounded_lines(name, handle), start=1):
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -135,12 +161,22 @@ class RemoteSearcher:
         return self.client.search(text, k, collection=self.collection, mode=mode, fusion=fusion, unit=unit)
 
 
+def first_then_rest(queries: Iterator[QueryLine]) -> Iterator[QueryLine]:
+    """``queries`` with the first one read now (so an empty input or a bad first line fails before the model
+    loads); the rest lazily."""
+    first = next(queries)  # raises QueryFileError when there is no query at all
+    return itertools.chain([first], queries)
+
+
 @contextmanager
 def open_searcher(
-    store: str, collection: str, qdrant_url: str | None, device: str, dtype: str, batch_tokens: int | None
+    store: str, collection: str, qdrant_url: str | None, device: str, dtype: str, batch_tokens: int | None,
+    mode: str | None = None, fusion: str | None = None, unit: str = "document",
 ) -> Iterator[LocalSearcher | RemoteSearcher]:
     """The server holding the local ``store`` when one wrote its address there and answers (said on stderr; the
-    encoder options then do not apply), else the store itself with the collection's model loaded once.
+    encoder options then do not apply), else the store itself with the collection's model loaded once, after
+    ``mode``, ``fusion`` and ``unit`` are checked against the collection (a mode or unit it cannot answer fails
+    before the model loads).
 
     Raises:
         StoreError, CollectionNotFound, ModelLoadError: the local store or collection cannot be used.
@@ -161,9 +197,12 @@ def open_searcher(
     from longembed.retrieve import Retriever
 
     retriever = Retriever(
-        store=store, collection=collection, qdrant_url=qdrant_url, run=RunOptions(device, dtype, batch_tokens)
+        store=store, collection=collection, qdrant_url=qdrant_url, run=RunOptions(device, dtype, batch_tokens),
+        load_model=False,
     )
     try:
+        retriever.check(mode, fusion, unit)
+        retriever.load_model()
         yield LocalSearcher(retriever)
     finally:
         retriever.close()

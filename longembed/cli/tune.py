@@ -32,27 +32,35 @@ from longembed.settings import DEFAULT_MODEL
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds the batches and position shifts.")
 @click.option("--checkpoint-every", type=click.IntRange(min=0), default=100, show_default=True, help="Steps; 0: none.")
 @click.option("--resume", is_flag=True, help="Continue from the latest checkpoint in --out.")
-@click.option("--out", required=True, metavar="DIR", help="The tuned model folder to write.")
+@click.option(
+    "--out", required=True, metavar="DIR",
+    help="The tuned model folder to write: new or empty; a tuned folder longembed wrote needs --resume or --overwrite.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace the tuned model in --out (its files are deleted when training starts).")
 @click.option("--device", default="auto", show_default=True, callback=check_device, help="auto, cpu, cuda or cuda:N.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar with loss and steps/s.")
 @user_errors
 def tune(
     model, max_length, init, data, pairs_files, docs, doc_pairs, steps, batch_size, lr, warmup, sample_length, seed,
-    checkpoint_every, resume, out, device, progress,
+    checkpoint_every, resume, out, overwrite, device, progress,
 ) -> None:
     """Train only the new position embeddings of an APE model (LongEmbed §4.2) for inputs of up to --max-length
     tokens. The original rows and every other weight stay frozen, so inputs of at most L_o tokens embed exactly as
     before. Writes a sentence-transformers folder that `longembed ingest --model DIR` loads with the `tuned`
     method (chosen automatically). On CUDA the forward pass runs in bfloat16 autocast."""
+    from longembed.tuning.out_folder import check_out, clear_out
     from longembed.tuning.pairs import collect_pairs
     from longembed.tuning.trainer import TuneConfig
     from longembed.tuning.trainer import tune as run_tune
 
+    check_out(out, resume, overwrite)  # before any data is read or anything trained
     pairs, described = collect_pairs(data, pairs_files, docs, doc_pairs, seed)
     config = TuneConfig(
         model=model, max_length=max_length, init=init, steps=steps, batch_size=batch_size, lr=lr, warmup=warmup,
         sample_length=sample_length, seed=seed, checkpoint_every=checkpoint_every,
     )
+    if overwrite:
+        clear_out(out)
     record = run_tune(pairs, out, config, resume=resume, device=device, data=described, progress=progress)
     losses = record.training["losses"]
     click.echo(

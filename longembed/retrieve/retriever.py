@@ -29,6 +29,10 @@ dbsf over doc + chunks + bm25 and 0.65 for dbsf over chunks + bm25; needles 1.00
 PASSAGE_CANDIDATES = 20
 """Documents whose passages ``unit="passage"`` ranks: the mode's best ones (at least k), and the k best by their
 best passage (so the k best passages of the collection by cosine are always among them)."""
+NO_PASSAGES = (
+    "collection {collection!r} has no passages (it was built with --passages none or before passages existed); "
+    "ingest into a new collection with --passages naive, or search documents"
+)
 
 
 class Retriever:
@@ -43,6 +47,8 @@ class Retriever:
             (:class:`~longembed.settings.RunOptions`; not recorded in the collection).
         encoder: an already loaded encoder to use instead of loading one; its settings must equal the
             collection's (the HTTP server shares one encoder between collections built the same way).
+        load_model: load the model now (default); ``False`` leaves it to :meth:`load_model` or the first search,
+            so :meth:`check` can refuse a request before the (slow) load.
 
     Raises:
         StoreError, CollectionNotFound: the store or collection cannot be used.
@@ -57,6 +63,7 @@ class Retriever:
         qdrant_url: str | None = None,
         run: RunOptions | None = None,
         encoder: EncoderProtocol | None = None,
+        load_model: bool = True,
     ) -> None:
         self.store = store if isinstance(store, VectorStore) else open_store(store, qdrant_url, create=False)
         self.collection = collection
@@ -69,10 +76,40 @@ class Retriever:
                 raise LongEmbedError(
                     f"the encoder does not match collection {collection!r} ({'; '.join(diffs)})"
                 )
-        self.encoder = encoder if encoder is not None else Encoder(self.settings, run)
+        self.run = run
         self.sparse_settings = sparse_settings(self.store, collection)
         """The collection's BM25 analyzer settings, ``None`` when it has no ``bm25`` vector (dense mode only)."""
         self.analyzer = Analyzer(self.sparse_settings) if self.sparse_settings else None
+        self._encoder = encoder
+        if load_model:
+            self.load_model()
+
+    @property
+    def encoder(self) -> EncoderProtocol:
+        """The collection's encoder (loaded on first use when the retriever was made with ``load_model=False``)."""
+        return self.load_model()
+
+    def load_model(self) -> EncoderProtocol:
+        """Load the collection's model unless it is loaded; returns the encoder.
+
+        Raises:
+            ModelLoadError: the recorded model cannot be loaded here.
+        """
+        if self._encoder is None:
+            self._encoder = Encoder(self.settings, self.run)
+        return self._encoder
+
+    def check(self, mode: str | None = None, fusion: str | None = None, unit: str = "document") -> None:
+        """Refuse, without the model, a search this collection cannot answer with ``mode``, ``fusion``, ``unit``.
+
+        Raises:
+            LongEmbedError: as :meth:`resolve`, an unknown unit, or ``unit="passage"`` without passages.
+        """
+        self.resolve(mode, fusion)
+        if unit not in UNITS:
+            raise LongEmbedError(f"unknown unit {unit!r}; valid: {', '.join(UNITS)}")
+        if unit == "passage" and not self.has_passages:
+            raise LongEmbedError(NO_PASSAGES.format(collection=self.collection))
 
     def resolve(self, mode: str | None = None, fusion: str | None = None) -> tuple[str, str | None]:
         """The (mode, fusion) a search with these arguments runs; fusion is ``None`` unless the mode is ``hybrid``.
@@ -203,10 +240,7 @@ class Retriever:
     ) -> list[dict[str, Any]]:
         """``search(..., unit="passage")``: the ``k`` best passages across documents (see :meth:`search`)."""
         if not self.has_passages:
-            raise LongEmbedError(
-                f"collection {self.collection!r} has no passages (it was built with --passages none or before "
-                "passages existed); ingest into a new collection with --passages naive, or search documents"
-            )
+            raise LongEmbedError(NO_PASSAGES.format(collection=self.collection))
         hits, vector = self._search(text, max(k, PASSAGE_CANDIDATES), DOC_VECTOR, mode, fusion, need_vector=True)
         seen = {h.payload.get("path") for h in hits}
         best = self.store.search(self.collection, vector.tolist(), k, using=CHUNKS_VECTOR)

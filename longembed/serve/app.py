@@ -104,6 +104,8 @@ def _status_for(exc: LongEmbedError) -> int:
         return 403
     if isinstance(exc, (ModelLoadError, ExtensionError)):
         return 500  # the collection's recorded model cannot run here: the server's problem, not the request's
+    if isinstance(exc, StoreError) and str(exc).startswith("invalid collection name"):
+        return 400  # the store refuses the name (EdgeStore's rule): the request's fault, not a conflict
     if isinstance(exc, StoreError):
         return 409  # e.g. a collection made by something else, or other settings
     return 400
@@ -152,6 +154,7 @@ def create_app(
     async def lifespan(_: FastAPI):
         yield
         store.close()
+        uploads.remove_own()
 
     app = FastAPI(
         title="longembed",
@@ -174,7 +177,7 @@ def create_app(
     @app.exception_handler(LongEmbedError)
     async def user_error(_: Request, exc: LongEmbedError) -> JSONResponse:
         status = _status_for(exc)
-        detail = printable(str(exc))
+        detail = uploads.hide(printable(str(exc)))
         if isinstance(exc, CollectionNotFound):
             detail += " or POST /ingest to this server"
         return JSONResponse({"detail": detail}, status_code=status)

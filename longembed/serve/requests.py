@@ -15,8 +15,10 @@ system sees them, multipart bodies that must be complete, and uploads kept where
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import re
 import shutil
 import tempfile
 import unicodedata
@@ -67,12 +69,21 @@ def printable(value: Any) -> Any:
 
 def validation_error_body(errors: list[dict]) -> dict:
     """The 422 body for pydantic ``errors``: ``{"detail": [{loc, msg, type}, ...]}``, always JSON-encodable."""
-    return {
-        "detail": [
-            {"loc": printable(list(e.get("loc", ()))), "msg": printable(e.get("msg", "")), "type": printable(e.get("type", ""))}
-            for e in errors
-        ]
-    }
+    detail, seen = [], set()
+    for e in errors:
+        loc = [part for part in printable(list(e.get("loc", ()))) if not _validator_tag(part)]
+        item = {"loc": loc, "msg": printable(e.get("msg", "")), "type": printable(e.get("type", ""))}
+        key = json.dumps(item, sort_keys=True)
+        if key not in seen:  # a union's branches often say the same thing
+            seen.add(key)
+            detail.append(item)
+    return {"detail": detail}
+
+
+def _validator_tag(part: Any) -> bool:
+    """Whether a ``loc`` part names pydantic's validator rather than the input: the branches of a union
+    (``function-after[_utf8(), constrained-str]``, ``list[...]``, ``str``, ``int``), never a field or an index."""
+    return isinstance(part, str) and ("[" in part or "(" in part or part in ("str", "int", "float", "bool", "list"))
 
 
 def check_upload_name(name: str) -> None:
@@ -180,6 +191,18 @@ class UploadArea:
                 shutil.rmtree(child, ignore_errors=True)
                 removed.append(child)
         return removed
+
+    def hide(self, message: str) -> str:
+        """``message`` without this server's upload paths: a request's folder becomes ``the uploaded documents``,
+        a file in it its name as uploaded (a client never learns the server's temporary paths)."""
+        folder = re.escape(str(self.folder)) + r"/upload-[^/'\"\s]+"
+        message = re.sub(r"(['\"]?)" + folder + r"/([^'\"]*)\1", lambda m: f"{m[1]}{m[2]}{m[1]}", message)
+        message = re.sub(r"['\"]?" + folder + r"['\"]?", "the uploaded documents", message)
+        return message.replace(str(self.folder), "the upload folder")
+
+    def remove_own(self) -> None:
+        """Remove this server's upload folder (a clean shutdown; requests remove their own folders as they end)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def request_folder(self) -> tempfile.TemporaryDirectory:
         """A fresh folder for one request's uploads (removed when the request ends, or by the next start)."""

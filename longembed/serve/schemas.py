@@ -40,7 +40,8 @@ BoundedText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS), UTF
 
 class SearchRequest(BaseModel):
     query: Utf8Text = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The query text.")
-    k: int = Field(5, ge=1, le=MAX_K, description="Number of documents to return.")
+    k: int = Field(5, ge=1, le=MAX_K, strict=True, description="Number of documents to return (a JSON integer: "
+                   "\"3\" and true are refused, as on the command line).")
     collection: str | None = Field(None, description="Collection to search; the server's default when omitted.")
     mode: Mode | None = Field(
         None, description="dense, sparse (BM25) or hybrid; default hybrid where the collection has bm25, else dense."

@@ -11,6 +11,8 @@ from pathlib import Path, PurePosixPath
 
 from longembed.encoding import Encoder
 from longembed.errors import (
+    collection_name_problem,
+    shown_name,
     CollectionNotFound,
     IngestError,
     LongEmbedError,
@@ -66,6 +68,13 @@ class Service:
         self._encoders: dict[str, Encoder] = {}
 
     def collection(self, name: str | None) -> str:
+        """``name``, or the default collection when none is given.
+
+        Raises:
+            InvalidCollectionName: ``name`` cannot name a collection (shown truncated to 80 characters).
+        """
+        if name and (problem := collection_name_problem(name)):
+            raise InvalidCollectionName(f"collection name {shown_name(printable(name))!r} {problem}")
         return name or self.default_collection
 
     def encoder(self, settings: IndexSettings) -> Encoder:
@@ -154,6 +163,7 @@ class Service:
         Raises:
             IngestError: a name is not a safe relative path with a supported extension, or is repeated.
         """
+        collection = self.collection(collection)  # an impossible name is refused before anything is written
         names = [safe_relative_name(name) for name, _ in documents]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
@@ -168,6 +178,10 @@ class Service:
                 except OSError as exc:
                     raise IngestError(f"cannot store the upload {printable(name)[:80]!r}: {exc.strerror}") from None
             return self.ingest(folder, collection, by_name=True)
+
+
+class InvalidCollectionName(LongEmbedError):
+    """A request names a collection that cannot exist (a 400, not the store's 409)."""
 
 
 class IngestBusy(LongEmbedError):

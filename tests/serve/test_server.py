@@ -361,3 +361,46 @@ def test_one_ingest_at_a_time(client):
         assert client.post("/search", json={"query": "remote", "k": 1}).status_code == 200  # searches go on
     finally:
         service._ingest_lock.release()
+
+
+# -- issue 24 row 7: statuses and messages that leaked or misled -----------------------------------------
+@pytest.mark.parametrize(
+    ("collection", "shown"),
+    [("../evil", "'../evil'"), ("x" * 10_000, "'" + "x" * 80 + "…'"), ("a b", "'a b'")],
+)
+def test_an_impossible_collection_name_is_a_400_with_a_short_clean_message(client, collection, shown):
+    """`../evil` was a 409 (the "busy" status) with the store's raw message; a 10,000-character name came back
+    whole. "a b" passes the server's own check and is refused by the embedded store's rule: 400 too."""
+    before = client.get("/collections").json()
+    for path, body in [("/ingest", {"documents": [{"name": "a.txt", "text": "a"}], "collection": collection}),
+                       ("/search", {"query": "x", "collection": collection})]:
+        response = client.post(path, json=body)
+        searched_for = path == "/search" and collection == "a b"  # a name the store could hold: not found
+        assert response.status_code == (404 if searched_for else 400), (path, response.json())
+        message = detail(response)
+        assert shown in message and len(message) < 300 and "\n" not in message
+    assert client.get("/collections").json() == before
+
+
+@pytest.mark.parametrize("k", ["3", True, 3.0])
+def test_search_k_must_be_a_json_integer(client, k):
+    response = client.post("/search", json={"query": "remote control", "k": k})
+    assert response.status_code == 422 and "valid integer" in detail(response)
+
+
+def test_upload_errors_do_not_show_the_servers_paths(client):
+    for response in [
+        client.post("/ingest", json={"documents": [{"name": "sub/blank.txt", "text": "   "}]}),
+        client.post("/ingest/files", files=[("files", ("zeros.txt", b"\x00" * 64, "text/plain"))]),
+    ]:
+        assert response.status_code == 400
+        message = detail(response)
+        assert "longembed-uploads" not in message and "upload-" not in message and "/tmp" not in message, message
+        assert "no document could be ingested from the uploaded documents" in message
+
+
+def test_openai_embeddings_errors_name_the_input_not_the_validator(client):
+    for body in [{"input": [101, 2054]}, {"input": 5}, {"input": ["a", None]}]:
+        error = client.post("/v1/embeddings", json=body).json()["error"]
+        assert "function-after" not in error["message"] and "[" not in error["message"], error
+        assert error["param"] == "input" and error["type"] == "invalid_request_error"

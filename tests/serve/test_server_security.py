@@ -247,8 +247,14 @@ def test_token_and_allowed_path_and_upload_cleanup(store, tmp_path):
         assert status == 403  # the parent of the allowed folder is not allowed
         status, answer = server.request("POST", "/ingest", {"path": str(allowed), "collection": "cats"}, auth)
         assert status == 200 and answer["new"] == 1, answer
+        status, answer = server.request("POST", "/ingest", {"documents": [{"name": "d.txt", "text": "Dogs bark."}]}, auth)
+        assert status == 200 and answer["new"] == 1, answer
+        assert (tmp_path / f"longembed-uploads-{uid}" / str(server.process.pid)).is_dir()
     finally:
         server.stop()
+    # issue 24 row 7: a clean shutdown (SIGTERM) removes its own, now empty, upload folder
+    assert server.process.returncode is not None
+    assert not (tmp_path / f"longembed-uploads-{uid}" / str(server.process.pid)).exists()
 
 
 def test_non_loopback_bind_needs_a_token(store):

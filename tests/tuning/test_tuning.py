@@ -172,3 +172,51 @@ def test_cli_tunes_and_refuses_a_rope_model(tiny_bert, tmp_path, model_path):
     assert_one_line_error(done, "longembed tune trains new absolute position embeddings", "rope position encoding")
     done = run_cli("tune", "--out", "x", cwd=tmp_path)
     assert_one_line_error(done, "give training data: --data DIR, --pairs FILE or --docs FOLDER")
+
+
+def tune_into(tiny_bert: str, cwd, out: str, *extra: str):
+    """The smallest CLI training run of these tests (2 steps, 20 pairs of 40 tokens) into ``out``."""
+    if not (cwd / "docs").is_dir():
+        (cwd / "docs").mkdir()
+        shutil.copy(SAMPLE_DOCS / "ES2002a.txt", cwd / "docs")
+    return run_cli(
+        "tune", "--model", tiny_bert, "--max-length", str(L_T), "--docs", "docs", "--doc-pairs", "20", "--steps", "2",
+        "--batch-size", "4", "--sample-length", "40", "--out", out, "--no-progress", *extra, cwd=cwd,
+    )
+
+
+def test_cli_refuses_an_out_it_must_not_write_before_training(tiny_bert, tmp_path):
+    """Issue 24 row 6: --out a file trained, then a FileExistsError traceback; --out another model's folder was
+    overwritten. Both are refused first, nothing written; so is a tuned folder without --overwrite/--resume."""
+    (tmp_path / "file").write_text("not a folder")
+    done = tune_into(tiny_bert, tmp_path, "file")
+    assert_one_line_error(done, "--out 'file' is a file, not a folder")
+    assert (tmp_path / "file").read_text() == "not a folder"
+
+    other = tmp_path / "other-model"
+    other.mkdir()
+    (other / "config.json").write_text("{}")
+    done = tune_into(tiny_bert, tmp_path, "other-model", "--overwrite")
+    assert_one_line_error(done, "is a non-empty folder that is not a tuned model written by longembed")
+    assert [p.name for p in other.iterdir()] == ["config.json"]
+
+    tuned = tmp_path / "tuned"
+    tuned.mkdir()
+    (tuned / "longembed_tuning.json").write_text("{}")
+    done = tune_into(tiny_bert, tmp_path, "tuned")
+    assert_one_line_error(done, "already holds a tuned model written by longembed; give --overwrite")
+    assert [p.name for p in tuned.iterdir()] == ["longembed_tuning.json"]
+    done = tune_into(tiny_bert, tmp_path, "tuned", "--overwrite", "--resume")
+    assert_one_line_error(done, "not both")
+
+
+@pytest.mark.slow  # one CLI training
+def test_cli_overwrite_replaces_a_tuned_folder(tiny_bert, tmp_path):
+    tuned = tmp_path / "tuned"
+    tuned.mkdir()
+    (tuned / "longembed_tuning.json").write_text("{}")
+    (tuned / "stale.txt").write_text("a file of the model being replaced")
+    done = tune_into(tiny_bert, tmp_path, "tuned", "--overwrite")
+    assert done.returncode == 0, done.stderr
+    assert not (tuned / "stale.txt").exists()
+    assert json.loads((tuned / "longembed_tuning.json").read_text())["training"]["steps"] == 2
