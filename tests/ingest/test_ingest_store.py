@@ -73,6 +73,8 @@ def test_nothing_readable_is_an_error(tmp_path):
 
 
 def test_local_store_held_by_another_client_gives_a_clear_error(tmp_path):
+    # held by this process; another process is told "in use by another longembed process"
+    # (tests/store/test_store_safety.py)
     with Store(path=tmp_path / "store"):
-        with pytest.raises(StoreError, match="in use by another longembed process"):
+        with pytest.raises(StoreError, match="is already open in this process"):
             Store(path=tmp_path / "store")
