@@ -14,13 +14,13 @@ from longembed.store.schema import (
 
 
 def edge_config(schema: CollectionSchema) -> qe.EdgeConfig:
-    """The shard's vectors. Passage vectors (``chunks``) are stored as float16: a MaxSim query reads every passage
-    vector of the collection (no index), so half the bytes is twice the speed (10,000 documents × 60 passages: 46 ->
-    20 ms); a passage's cosine moved by less than 2e-5 on real text (tests/store/test_backend_parity.py)."""
+    """The shard's vectors, float32. Passage vectors as float16 halve a MaxSim scan (10,000 documents x 60 passages:
+    46 -> 20 ms, perf/PERF.md section 9) but are not the default: a bench re-run from its embedding cache then ranked
+    exactly tied passkey windows differently (tests/bench/test_bench_run.py), so results would not reproduce."""
     vectors = {DOC_VECTOR: qe.EdgeVectorParams(size=schema.dimension, distance=qe.Distance.Cosine)}
     if schema.chunks:
         vectors[CHUNKS_VECTOR] = qe.EdgeVectorParams(
-            size=schema.dimension, distance=qe.Distance.Cosine, datatype=qe.VectorStorageDatatype.Float16,
+            size=schema.dimension, distance=qe.Distance.Cosine,
             multivector_config=qe.MultiVectorConfig(qe.MultiVectorComparator.MaxSim),
         )
     sparse = {SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)} if schema.sparse else None

@@ -48,8 +48,8 @@ def assert_same_points(a: dict, b: dict) -> None:
             if name == SPARSE_VECTOR:
                 assert b[pid][1][name][0] == v[0]
                 np.testing.assert_allclose(b[pid][1][name][1], v[1], rtol=1e-6)
-            else:  # Qdrant Edge stores passage vectors as float16
-                np.testing.assert_allclose(b[pid][1][name], v, atol=1e-7 if name == DOC_VECTOR else 1e-3)
+            else:
+                np.testing.assert_allclose(b[pid][1][name], v, atol=1e-7)
 
 
 @pytest.fixture()

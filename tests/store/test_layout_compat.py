@@ -39,7 +39,7 @@ def test_a_store_of_the_old_layout_is_queried_and_not_re_embedded(old):
         for p in points:
             (emb,) = encoder.encode_prepared(encoder.prepare([p.payload["text"]], passages=settings))
             np.testing.assert_allclose(p.vectors[DOC_VECTOR], emb.vector, atol=1e-6)
-            np.testing.assert_allclose(p.vectors[CHUNKS_VECTOR], emb.passage_vectors, atol=1e-3)  # stored as float16
+            np.testing.assert_allclose(p.vectors[CHUNKS_VECTOR], emb.passage_vectors, atol=1e-6)
         retriever = Retriever(store=store, collection="default", encoder=encoder)
         (hit,) = retriever.search("When does the town library close?", k=1)
         assert hit["path"] == "library.txt"
