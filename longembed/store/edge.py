@@ -313,7 +313,7 @@ class EdgeStore(DerivedOperations):
         ]
         with self._lock:
             results = self._shard(collection).query_batch(qe.QueryBatchRequest(requests))
-        return [[edge_hit(i, p) for i, p in enumerate(points)] for points in results]
+        return [[edge_hit(i, p) for i, p in enumerate(_ordered(points))] for points in results]
 
     def fuse(self, collection: str, queries: Sequence[VectorQuery], fusion: Fusion, k: int) -> list[Hit]:
         if not queries:
@@ -323,5 +323,10 @@ class EdgeStore(DerivedOperations):
         request = qe.QueryRequest(limit=k, prefetches=prefetches, query=method, with_payload=True)
         with self._lock:
             points = self._shard(collection).query(request)
-        return [edge_hit(i, p) for i, p in enumerate(points)]
+        return [edge_hit(i, p) for i, p in enumerate(_ordered(points))]
 
+
+def _ordered(points: list) -> list:
+    """Points best first, exact ties in point-id order: Qdrant Edge may return equal scores in any order from one run
+    to the next (a bench re-run then scored tied passkey windows differently), so rankings are made reproducible."""
+    return sorted(points, key=lambda p: (-p.score, str(p.id)))

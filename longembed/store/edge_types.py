@@ -15,8 +15,8 @@ from longembed.store.schema import (
 
 def edge_config(schema: CollectionSchema) -> qe.EdgeConfig:
     """The shard's vectors, float32. Passage vectors as float16 halve a MaxSim scan (10,000 documents x 60 passages:
-    46 -> 20 ms, perf/PERF.md section 9) but are not the default: a bench re-run from its embedding cache then ranked
-    exactly tied passkey windows differently (tests/bench/test_bench_run.py), so results would not reproduce."""
+    46 -> 20 ms, perf/PERF.md section 9); they were reverted while a bench re-run failure was chased that turned out
+    to be the order of exact ties (now fixed in EdgeStore), and can come back once their tolerances are re-checked."""
     vectors = {DOC_VECTOR: qe.EdgeVectorParams(size=schema.dimension, distance=qe.Distance.Cosine)}
     if schema.chunks:
         vectors[CHUNKS_VECTOR] = qe.EdgeVectorParams(
