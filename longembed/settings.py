@@ -71,10 +71,21 @@ DEFAULT_PASSAGE_SENTENCES = 1
 """Sentences per passage; 0: fixed windows of ``passage_size`` tokens instead of sentences."""
 PASSAGE_FIELDS = ("passages", "passage_size", "passage_sentences")
 
+Quantization = Literal["none", "int8"]
+"""How the model's weights are stored while it embeds a collection: ``none`` (the run's float dtype) or ``int8``
+(dynamic int8 of every linear layer on the CPU, :mod:`longembed.models.quantization`). Recorded in the collection,
+unlike the float dtype: int8 vectors differ from float ones by more than rounding (cosine ≈ 0.98)."""
+QUANTIZATIONS: tuple[str, ...] = get_args(Quantization)
+DEFAULT_CPU_QUANTIZATION = "int8"
+"""What ``--dtype auto`` gives a new collection embedded on a CPU: int8 is 1.3-2.2× faster there and keeps the
+dev-grid quality (``docs/benchmarks/RESULTS.md``, ``perf/PERF.md`` section 12); GPUs run bfloat16."""
+DTYPE_CHOICES: tuple[str, ...] = ("auto", "float32", "bfloat16", "float16", "int8")
+"""Values of ``--dtype`` / :attr:`RunOptions.dtype`; ``int8`` selects :data:`Quantization` ``int8``."""
+
 # Defaults of where an index lives and how a model runs; light constants, so that the command line can show
 # them without importing torch or qdrant-client. Not recorded in a collection.
 DEFAULT_STORE = ".longembed"
-"""Default directory of the embedded (local-mode) Qdrant store, relative to the working directory."""
+"""Default directory of the embedded Qdrant store (Qdrant Edge), relative to the working directory."""
 DEFAULT_COLLECTION = "default"
 DEFAULT_BATCH_TOKENS = 16384
 """Padded tokens per forward pass (batch size × longest input) on a CPU when no other budget is given."""
@@ -88,8 +99,10 @@ class RunOptions:
 
     Attributes:
         device: ``auto`` (CUDA when visible), ``cpu`` or ``cuda[:n]``.
-        dtype: weight dtype, ``auto`` (bfloat16 on CUDA when supported, else float32), ``float32``, ``float16``,
-            ``bfloat16``; embeddings are float32 whatever it is.
+        dtype: weight dtype, ``auto`` (bfloat16 on CUDA when supported, else float32; a new collection ingested
+            on a CPU gets int8 linear layers, :data:`DEFAULT_CPU_QUANTIZATION`), ``float32``, ``float16``,
+            ``bfloat16``; embeddings are float32 whatever it is. ``int8`` asks an ingest for a collection whose
+            :attr:`IndexSettings.quantization` is ``int8`` (see :func:`quantization_for_run`).
         batch_tokens: padded tokens per forward pass (batch size × longest input); ``None``:
             :data:`DEFAULT_BATCH_TOKENS` on a CPU, :data:`DEFAULT_BATCH_TOKENS_CUDA` on a GPU.
     """
@@ -117,6 +130,8 @@ class IndexSettings:
         passages: how passage vectors are made, one of :data:`PASSAGE_MODES` (``none``: no passages).
         passage_size: longest passage in tokens (P, ≥ 8).
         passage_sentences: sentences per passage (≥ 1), or 0 for fixed windows of ``passage_size`` tokens.
+        quantization: one of :data:`QUANTIZATIONS`; a collection with ``none`` does not record it (its settings
+            dict and fingerprint are those written before int8 existed).
 
     A collection without passages records none of the three passage fields, so its settings dict (and
     :meth:`fingerprint`) is the one written before passages existed: such collections load unchanged and are
@@ -132,8 +147,11 @@ class IndexSettings:
     passages: str = DEFAULT_PASSAGES
     passage_size: int = DEFAULT_PASSAGE_SIZE
     passage_sentences: int = DEFAULT_PASSAGE_SENTENCES
+    quantization: str = "none"
 
     def __post_init__(self) -> None:
+        if self.quantization not in QUANTIZATIONS:
+            raise LongEmbedError(f"unknown quantization {self.quantization!r}; valid: {', '.join(QUANTIZATIONS)}")
         if self.passages not in PASSAGE_MODES:
             raise LongEmbedError(f"unknown --passages {self.passages!r}; valid: {', '.join(PASSAGE_MODES)}")
         if not isinstance(self.passage_size, int) or isinstance(self.passage_size, bool) or self.passage_size < 8:
@@ -163,6 +181,8 @@ class IndexSettings:
         if not self.has_passages:
             for key in PASSAGE_FIELDS:
                 del out[key]
+        if self.quantization == "none":
+            del out["quantization"]
         return out
 
     @classmethod
@@ -183,7 +203,8 @@ class IndexSettings:
     def describe(self) -> str:
         params = ",".join(f"{k}={v}" for k, v in sorted(self.extend_params.items()))
         method = f"{self.extend}({params})" if params else self.extend
-        return f"model={self.model} extend={method} max_length={self.max_length}"
+        weights = "" if self.quantization == "none" else f" quantization={self.quantization}"
+        return f"model={self.model} extend={method} max_length={self.max_length}{weights}"
 
     def differences(self, other: IndexSettings, passages: bool = True) -> list[str]:
         """Names and values of the fields in which ``other`` differs from ``self`` (``passages=False``: leave out
@@ -214,3 +235,19 @@ def adopt_passages(requested: IndexSettings, recorded: IndexSettings) -> IndexSe
         passage_size=recorded.passage_size,
         passage_sentences=recorded.passage_sentences,
     )
+
+
+def quantization_for_run(
+    requested: IndexSettings, run: RunOptions, recorded: IndexSettings | None = None, on_cpu: bool = False
+) -> tuple[IndexSettings, RunOptions]:
+    """The settings and run options of an ingest once ``--dtype`` is resolved: ``int8`` moves into the settings
+    (``quantization="int8"``, recorded; the run's activations stay float32); ``auto`` adopts the quantization of an
+    existing collection (``recorded``), so re-ingesting keeps how it was built, and for a new collection whose
+    model runs on the CPU (``on_cpu``) means :data:`DEFAULT_CPU_QUANTIZATION`; other dtypes keep ``requested``."""
+    if run.dtype == "int8":
+        return replace(requested, quantization="int8"), replace(run, dtype="float32")
+    if run.dtype == "auto" and recorded is not None:
+        return replace(requested, quantization=recorded.quantization), run
+    if run.dtype == "auto" and on_cpu:
+        return replace(requested, quantization=DEFAULT_CPU_QUANTIZATION), run
+    return requested, run

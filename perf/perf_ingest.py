@@ -5,7 +5,8 @@
   specifies (HuggingFaceEmbedding's default max_length: the model's max_seq_length, 256 tokens) and, for equal
   work, with ``max_length=512`` so that every token of every chunk is embedded;
 - longembed chunked: 512-token chunks of every document (``--extend pcw``, every token embedded);
-- longembed ``pi`` at 4096 tokens (one forward pass per document, truncated at 4096 tokens).
+- longembed ``pi`` at 4096 tokens (one forward pass per document, truncated at 4096 tokens);
+- both again with int8 linear layers (``--dtype int8``, the CPU default for new collections; CPU only).
 
 The folder holds ``--docs`` QMSum meetings of 5k-20k tokens. Models are loaded before timing; each run
 writes to a fresh store. Medians of ``--runs`` runs.
@@ -64,6 +65,10 @@ def main() -> None:
     folder.mkdir()
     chunked = Encoder(IndexSettings(extend="pcw", max_length=1 << 16), RunOptions(device=args.device))
     pi = Encoder(IndexSettings(extend="pi", max_length=4096), RunOptions(device=args.device))
+    int8 = args.device == "cpu"
+    if int8:
+        chunked8 = Encoder(IndexSettings(extend="pcw", max_length=1 << 16, quantization="int8"), RunOptions("cpu"))
+        pi8 = Encoder(IndexSettings(extend="pi", max_length=4096, quantization="int8"), RunOptions("cpu"))
     total_tokens = build_folder(args.data, args.docs, folder, chunked.tokenizer)
     hf = HuggingFaceEmbedding(model_name=chunked.model_path, device=args.device, embed_batch_size=32)
     hf512 = HuggingFaceEmbedding(
@@ -97,12 +102,18 @@ def main() -> None:
         stages[name] = summary.stage_seconds
 
     results = {"benchmark": "ingest wall time", "documents": args.docs, "tokens": total_tokens}
-    for label, fn in [
+    rows = [
         ("llama_index_s", lambda: run_llama_index(hf, "llama_index")),
         ("llama_index_512_s", lambda: run_llama_index(hf512, "llama_index_512")),
         ("longembed_chunked_s", lambda: run_longembed(chunked, "chunked_store")),
         ("longembed_pi4096_s", lambda: run_longembed(pi, "pi_store")),
-    ]:
+    ]
+    if int8:
+        rows += [
+            ("longembed_chunked_int8_s", lambda: run_longembed(chunked8, "chunked_int8_store")),
+            ("longembed_pi4096_int8_s", lambda: run_longembed(pi8, "pi_int8_store")),
+        ]
+    for label, fn in rows:
         median, runs = median_time(fn, args.runs)
         results[label] = median
         results[label.replace("_s", "_runs_s")] = runs
@@ -112,6 +123,13 @@ def main() -> None:
     results["speedup_chunked_vs_llama_index"] = results["llama_index_s"] / results["longembed_chunked_s"]
     results["speedup_chunked_vs_llama_index_512"] = results["llama_index_512_s"] / results["longembed_chunked_s"]
     results["pi4096_over_chunked"] = results["longembed_pi4096_s"] / results["longembed_chunked_s"]
+    if int8:
+        results["speedup_chunked_int8_vs_llama_index_512"] = (
+            results["llama_index_512_s"] / results["longembed_chunked_int8_s"])
+        results["speedup_int8_vs_float32"] = {
+            "chunked": results["longembed_chunked_s"] / results["longembed_chunked_int8_s"],
+            "pi4096": results["longembed_pi4096_s"] / results["longembed_pi4096_int8_s"],
+        }
     results["targets"] = {"speedup_chunked_vs_llama_index": ">= 2.0", "pi4096_over_chunked": "<= 1.5"}
     print({k: v for k, v in results.items() if not k.endswith("runs_s")})
     save("perf_ingest", results)

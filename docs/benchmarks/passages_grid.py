@@ -204,6 +204,7 @@ def main() -> None:
     parser.add_argument("--per-length", type=int, default=25)
     parser.add_argument("--max-length", type=int, default=4096)
     parser.add_argument("--extend", default="pi")
+    parser.add_argument("--quantization", default="none", help="none or int8 (int8 linear layers, CPU)")
     parser.add_argument("--granularities", default=",".join(GRANULARITIES))
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--end-to-end", action="store_true")
@@ -215,7 +216,7 @@ def main() -> None:
     if args.table:
         print(table(json.loads(args.out.read_text())))
         return
-    base = IndexSettings(extend=args.extend, max_length=args.max_length)
+    base = IndexSettings(extend=args.extend, max_length=args.max_length, quantization=args.quantization)
     encoder = Encoder(base, RunOptions(device="cpu"))
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
     for task in args.tasks.split(","):

@@ -14,6 +14,7 @@ from longembed.settings import (
     DEFAULT_BATCH_TOKENS,
     DEFAULT_BATCH_TOKENS_CUDA,
     DEFAULT_COLLECTION,
+    DTYPE_CHOICES,
     DEFAULT_EXTEND,
     DEFAULT_MAX_LENGTH,
     DEFAULT_MODEL,
@@ -73,7 +74,7 @@ def store_location_options(func):
         default=DEFAULT_STORE,
         show_default=True,
         metavar="DIR",
-        help="Directory of the embedded (local-mode) Qdrant store.",
+        help="Directory of the embedded Qdrant store (Qdrant Edge, in this process).",
     )(func)
     return func
 
@@ -90,11 +91,12 @@ def encoder_options(func):
     )(func)
     func = click.option(
         "--dtype",
-        type=click.Choice(["auto", "float32", "bfloat16", "float16"]),
+        type=click.Choice(DTYPE_CHOICES),
         default="auto",
         show_default=True,
-        help="Model weight dtype; auto = bfloat16 on a CUDA GPU that supports it, else float32. Embeddings are "
-        "stored as float32 either way.",
+        help="Model weight dtype; auto = bfloat16 on a CUDA GPU that supports it; on a CPU, int8 for a new "
+        "collection and float32 otherwise; an existing collection keeps how it was built. int8 (CPU): int8 linear "
+        "layers, recorded in the collection so its queries use the same weights. Embeddings are stored as float32.",
     )(func)
     return click.option(
         "--device", default="auto", show_default=True, callback=check_device, help="auto, cpu, cuda or cuda:N."

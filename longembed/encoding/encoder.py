@@ -11,7 +11,7 @@ import contextlib
 import inspect
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -24,6 +24,7 @@ from longembed.extenders import Extender, Segment, build_extender
 from longembed.models.device import default_batch_tokens, pick_device, pick_dtype
 from longembed.models.loading import load_model
 from longembed.models.paths import with_model_defaults
+from longembed.models.quantization import quantize_int8
 from longembed.models.sentence_transformers_folder import Pooling
 from longembed.settings import IndexSettings, RunOptions, TextKind
 
@@ -65,16 +66,25 @@ class Encoder:
         settings: model, extension method and parameters, max length, prefixes, passages.
         run: device, weight dtype and padded tokens per forward pass (:class:`~longembed.settings.RunOptions`);
             the model is cast to the dtype after the extender has prepared it (so ``pi`` interpolates in
-            float32); embeddings are always float32. An input longer than the token budget gets a batch alone.
+            float32); embeddings are always float32. Settings with ``quantization="int8"`` run float32
+            activations over int8 linear layers on the CPU (``device="auto"`` means the CPU for them). An input longer than the token budget gets a batch alone.
 
     Raises:
         ModelLoadError: the model or tokenizer cannot be loaded.
-        LongEmbedError: unknown ``device`` or ``dtype``, ``cuda`` without a GPU, or ``batch_tokens`` < 1.
+        LongEmbedError: unknown ``device`` or ``dtype``, ``cuda`` without a GPU, ``batch_tokens`` < 1, int8 on
+            a GPU, or ``dtype="int8"`` for settings without int8 quantization.
         ExtensionError: the extension method is unknown, badly parameterised, or does not fit the model.
     """
 
     def __init__(self, settings: IndexSettings, run: RunOptions | None = None) -> None:
         run = run or RunOptions()
+        if settings.quantization == "int8" or run.dtype == "int8":
+            if run.dtype == "int8" and settings.quantization != "int8":
+                raise LongEmbedError(
+                    "--dtype int8 is chosen when a collection is ingested (it is recorded there); this one was "
+                    "built with float weights: leave --dtype at auto"
+                )
+            run = replace(run, device="cpu" if run.device == "auto" else run.device, dtype="float32")
         self.device = pick_device(run.device)
         self.dtype = pick_dtype(run.dtype, self.device)
         if run.batch_tokens is not None and run.batch_tokens < 1:
@@ -97,6 +107,8 @@ class Encoder:
         )
         self.extender.prepare_model(self.model)
         self.model.to(dtype=self.dtype)
+        if self.settings.quantization == "int8":
+            self.model = quantize_int8(self.model, self.device)
         self._takes_token_type_ids = "token_type_ids" in inspect.signature(self.model.forward).parameters
         self._left_padded = getattr(self.tokenizer, "padding_side", "right") == "left"  # e.g. Qwen3-Embedding
         self.preparer = Preparer(self.tokenizer, self.extender, self.settings)

@@ -27,12 +27,13 @@ from longembed.errors import IngestError
 from longembed.ingest.ahead import one_ahead
 from longembed.ingest.points import document_point, encode_each_on_error, passage_fields
 from longembed.ingest.progress import IngestProgress
-from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, read_file, scan, shown_path
+from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, file_bytes, read_file, scan, shown_path
 from longembed.ingest.summary import IngestSummary
 from longembed.ingest.triage import Batch, Triage, prune_gone
 from longembed.ingest.limits import ReadLimits
+from longembed.models.device import pick_device
 from longembed.models.paths import resolve_model_path, with_model_defaults
-from longembed.settings import IndexSettings, RunOptions, adopt_passages
+from longembed.settings import IndexSettings, RunOptions, adopt_passages, quantization_for_run
 from longembed.sparse.bm25 import document_weights
 from longembed.sparse.bm25_run import SparseChoice, SparseRun
 from longembed.store import MAX_STORED_TEXT_CHARS, VectorStore, point_id
@@ -111,8 +112,8 @@ def ingest(
         known = [state.triage.unchanged_stamp(listing.base, f) if not (force or rehash) else None for f in chunk]
         return [stamp or read_file(listing.base, f, limits) for stamp, f in zip(known, chunk)]
 
-    state.execute([files[i : i + docs_per_batch] for i in range(0, len(files), docs_per_batch)], read, force,
-                  len(files), progress)
+    batches = [files[i : i + docs_per_batch] for i in range(0, len(files), docs_per_batch)]
+    state.execute(batches, read, force, len(files), progress, [sum(file_bytes(f) for f in b) for b in batches])
     if not (summary.new or summary.updated or summary.unchanged):
         reasons = "; ".join(f"{f.path}: {f.reason}" for f in summary.failed[:5])
         raise IngestError(f"no document could be ingested from {str(listing.root)!r} ({reasons})")
@@ -149,7 +150,7 @@ def ingest_documents(
     state = _IngestRun.start(settings, store, collection, encoder, run, IngestSummary(), with_chunks=with_chunks,
                              sparse=sparse)
     batches = [list(documents[i : i + docs_per_batch]) for i in range(0, len(documents), docs_per_batch)]
-    state.execute(batches, list, False, len(documents), progress)
+    state.execute(batches, list, False, len(documents), progress, [sum(d.size for d in b) for b in batches])
     return state.finish()
 
 
@@ -188,12 +189,16 @@ class _IngestRun:
         """
         settings = with_model_defaults(settings)  # record the prefixes actually used
         exists = store.exists(collection)
+        recorded = store.settings(collection) if exists else None
+        run = run or RunOptions()  # --dtype int8 (or auto on a CPU) is recorded; a given encoder keeps its own
+        on_cpu = encoder is None and pick_device(run.device).type == "cpu"
+        settings, run = quantization_for_run(settings, run, recorded, on_cpu=on_cpu)
         if exists:
-            settings = adopt_passages(settings, store.settings(collection))  # a collection keeps its passages
+            settings = adopt_passages(settings, recorded)  # a collection keeps its passages
             store.check_settings(collection, settings)
         stored = store.stored_documents(collection) if exists else {}
         return cls(
-            settings=settings, store=store, collection=collection, encoder=encoder, run=run or RunOptions(),
+            settings=settings, store=store, collection=collection, encoder=encoder, run=run,
             triage=Triage(stored, settings.fingerprint(), by_name=by_name), collection_ready=exists,
             summary=summary, with_chunks=with_chunks, sparse=SparseRun.start(store, collection, sparse, exists),
         )
@@ -204,9 +209,10 @@ class _IngestRun:
         return self.triage.fingerprint
 
     def execute(self, batches: list[T], read: Callable[[T], list[SourceDocument | ReadFailure]], force: bool,
-                total: int, progress: bool) -> None:
+                total: int, progress: bool, batch_bytes: list[int]) -> None:
         """Read (``read``, in the worker thread, one batch ahead), triage, prepare, embed and write every batch;
-        then warn once about truncated documents."""
+        then warn once about truncated documents. ``batch_bytes``: the size of each batch (the progress bar's
+        ETA scales by it)."""
 
         def read_and_prepare(batch: T) -> Batch:
             began = time.perf_counter()
@@ -214,10 +220,11 @@ class _IngestRun:
             self.add_time("read", began)
             return self.prepare(reads, force)
 
-        with IngestProgress(total, enabled=progress) as self.progress, logging_redirect_tqdm():
-            for batch in one_ahead(batches, read_and_prepare):
+        with IngestProgress(total, enabled=progress, total_bytes=sum(batch_bytes)) as self.progress, \
+                logging_redirect_tqdm():
+            for batch, n_bytes in zip(one_ahead(batches, read_and_prepare), batch_bytes):
                 self.process(batch)
-                self.progress.batch_done(batch.size)
+                self.progress.batch_done(batch.size, tokens=self.summary.tokens, n_bytes=n_bytes)
         if self.summary.truncated:
             log.warning("%s", self.summary.truncation_line(name_hint=not log.isEnabledFor(logging.INFO)))
 
@@ -311,7 +318,7 @@ class _IngestRun:
             ready = self._prepare_texts(batch)
             self.add_time("prepare", began)
         began = time.perf_counter()
-        with self.progress.encoding(encoder, len(batch), ready):
+        with self.progress.encoding(encoder, len(batch), ready, n_bytes=sum(d.size for d in batch)):
             embedded = encode_each_on_error(
                 encoder, ready, batch, self.summary.failed, self.with_chunks, lambda d: self._prepare_texts([d])
             )
@@ -346,3 +353,4 @@ class _IngestRun:
         began = time.perf_counter()
         self.store.upsert(self.collection, stored)
         self.add_time("write", began)
+

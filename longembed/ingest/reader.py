@@ -56,6 +56,11 @@ class SourceDocument:
     file_size: int = -1
     file_mtime_ns: int = -1
 
+    @property
+    def size(self) -> int:
+        """Bytes of the file, or characters of the text when not from a file (the progress bar's ETA scale)."""
+        return self.file_size if self.file_size >= 0 else len(self.text)
+
 
 @dataclass(frozen=True)
 class ReadFailure:
@@ -330,3 +335,11 @@ def read_documents(root: str | Path, limits: ReadLimits | None = None) -> Iterat
     yield from listing.problems
     for file in listing.files:
         yield read_file(listing.base, file, limits)
+
+
+def file_bytes(path: Path) -> int:
+    """Bytes of ``path`` on disk, 0 when it cannot be stat'ed (its read then reports why)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

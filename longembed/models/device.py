@@ -45,5 +45,5 @@ def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
             return torch.bfloat16
         return torch.float32
     if dtype not in DTYPES:
-        raise LongEmbedError(f"unknown dtype {dtype!r}; use auto, {', '.join(DTYPES)}")
+        raise LongEmbedError(f"unknown dtype {dtype!r}; use auto, {', '.join(DTYPES)} (or int8 at ingest)")
     return DTYPES[dtype]

@@ -24,38 +24,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from longembed.encoding.forward import batch_inputs, token_budget_batches
 from longembed.encoding.pooling import finish, pool
 from longembed.extenders import EXTENDERS, build_extender
-from longembed.models.loading import LoadedModel, load_model
-from tiny_models import save_random_model, small
+from longembed.models.loading import LoadedModel
 
-L_O = 64
-MAX_LENGTH = 4 * L_O
-CONFIGS = {
-    "bert": ("BertConfig", {}),
-    "roberta": ("RobertaConfig", {"pad_token_id": 1, "max_position_embeddings": L_O + 2}),
-    "bert_tuned": ("BertConfig", {"max_position_embeddings": MAX_LENGTH}),
-    "modernbert": ("ModernBertConfig", {"pad_token_id": 0, "global_attn_every_n_layers": 2, "local_attention": 16}),
-    "gemma3_text": (
-        "Gemma3TextConfig",
-        {
-            "pad_token_id": 0,
-            "head_dim": 16,
-            "num_key_value_heads": 1,
-            "sliding_window": 8,
-            "use_bidirectional_attention": True,
-            "layer_types": ["sliding_attention", "full_attention"],
-        },
-    ),
-    "nomic_bert": ("NomicBertConfig", {}),
-    "gte": ("GteConfig", {}),
-    "jina_embeddings_v3": ("JinaEmbeddingsV3Config", {}),
-    "eurobert": ("EuroBertConfig", {"pad_token_id": 0}),
-}
-MODELS_BY_KIND = {
-    "ape": ["bert", "roberta"],
-    "rope": ["modernbert", "gemma3_text", "nomic_bert", "gte", "jina_embeddings_v3", "eurobert"],
-    "tuned": ["bert_tuned"],
-    None: ["bert"],  # a model whose positions were not recognised: only "none"
-}
+from tiny_models import L_O, MAX_LENGTH, MODELS_BY_KIND, load_every_kind
 
 
 def param_sets(extender_class) -> list[dict]:
@@ -92,17 +63,7 @@ class MetaScalars(TorchDispatchMode):
 @pytest.fixture(scope="module")
 def loaded(model_path, tmp_path_factory) -> dict[str, LoadedModel]:
     """Each tiny model loaded on the CPU, as the encoder loads it (positions and framing detected)."""
-    root = tmp_path_factory.mktemp("every_device")
-    out = {}
-    for family, (config_name, extra) in CONFIGS.items():
-        config = small(config_name, **{"max_position_embeddings": L_O, **extra})
-        out[family] = load_model(save_random_model(root / family, config, model_path), "cpu")
-    tuned = out["bert_tuned"]
-    out["bert_tuned"] = dataclasses.replace(
-        tuned, positions=dataclasses.replace(tuned.positions, kind="tuned", original_length=L_O,
-                                             table_length=MAX_LENGTH, tuned_layout="pi")
-    )
-    return out
+    return load_every_kind(tmp_path_factory.mktemp("every_device"), model_path)
 
 
 @pytest.mark.parametrize(("method", "kind", "family", "params"), CASES)

@@ -1,4 +1,5 @@
-"""The ingest progress bar moves with every forward pass of the model, not once per batch (real MiniLM)."""
+"""The ingest progress bar moves with every forward pass of the model, not once per batch, counts the document
+tokens the summary counts, and estimates the time left from the work still to do (real MiniLM)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def test_every_forward_pass_moves_the_bar():
         with progress.encoding(encoder, len(TEXTS), prepared):
             encoder.encode_prepared(prepared)
         assert encoder.on_forward is None  # the hook is removed after the batch
-        assert (progress.forward_passes, progress.tokens) == (3, tokens) and tokens == 3 * 128
+        assert (progress.forward_passes, progress.model_tokens, progress.tokens) == (3, tokens, tokens)
+        assert tokens == 3 * 128  # passages none: document tokens are the model's tokens
         assert progress.bar.n == pytest.approx(3)
         progress.batch_done(3)
     frames = shown.getvalue().split("\r")
@@ -43,8 +45,69 @@ def test_ingest_updates_the_bar_within_its_first_batch(tmp_path, monkeypatch):
     events: list[str] = []
     forward, batch_done = IngestProgress.forward, IngestProgress.batch_done
     monkeypatch.setattr(IngestProgress, "forward", lambda self, n: (events.append(f"forward {n}"), forward(self, n)))
-    monkeypatch.setattr(IngestProgress, "batch_done", lambda self, n: (events.append(f"done {n}"), batch_done(self, n)))
+    monkeypatch.setattr(IngestProgress, "batch_done",
+                        lambda self, n, **kw: (events.append(f"done {n}"), batch_done(self, n, **kw)))
     with Store(path=tmp_path / "store") as store:
         summary = ingest(docs, SETTINGS, store, "c", progress=True, run=RunOptions(device="cpu", batch_tokens=128))
     assert summary.documents == 3
     assert events == ["forward 128", "forward 128", "forward 128", "done 3"]  # one batch of three documents
+
+
+def test_bar_counts_document_tokens_not_passage_inputs(tmp_path, monkeypatch):
+    """With naive passages every sentence runs through the model again; the bar's tokens are the summary's."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i, text in enumerate(TEXTS):
+        (docs / f"m{i}.txt").write_text(text)
+    seen: list[IngestProgress] = []
+    exit_ = IngestProgress.__exit__
+    monkeypatch.setattr(IngestProgress, "__exit__", lambda self, *exc: (seen.append(self), exit_(self, *exc)))
+    settings = IndexSettings(extend="none", max_length=128)  # default naive passages
+    with Store(path=tmp_path / "store") as store:
+        summary = ingest(docs, settings, store, "c", progress=True, run=RunOptions(device="cpu"), docs_per_batch=2)
+    (progress,) = seen
+    assert summary.tokens == 3 * 128  # each 12-sentence text is cut to 128 tokens
+    assert progress.tokens == summary.tokens
+    # the document passes (3 x 128) plus the 12 sentences of each text embedded alone
+    assert progress.model_tokens > progress.tokens + 3 * 12 * 10
+    assert progress.bytes_left == 0 and progress.done == 3
+
+
+class _Encoder:
+    token_limit = 100
+    on_forward = None
+
+    class framing:
+        n_special = 2
+
+
+class _Prepared:
+    def __init__(self, doc_lengths, model_lengths):
+        from longembed.extenders import Segment
+
+        self.token_ids = [[0] * n for n in doc_lengths]
+        self.plans = [[Segment([0] * n, list(range(n)))] for n in model_lengths]
+        self.extra = None
+
+
+def test_eta_scales_the_bytes_left_by_model_tokens_per_byte():
+    now = [0.0]
+    with IngestProgress(4, total_bytes=1000, clock=lambda: now[0], file=io.StringIO()) as progress:
+        encoder = _Encoder()
+        assert progress.eta() is None
+        now[0] = 5.0  # reading and loading the model: not part of the rate
+        with progress.encoding(encoder, 2, _Prepared([150, 48], [300, 100]), n_bytes=100):
+            now[0] = 15.0
+            encoder.on_forward(200)
+            # 400 model tokens for 100 bytes: 4 per byte; 200 left in this batch + 900 bytes x 4 = 3800 tokens
+            # at 200 tokens / 10 s
+            assert progress.eta() == pytest.approx(190.0)
+            # document tokens: 100 (150 + 2 cut to the limit) + 50 = 150, half of the batch's model tokens ran
+            assert progress.tokens == pytest.approx(75.0)
+            encoder.on_forward(200)
+        progress.batch_done(2, tokens=150, n_bytes=100)
+        assert progress.tokens == 150 and progress.bytes_left == 900
+        now[0] = 25.0
+        assert progress.eta() == pytest.approx(900 * 4 * 20.0 / 400)  # 400 tokens in 20 s
+        progress.batch_done(2, n_bytes=900)  # unchanged documents: nothing left to embed
+        assert progress.eta() == 0.0
