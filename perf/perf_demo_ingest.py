@@ -40,9 +40,10 @@ def one_run(dtype: str, out: Path) -> None:
 
     samples: list[tuple[float, float, float | None]] = []  # (seconds since start, bar tokens, ETA)
     bar_tokens = {"end": None}
-    try:
-        from longembed.ingest import progress as progress_module
+    from longembed.ingest import progress as progress_module
 
+    has_eta = hasattr(progress_module.IngestProgress, "eta")  # the reference checkout's bar may have none
+    if has_eta:
         original = progress_module.IngestProgress.forward
 
         def forward(self, n_tokens: int) -> None:
@@ -58,9 +59,6 @@ def one_run(dtype: str, out: Path) -> None:
 
         progress_module.IngestProgress.forward = forward
         progress_module.IngestProgress.batch_done = batch_done
-        has_eta = hasattr(progress_module.IngestProgress, "eta")
-    except ImportError:
-        has_eta = False
     began = time.perf_counter()
     with Store(path=Path(tempfile.mkdtemp(prefix="perf_demo_")) / "store") as store:
         summary = ingest(DOCS, IndexSettings(), store, "default", progress=True, run=RunOptions(dtype=dtype))

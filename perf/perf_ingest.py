@@ -4,7 +4,8 @@
   model's tokenizer), HuggingFaceEmbedding(all-MiniLM-L6-v2)) -> QdrantVectorStore (local mode); as the issue
   specifies (HuggingFaceEmbedding's default max_length: the model's max_seq_length, 256 tokens) and, for equal
   work, with ``max_length=512`` so that every token of every chunk is embedded;
-- longembed chunked: 512-token chunks of every document (``--extend pcw``, every token embedded);
+- longembed chunked: 512-token chunks of every document (``--extend pcw``, every token embedded once: no
+  passage vectors, ``--passages none``, for equal work);
 - longembed ``pi`` at 4096 tokens (one forward pass per document, truncated at 4096 tokens);
 - both again with int8 linear layers (``--dtype int8``, the CPU default for new collections; CPU only).
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+from dataclasses import replace
 import tempfile
 from pathlib import Path
 
@@ -63,12 +65,14 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="perf_ingest_"))
     folder = work / "docs"
     folder.mkdir()
-    chunked = Encoder(IndexSettings(extend="pcw", max_length=1 << 16), RunOptions(device=args.device))
-    pi = Encoder(IndexSettings(extend="pi", max_length=4096), RunOptions(device=args.device))
+    chunked_settings = IndexSettings(extend="pcw", max_length=1 << 16, passages="none")
+    pi_settings = IndexSettings(extend="pi", max_length=4096, passages="none")
+    chunked = Encoder(chunked_settings, RunOptions(device=args.device))
+    pi = Encoder(pi_settings, RunOptions(device=args.device))
     int8 = args.device == "cpu"
     if int8:
-        chunked8 = Encoder(IndexSettings(extend="pcw", max_length=1 << 16, quantization="int8"), RunOptions("cpu"))
-        pi8 = Encoder(IndexSettings(extend="pi", max_length=4096, quantization="int8"), RunOptions("cpu"))
+        chunked8 = Encoder(replace(chunked_settings, quantization="int8"), RunOptions("cpu"))
+        pi8 = Encoder(replace(pi_settings, quantization="int8"), RunOptions("cpu"))
     total_tokens = build_folder(args.data, args.docs, folder, chunked.tokenizer)
     hf = HuggingFaceEmbedding(model_name=chunked.model_path, device=args.device, embed_batch_size=32)
     hf512 = HuggingFaceEmbedding(

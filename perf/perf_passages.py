@@ -60,7 +60,7 @@ def main() -> None:
         store_dir = work / f"store-{run}-{mode}"
         settings = replace(encoder.settings, passages=mode)
         forward = []  # tokens of every forward pass (padding excluded): the model's work, free of timing noise
-        encoder.on_forward = forward.append
+        encoder.on_forward = lambda lengths: forward.append(sum(lengths))
         with Store(store_dir) as store:
             began = time.perf_counter()
             summary = ingest(scan(docs), settings, store, "c", encoder=encoder, progress=False)

@@ -112,7 +112,7 @@ class Encoder:
         self._takes_token_type_ids = "token_type_ids" in inspect.signature(self.model.forward).parameters
         self._left_padded = getattr(self.tokenizer, "padding_side", "right") == "left"  # e.g. Qwen3-Embedding
         self.preparer = Preparer(self.tokenizer, self.extender, self.settings)
-        self.on_forward: Callable[[int], None] | None = None
+        self.on_forward: Callable[[list[int]], None] | None = None
         """Called after every forward pass with the number of tokens it ran (padding excluded), e.g. by the
         ingest progress bar; ``None``: nothing is called."""
 
@@ -238,7 +238,7 @@ class Encoder:
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Pooled embeddings of one batch of segments of one variant (and their span vectors, see
         :meth:`_encode_segments`), inside the extender's forward context, holding :attr:`forward_gate` (one piece
-        of work on the device); :attr:`on_forward` then gets the batch's token count."""
+        of work on the device); :attr:`on_forward` then gets the length of each input in tokens."""
         with self.forward_gate, self.extender.forward_context(segments):
             outer, self.interruptible = self.interruptible, (
                 not segments[0].variant and not self.extender.params.get("attn_scale")
@@ -248,7 +248,7 @@ class Encoder:
             finally:
                 self.interruptible = outer
         if self.on_forward is not None:
-            self.on_forward(sum(len(s.input_ids) for s in segments))
+            self.on_forward([len(s.input_ids) for s in segments])
         return out
 
     @torch.inference_mode()

@@ -11,10 +11,12 @@ What it counts:
   (each document's tokens up to the collection's limit), over the bar's wall time: at the end they equal the
   summary's ``tokens`` and ``tokens / seconds``. Passage inputs run through the model too (``naive`` passages
   embed every sentence again), so model tokens are counted apart (:attr:`IngestProgress.model_tokens`).
-- **ETA** comes from model work, not from documents: the model tokens still to run are those of the batch being
-  encoded plus, for the batches not started, their size in bytes × the model tokens per byte of the batches seen so
-  far; divided by the model tokens per second since the first batch began to encode. Documents differ in length by
-  orders of magnitude, so an ETA by document count is wrong by as much.
+- **ETA** comes from model work, not from documents. Each forward pass's seconds are fitted as
+  ``a·ΣL + b·ΣL²`` over its inputs' lengths L (linear layers cost per token, attention per pair of tokens;
+  least squares over the passes seen, a, b ≥ 0), so the long document passes that run first do not set the pace
+  for the short passage inputs that follow. The work left is that of the batch being encoded plus, for the
+  batches not started, their size in bytes × the ΣL and ΣL² per byte of the batches seen so far. Documents
+  differ in length by orders of magnitude, so an ETA by document count is wrong by as much.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Self
 
 from tqdm.auto import tqdm
@@ -58,14 +61,14 @@ class IngestProgress:
         self.done = 0
         self.bytes_left = total_bytes
         """Bytes of the batches not finished (the batch being encoded included)."""
+        self.cost = PassCost()
         self._clock = clock
         self._started = clock()
-        self._first_encode: float | None = None
-        self._batch_tokens_start = 0.0
-        self._batch = (0, 0.0, 0)  # model tokens, document tokens, bytes of the batch being encoded
-        self._batch_ran = 0  # model tokens of that batch run so far
-        self._planned = 0  # model tokens of every batch that began to encode
-        self._planned_bytes = 0
+        self._last_pass = 0.0
+        self._batch_tokens_start = 0.0  # document tokens shown when the batch being encoded began
+        self._batch = _Work()  # the batch being encoded: its model work, document tokens and bytes
+        self._batch_ran = _Work()  # that batch's work run so far
+        self._planned = _Work()  # every batch that began to encode
         self._share = 0.0  # documents per model token of the batch being encoded
 
     def __enter__(self) -> Self:
@@ -83,33 +86,37 @@ class IngestProgress:
         ``on_forward`` hook, restored afterwards). Inputs without model plans (an encoder wrapper that defers its
         work, e.g. the benchmark's embedding cache) leave the bar to :meth:`batch_done`."""
         plans = (getattr(prepared, "plans", None) or []) + (getattr(prepared, "extra", None) or [])  # extra: passages
-        n_tokens = sum(len(segment.input_ids) for plan in plans for segment in plan)
+        lengths = [len(segment.input_ids) for plan in plans for segment in plan]
+        n_tokens = sum(lengths)
         if not self.enabled or n_tokens <= 0:
             yield
             return
-        if self._first_encode is None:
-            self._first_encode = self._clock()
-        self._batch = (n_tokens, float(_document_tokens(encoder, prepared)), n_bytes)
-        self._batch_ran = 0
-        self._planned += n_tokens
-        self._planned_bytes += n_bytes
+        self._batch = _Work(n_tokens, sum(n * n for n in lengths), n_bytes, float(_document_tokens(encoder, prepared)))
+        self._batch_ran = _Work()
+        self._planned = self._planned + self._batch
         self._share = n_documents / n_tokens
+        self._last_pass = self._clock()
         previous = getattr(encoder, "on_forward", None)
         encoder.on_forward = self.forward
         try:
             yield
         finally:
             encoder.on_forward = previous
-            self._batch = (0, 0.0, 0)
+            self._batch = _Work()
 
-    def forward(self, n_tokens: int) -> None:
-        """One forward pass over ``n_tokens`` model tokens (called by the encoder)."""
+    def forward(self, lengths: list[int]) -> None:
+        """One forward pass over inputs of ``lengths`` tokens (called by the encoder)."""
+        now = self._clock()
+        n_tokens = sum(lengths)
+        work = _Work(n_tokens, sum(n * n for n in lengths))
+        self.cost.add(work.tokens, work.pairs, now - self._last_pass)
+        self._last_pass = now
         self.model_tokens += n_tokens
-        self._batch_ran += n_tokens
+        self._batch_ran = self._batch_ran + work
         self.forward_passes += 1
-        batch_tokens, document_tokens, _ = self._batch
-        if batch_tokens:
-            self.tokens = self._batch_tokens_start + document_tokens * min(self._batch_ran / batch_tokens, 1.0)
+        if self._batch.tokens:
+            ran = min(self._batch_ran.tokens / self._batch.tokens, 1.0)
+            self.tokens = self._batch_tokens_start + self._batch.document_tokens * ran
         self._postfix()  # shown by the update's refresh
         self.bar.update(min(n_tokens * self._share, max(self.bar.total - self.bar.n, 0)))
 
@@ -128,13 +135,12 @@ class IngestProgress:
     def eta(self) -> float | None:
         """Seconds still to go (see the module docstring); ``None`` before the first forward pass, or without
         ``total_bytes``."""
-        now = self._clock()
-        if self._first_encode is None or not self.model_tokens or not self._planned_bytes or now <= self._first_encode:
+        if not self.forward_passes or not self._planned.bytes:
             return None
-        batch_tokens, _, batch_bytes = self._batch
-        per_byte = self._planned / self._planned_bytes
-        left = max(batch_tokens - self._batch_ran, 0) + max(self.bytes_left - batch_bytes, 0) * per_byte
-        return left * (now - self._first_encode) / self.model_tokens
+        unstarted = max(self.bytes_left - self._batch.bytes, 0) / self._planned.bytes
+        tokens = max(self._batch.tokens - self._batch_ran.tokens, 0) + unstarted * self._planned.tokens
+        pairs = max(self._batch.pairs - self._batch_ran.pairs, 0) + unstarted * self._planned.pairs
+        return self.cost.seconds(tokens, pairs)
 
     def _postfix(self) -> None:
         elapsed = max(self._clock() - self._started, 1e-9)
@@ -151,3 +157,50 @@ def _document_tokens(encoder: Any, prepared: Any) -> int:
     special = getattr(framing, "n_special", 0)
     ids = getattr(prepared, "token_ids", None) or []
     return sum(len(x) + special if limit is None else min(len(x) + special, limit) for x in ids)
+
+
+@dataclass(frozen=True)
+class _Work:
+    """Model work: ``tokens`` (ΣL), ``pairs`` (ΣL², attention), and the ``bytes`` and document tokens it covers."""
+
+    tokens: int = 0
+    pairs: int = 0
+    bytes: int = 0
+    document_tokens: float = 0.0
+
+    def __add__(self, other: _Work) -> _Work:
+        return _Work(self.tokens + other.tokens, self.pairs + other.pairs, self.bytes + other.bytes,
+                     self.document_tokens + other.document_tokens)
+
+
+class PassCost:
+    """Seconds of a forward pass as ``a·ΣL + b·ΣL²`` (ΣL: its tokens, ΣL²: the token pairs its attention scores),
+    fitted by least squares over the passes seen, with a, b ≥ 0: when the unconstrained fit gives a negative
+    coefficient, or every pass had inputs of one length (the two sums are then proportional), the fit falls back
+    to the one term that stays positive (tokens alone when both are possible)."""
+
+    def __init__(self) -> None:
+        self._tt = self._tq = self._qq = self._ts = self._qs = 0.0
+
+    def add(self, tokens: float, pairs: float, seconds: float) -> None:
+        self._tt += tokens * tokens
+        self._tq += tokens * pairs
+        self._qq += pairs * pairs
+        self._ts += tokens * seconds
+        self._qs += pairs * seconds
+
+    def coefficients(self) -> tuple[float, float]:
+        """``(a, b)``: seconds per token and per token pair; ``(0, 0)`` before any pass."""
+        det = self._tt * self._qq - self._tq * self._tq
+        if det > 1e-9 * self._tt * self._qq:
+            a = (self._ts * self._qq - self._qs * self._tq) / det
+            b = (self._qs * self._tt - self._ts * self._tq) / det
+            if a >= 0 and b >= 0:
+                return a, b
+            if a < 0:
+                return 0.0, self._qs / self._qq
+        return (self._ts / self._tt if self._tt else 0.0), 0.0
+
+    def seconds(self, tokens: float, pairs: float) -> float:
+        a, b = self.coefficients()
+        return a * tokens + b * pairs

@@ -9,7 +9,7 @@ import pytest
 
 from longembed.encoding import Encoder
 from longembed.ingest import ingest
-from longembed.ingest.progress import IngestProgress
+from longembed.ingest.progress import IngestProgress, PassCost
 from longembed.settings import IndexSettings
 from longembed.store import Store
 from longembed.settings import RunOptions
@@ -50,7 +50,7 @@ def test_ingest_updates_the_bar_within_its_first_batch(tmp_path, monkeypatch):
     with Store(path=tmp_path / "store") as store:
         summary = ingest(docs, SETTINGS, store, "c", progress=True, run=RunOptions(device="cpu", batch_tokens=128))
     assert summary.documents == 3
-    assert events == ["forward 128", "forward 128", "forward 128", "done 3"]  # one batch of three documents
+    assert events == ["forward [128]", "forward [128]", "forward [128]", "done 3"]  # one batch of three documents
 
 
 def test_bar_counts_document_tokens_not_passage_inputs(tmp_path, monkeypatch):
@@ -90,24 +90,43 @@ class _Prepared:
         self.extra = None
 
 
-def test_eta_scales_the_bytes_left_by_model_tokens_per_byte():
+def test_eta_fits_pass_seconds_to_tokens_and_token_pairs_and_scales_the_bytes_left():
     now = [0.0]
     with IngestProgress(4, total_bytes=1000, clock=lambda: now[0], file=io.StringIO()) as progress:
         encoder = _Encoder()
         assert progress.eta() is None
-        now[0] = 5.0  # reading and loading the model: not part of the rate
-        with progress.encoding(encoder, 2, _Prepared([150, 48], [300, 100]), n_bytes=100):
-            now[0] = 15.0
-            encoder.on_forward(200)
-            # 400 model tokens for 100 bytes: 4 per byte; 200 left in this batch + 900 bytes x 4 = 3800 tokens
-            # at 200 tokens / 10 s
-            assert progress.eta() == pytest.approx(190.0)
-            # document tokens: 100 (150 + 2 cut to the limit) + 50 = 150, half of the batch's model tokens ran
-            assert progress.tokens == pytest.approx(75.0)
-            encoder.on_forward(200)
+        now[0] = 5.0  # reading and loading the model: not part of the fit
+        # one document input of 300 tokens, two passage inputs of 100: 500 tokens, 110,000 token pairs, 100 bytes
+        with progress.encoding(encoder, 2, _Prepared([150, 48], [300, 100, 100]), n_bytes=100):
+            now[0] = 17.0
+            encoder.on_forward([300])
+            # one length seen: seconds per token alone (12 s / 300); 200 tokens left here + 9 x 500 for 900 bytes
+            assert progress.eta() == pytest.approx(0.04 * (200 + 9 * 500))
+            # document tokens: 100 (150 + 2 cut to the limit) + 50 = 150; 300 of the batch's 500 model tokens ran
+            assert progress.tokens == pytest.approx(150 * 300 / 500)
+            now[0] = 19.0
+            encoder.on_forward([100])
+            # 300a + 90,000b = 12 s and 100a + 10,000b = 2 s: a = 0.01 s per token, b = 1e-4 s per pair; left:
+            # 100 tokens / 10,000 pairs here, 9 x (500 / 110,000) for the 900 bytes not started
+            assert progress.cost.coefficients() == pytest.approx((0.01, 1e-4))
+            assert progress.eta() == pytest.approx(0.01 * 4600 + 1e-4 * 1_000_000)  # 146 s (tokens alone: 161 s)
+            now[0] = 21.0
+            encoder.on_forward([100])
         progress.batch_done(2, tokens=150, n_bytes=100)
-        assert progress.tokens == 150 and progress.bytes_left == 900
-        now[0] = 25.0
-        assert progress.eta() == pytest.approx(900 * 4 * 20.0 / 400)  # 400 tokens in 20 s
+        assert progress.tokens == 150 and progress.bytes_left == 900 and progress.model_tokens == 500
+        a, b = progress.cost.coefficients()
+        assert progress.eta() == pytest.approx(a * 9 * 500 + b * 9 * 110_000)
         progress.batch_done(2, n_bytes=900)  # unchanged documents: nothing left to embed
         assert progress.eta() == 0.0
+
+
+def test_pass_cost_keeps_both_coefficients_non_negative():
+    cost = PassCost()
+    cost.add(100, 10_000, 3.0)
+    cost.add(200, 40_000, 4.0)  # exact fit a = 0.04, b = -1e-4: seconds per token alone, 1,100 / 50,000
+    assert cost.coefficients() == pytest.approx((0.022, 0.0))
+    cost = PassCost()
+    cost.add(100, 10_000, 1.0)
+    cost.add(200, 40_000, 6.0)  # exact fit a = -0.01, b = 2e-4: seconds per pair alone, 250,000 / 1.7e9
+    assert cost.coefficients() == pytest.approx((0.0, 250_000 / 1.7e9))
+    assert PassCost().coefficients() == (0.0, 0.0)

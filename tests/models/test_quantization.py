@@ -61,7 +61,7 @@ def test_int8_vectors_are_close_to_float32_and_find_the_known_meetings(subset_te
     """Real all-MiniLM-L6-v2 on 8 sample meetings at pi / 1024 tokens: the document vectors stay close to
     float32, and the default search (hybrid, naive passages) of an int8 collection ranks each known meeting
     first. (Dense document vectors alone lose "allergic to cats", whose passage starts at token 988: float32
-    ranks it first by 0.009, int8 second by 0.003; perf/PERF.md section 12.)"""
+    ranks it first by 0.009, int8 second by less than 0.005; docs/benchmarks/RESULTS.md, "int8 weights".)"""
     float32 = Encoder(PI_1024, RunOptions(device="cpu"))
     int8 = Encoder(replace(PI_1024, quantization="int8"), RunOptions(device="auto"))
     assert int8.device.type == "cpu"  # auto means the CPU for int8
