@@ -96,5 +96,5 @@ def test_bfloat16_weights_give_nearly_the_same_vectors():
     assert half.dtype == torch.bfloat16 and next(half.model.parameters()).dtype == torch.bfloat16
     vector = half.encode(text)[0].vector
     assert vector.dtype == np.float32 and float(vector @ full) > 0.99
-    with pytest.raises(LongEmbedError, match="unknown dtype 'int8'"):
-        Encoder(IndexSettings(extend="none"), RunOptions(device="cpu", dtype="int8"))
+    with pytest.raises(LongEmbedError, match="unknown dtype 'int4'"):
+        Encoder(IndexSettings(extend="none"), RunOptions(device="cpu", dtype="int4"))

@@ -31,7 +31,7 @@ def test_dtype_and_batch_tokens_change_how_the_model_runs_not_what_is_found(tmp_
     for name, text in TEXTS.items():
         (docs / name).write_text(text)
     common = ["--collection", "c", *FAST]
-    plain = run_cli("ingest", str(docs), "--store", str(tmp_path / "fp32"), *common, cwd=tmp_path)
+    plain = run_cli("ingest", str(docs), "--store", str(tmp_path / "fp32"), *common, "--dtype", "float32", cwd=tmp_path)
     half = run_cli(
         "ingest", str(docs), "--store", str(tmp_path / "bf16"), *common, "--dtype", "bfloat16",
         "--batch-tokens", "40", "--device", "cpu", cwd=tmp_path,
@@ -57,7 +57,9 @@ def test_bad_device_dtype_and_batch_tokens_are_usage_errors_before_anything_is_s
     store = tmp_path / "store"
     cases = {
         ("--batch-tokens", "0"): "Invalid value for '--batch-tokens': 0 is not in the range x>=1",
-        ("--dtype", "int8"): "Invalid value for '--dtype': 'int8' is not one of 'auto', 'float32', 'bfloat16', 'float16'",
+        ("--dtype", "int4"): (
+            "Invalid value for '--dtype': 'int4' is not one of 'auto', 'float32', 'bfloat16', 'float16', 'int8'"
+        ),
         ("--device", "tpu"): "Invalid value for '--device': unknown device 'tpu'; use auto, cpu or cuda",
     }
     for args, message in cases.items():

@@ -40,8 +40,9 @@ def test_ingest_records_settings_and_payload(docs, tmp_path, caplog):
         assert warnings == [  # one line for all truncated documents; no hint to --verbose, which is on
             "1 document truncated to 1024 tokens (longest: 1802 tokens); raise --max-length to keep more"
         ]
-        # MiniLM has no prompts: the unset prefixes are recorded as the empty prefixes actually used
-        assert store.settings("c") == replace(SETTINGS, query_prefix="", document_prefix="")
+        # MiniLM has no prompts: the unset prefixes are recorded as the empty prefixes actually used; on a CPU
+        # a new collection gets int8 linear layers (--dtype auto), recorded too
+        assert store.settings("c") == replace(SETTINGS, query_prefix="", document_prefix="", quantization="int8")
         (point,) = store.retrieve("c", [point_id("long.txt")])
         assert point.payload["path"] == "long.txt" and point.payload["title"] == "long"
         assert point.payload["n_tokens"] == 1802 and point.payload["truncated"] is True

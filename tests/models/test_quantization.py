@@ -100,7 +100,7 @@ def test_an_int8_collection_keeps_int8_for_queries_and_reingests(tmp_path):
         assert retriever.search("allergic to cats", k=1, mode="dense")[0]["path"] == "cats.txt"
         retriever.store = None  # the retriever does not own the store
     with Store(path=tmp_path / "store2") as store:
-        ingest(docs, settings, store, "f", progress=False, run=RunOptions(device="cpu"))
+        ingest(docs, settings, store, "f", progress=False, run=RunOptions(device="cpu", dtype="float32"))
         with pytest.raises(LongEmbedError, match="--dtype int8 is chosen when a collection is ingested"):
             Retriever(store, "f", run=RunOptions(device="cpu", dtype="int8"))
 

@@ -25,7 +25,6 @@ import pytest
 
 from clitools import CLI, FAST, cli_env, run_cli
 from longembed.encoding import Encoder
-from longembed.settings import IndexSettings
 from longembed.store import DOC_VECTOR, open_store, point_id
 from longembed.settings import RunOptions
 
@@ -33,6 +32,9 @@ from longembed.settings import RunOptions
 pytestmark = pytest.mark.slow  # kills real ingests of 160 files at 7 moments: minutes
 
 N_FILES = 160
+OPTIONS = [*FAST, "--dtype", "float32"]
+"""float32 weights: with int8 (the CPU default) the documents left after a kill are embedded faster than the
+test polls the store, so a signal meant for the middle of the writes lands after the last one."""
 WORDS = (
     "harbour budget committee remote control design meeting pier fleet weather battery button rubber "
     "market price screen voice speech kinetic energy plastic wood titanium colour fashion trendy user "
@@ -98,7 +100,7 @@ def ingest_until(
     err_path = work / "stderr.txt"
     with open(err_path, "w") as err, open(work / "stdout.txt", "w") as out:
         proc = subprocess.Popen(
-            [*CLI, "ingest", str(docs), "--store", str(store), "--collection", "c", *FAST, *extra],
+            [*CLI, "ingest", str(docs), "--store", str(store), "--collection", "c", *OPTIONS, *extra],
             cwd=work, env=cli_env(), stdout=out, stderr=err,
             # a test runner started in the background inherits SIGINT ignored; a terminal's Ctrl-C is not
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
@@ -187,7 +189,7 @@ def test_sigkill_at_any_moment_then_rerun_leaves_exactly_one_current_point_per_d
     kill_when("while adding points (documents not stored yet, new files)", lambda n, err: n is not None and n > before,
               "--prune")
 
-    done = run_cli("ingest", str(docs), "--store", str(store), "--collection", "c", *FAST, "--prune", cwd=tmp_path)
+    done = run_cli("ingest", str(docs), "--store", str(store), "--collection", "c", *OPTIONS, "--prune", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "failed: blob.txt: binary file" in done.stderr and "failed: empty.txt: empty file" in done.stderr
 
@@ -203,8 +205,8 @@ def test_sigkill_at_any_moment_then_rerun_leaves_exactly_one_current_point_per_d
     assert len(final) == len(texts) == N_FILES
 
     # every vector is the embedding of the file's current text (no half-written or stale vector)
-    encoder = Encoder(IndexSettings(extend="none", max_length=128), RunOptions(device="cpu"))
     db = open_store(store)
+    encoder = Encoder(db.settings("c"), RunOptions(device="cpu"))
     stored = list(db.scroll("c", payload=["path"], vectors=[DOC_VECTOR]))
     db.close()
     paths = [p.payload["path"] for p in stored]
@@ -214,6 +216,6 @@ def test_sigkill_at_any_moment_then_rerun_leaves_exactly_one_current_point_per_d
         np.testing.assert_allclose(got, e.vector, atol=1e-5)
 
     # and one more run changes nothing
-    again = run_cli("ingest", str(docs), "--store", str(store), "--collection", "c", *FAST, "--prune", cwd=tmp_path)
+    again = run_cli("ingest", str(docs), "--store", str(store), "--collection", "c", *OPTIONS, "--prune", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert f"0 new, 0 updated, {N_FILES} unchanged, 0 pruned, 2 failed" in again.stdout
