@@ -1,13 +1,16 @@
 """Benchmarks on the LongEmbed tasks (Zhu et al. 2024, arXiv 2404.12096), run through the real index.
 
 - :mod:`~longembed.bench.tasks`: the six tasks as metadata (kind, label, main metric);
-- :mod:`~longembed.bench.data`: loading a LongEmbed-format directory or the hub dataset, splits per length;
+- :mod:`~longembed.bench.data`: loading a LongEmbed-format directory or the hub dataset;
+- :mod:`~longembed.bench.task_data`: a loaded task, and its scoring units (splits per length);
 - :mod:`~longembed.bench.synthetic`: passkey and needle generators (§3.2);
 - :mod:`~longembed.bench.methods`: extenders and the chunked baselines (``chunked-maxp``, ``chunked-mean``);
 - :mod:`~longembed.bench.cache`: the on-disk embedding cache;
 - :mod:`~longembed.bench.metrics`: nDCG@1, nDCG@10, Recall@10 with pytrec_eval;
 - :mod:`~longembed.bench.runner`: ingest -> Qdrant -> retriever -> metrics for every method and split;
-- :mod:`~longembed.bench.report`: results.json, report.md, synthetic.png.
+- :mod:`~longembed.bench.summary`: a run's scores, cost and localisation summed up from its cells;
+- :mod:`~longembed.bench.report`: the report folder: results.json, then report.md
+  (:mod:`~longembed.bench.report_markdown`) and synthetic.png (:mod:`~longembed.bench.plot`).
 
 >>> from longembed.bench import BenchConfig, run_bench
 >>> run = run_bench(BenchConfig(tasks=["passkey"], lengths=[256, 512], methods=["none", "pi"],
@@ -26,7 +29,7 @@ _EXPORTS = {
     "load_tasks": "longembed.bench.data",
     "make_needle": "longembed.bench.synthetic",
     "make_passkey": "longembed.bench.synthetic",
-    "make_splits": "longembed.bench.data",
+    "make_splits": "longembed.bench.task_data",
     "read_needles": "longembed.bench.synthetic",
     "resolve_methods": "longembed.bench.methods",
     "run_bench": "longembed.bench.runner",

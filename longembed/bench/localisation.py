@@ -8,7 +8,7 @@ queries whose top-1 document is relevant **and** whose best passage text contain
   the relevant document's line ``<name>'s pass key is <key>.`` (:func:`longembed.bench.synthetic.passkey_line`;
   either sentence of that line that states the key counts);
 - needle (and paraphrased needles): the needle sentence, whole, from the task's ``needles.jsonl``
-  (:attr:`longembed.bench.data.TaskData.needles`; absent: the unit has no ``loc@1``).
+  (:attr:`longembed.bench.task_data.TaskData.needles`; absent: the unit has no ``loc@1``).
 
 Queries without a target (a real task, a needle task without ``needles.jsonl``, a target not found in its
 document) are left out of the share; a unit with none has ``loc@1`` = ``None``. Unlike the ``loc`` column of
@@ -23,9 +23,9 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from longembed.bench.data import TaskSplit
 from longembed.bench.markdown import pct, table
 from longembed.bench.results import CellResult
+from longembed.bench.task_data import TaskSplit
 from longembed.bench.tasks import task_info
 
 METRIC = "loc@1"

@@ -1,7 +1,7 @@
 """What a bench run produced: one :class:`CellResult` per method × scoring unit, gathered in a :class:`BenchRun`.
 
-Plain data, imported by both :mod:`longembed.bench.runner` (which fills it) and :mod:`longembed.bench.report`
-(which summarises and renders it), so the two depend on it and not on each other.
+Plain data, imported by both :mod:`longembed.bench.runner` (which fills it) and :mod:`longembed.bench.summary` /
+:mod:`longembed.bench.report` (which summarise and write it), so they depend on it and not on each other.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class BenchRun:
     complete: bool = False
 
     def to_dict(self, summary: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Every field as plain JSON types; ``summary`` (from :func:`longembed.bench.report.summarise`) goes
+        """Every field as plain JSON types; ``summary`` (from :func:`longembed.bench.summary.summarise`) goes
         before the cells when given."""
         return {
             "complete": self.complete,

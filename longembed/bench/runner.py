@@ -26,13 +26,14 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from longembed.bench.cache import CachedEncoder, EmbeddingCache, PlainEncoder, text_sha256
-from longembed.bench.data import TaskSplit, load_tasks, make_splits
+from longembed.bench.data import load_tasks
 from longembed.bench.defaults import DEFAULT_METHODS, DEFAULT_TASKS
 from longembed.bench.localisation import localisation
 from longembed.bench.methods import BenchMethod, resolve_methods
 from longembed.bench.metrics import evaluate
 from longembed.bench.report import write_report, write_results
 from longembed.bench.results import BenchRun, CellResult
+from longembed.bench.task_data import TaskSplit, make_splits
 from longembed.encoding import Encoder
 from longembed.models.paths import with_model_defaults
 from longembed.errors import BenchError, ExtensionError

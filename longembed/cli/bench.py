@@ -104,8 +104,9 @@ def bench(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from longembed.bench.report import compare_table, headline, main_table, summarise
+    from longembed.bench.report_markdown import compare_table, headline, main_table
     from longembed.bench.runner import BenchConfig, run_bench
+    from longembed.bench.summary import summarise
 
     config = BenchConfig(
         tasks=comma_list(tasks) or [],

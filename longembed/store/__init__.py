@@ -6,7 +6,8 @@
 - :mod:`~longembed.store.collections`: what every backend derives from its primitives (recorded settings, the
   skip/replace state of points, vector counts);
 - :mod:`~longembed.store.edge`: :class:`EdgeStore`, the embedded store (Qdrant Edge, in process, one shard per
-  collection), the default for ``--store DIR``;
+  collection), the default for ``--store DIR``; its directory's files and lock are
+  :mod:`~longembed.store.edge_layout`'s, its conversions to Qdrant Edge's types :mod:`~longembed.store.edge_types`'s;
 - :mod:`~longembed.store.qdrant`: :class:`QdrantClientStore`, qdrant-client on a Qdrant server or cluster (``--qdrant-url``), and
   on a store directory written by qdrant-client's local mode (read-only ones, and the conversion);
 - :mod:`~longembed.store.conversion`: converting a qdrant-client local-mode store directory to Qdrant Edge;

@@ -69,7 +69,8 @@ def open_directory(path: Path, create: bool = True) -> VectorStore:
         StoreError: the path is a file, missing (``create=False``), not a store, damaged or held by another process.
     """
     from longembed.store.conversion import convert_local_store, finish_conversion, is_local_mode_store
-    from longembed.store.edge import EdgeStore, is_edge_store
+    from longembed.store.edge import EdgeStore
+    from longembed.store.edge_layout import is_edge_store
 
     if path.exists() and not path.is_dir():
         raise StoreError(f"the store path {path} is a file, not a store directory; choose another --store")
@@ -117,7 +118,8 @@ def _check_foreign(path: Path) -> None:
 def _read_only_copy(path: Path) -> VectorStore:
     """A Qdrant Edge store opened from a temporary copy of the read-only ``path`` (removed on close): Qdrant Edge
     writes its log when it opens a shard, and nothing may be written to a read-only store."""
-    from longembed.store.edge import LOCK_FILE, EdgeStore
+    from longembed.store.edge import EdgeStore
+    from longembed.store.edge_layout import LOCK_FILE
 
     tmp = Path(tempfile.mkdtemp(prefix="longembed-read-only-"))
     copy = tmp / "store"

@@ -1,6 +1,6 @@
 """Converting a store directory written by qdrant-client's local mode (longembed before Qdrant Edge) to the Qdrant
-Edge layout of :mod:`longembed.store.edge`, once, without re-embedding: every point is copied with its vectors and
-payload, every collection with its metadata.
+Edge layout of :mod:`longembed.store.edge_layout`, once, without re-embedding: every point is copied with its vectors
+and payload, every collection with its metadata.
 
 The old copy is kept until the new one is complete, and a killed conversion resumes or restarts cleanly:
 
@@ -22,7 +22,8 @@ import shutil
 from pathlib import Path
 
 from longembed.errors import StoreError
-from longembed.store.edge import COLLECTIONS, MARKER, EdgeStore
+from longembed.store.edge import EdgeStore
+from longembed.store.edge_layout import COLLECTIONS, MARKER
 from longembed.store.schema import CHUNKS_VECTOR, DOC_VECTOR, SPARSE_VECTOR
 
 log = logging.getLogger(__name__)

@@ -1,25 +1,13 @@
 """The embedded store: Qdrant Edge (``qdrant-edge-py``, Qdrant's in-process Rust engine, the server's storage format)
 in a store directory, one shard per collection. The default for ``--store DIR``.
 
-Layout of a store directory::
-
-    DIR/edge-store.json                    the store's marker and format version
-    DIR/.lock                              held (flock) by the one process that has the store open
-    DIR/collections/NAME/collection.json   the collection's schema and metadata (settings, dimension, sparse)
-    DIR/collections/NAME/shard/            the collection's Qdrant Edge shard (segments + write-ahead log)
-
-A collection exists once its ``collection.json`` is written (last, atomically); a folder without one is a creation
-that was killed and is removed when the name is created again. Nothing in a store is unpickled or executed: the
-metadata is JSON and the shard is read by Qdrant's own engine.
+The files of a store directory and its lock are :mod:`longembed.store.edge_layout`'s.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
 import logging
 import os
-import re
 import shutil
 import threading
 import uuid
@@ -31,56 +19,19 @@ import qdrant_edge as qe
 
 from longembed.errors import CollectionNotFound, StoreError, first_line
 from longembed.store.collections import DerivedOperations
+from longembed.store.edge_layout import (
+    COLLECTION_FILE, COLLECTIONS, FORMAT, FORMAT_VERSION, LOCK_FILE, MARKER, NAME_PATTERN, SHARD, hold, is_edge_store,
+    read_json, release, write_json,
+)
 from longembed.store.edge_types import (
     edge_config, edge_filter, edge_hit, edge_query, from_edge, payload_selector, to_edge,
 )
 from longembed.store.schema import RRF_K, CollectionSchema, Fusion, Hit, Record, VectorQuery
 
+__all__ = ["COLLECTIONS", "COLLECTION_FILE", "FORMAT", "FORMAT_VERSION", "LOCK_FILE", "MARKER", "NAME_PATTERN", "SHARD",
+           "EdgeStore", "is_edge_store"]
+
 log = logging.getLogger(__name__)
-
-MARKER = "edge-store.json"
-FORMAT = "longembed-qdrant-edge"
-FORMAT_VERSION = 1
-COLLECTIONS = "collections"
-COLLECTION_FILE = "collection.json"
-SHARD = "shard"
-LOCK_FILE = ".lock"
-NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+=-]{0,127}")
-"""Collection names a store directory accepts: letters, digits and ``_ . @ + = -``, not starting with a dot, at most
-128 characters (a folder name on every file system; no path separator can reach outside the store)."""
-
-
-_HELD: set[Path] = set()
-"""Store directories this process holds open (to tell "held by this process" from "held by another")."""
-
-
-def is_edge_store(path: Path) -> bool:
-    return (path / MARKER).is_file()
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` to ``path`` atomically (a temporary file, fsync, rename): a crash leaves the old or the new."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def _read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise TypeError("not a JSON object")
-        return data
-    except OSError as exc:
-        raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except Exception as exc:
-        raise StoreError(
-            f"the store {what} is damaged: {path.name} is unreadable ({type(exc).__name__}: {first_line(exc)}); it "
-            "was left untouched: restore it from a backup, or move the store away and ingest again"
-        ) from None
 
 
 class EdgeStore(DerivedOperations):
@@ -106,42 +57,19 @@ class EdgeStore(DerivedOperations):
             if not create:
                 raise StoreError(f"there is no store at {path}; create one with `longembed ingest PATH --store {path}`")
             self._create()
-        info = _read_json(marker, str(path))
+        info = read_json(marker, str(path))
         if info.get("format") != FORMAT or not isinstance(info.get("version"), int):
             raise StoreError(f"{path} is not a longembed store ({MARKER} is not ours); choose another --store")
         if info["version"] > FORMAT_VERSION:
             raise StoreError(f"the store {path} was written by a newer longembed (format {info['version']}); upgrade")
-        self._hold()
+        self._lock_handle = hold(self.path, self.location)  # one process at a time
 
     def _create(self) -> None:
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            _write_json(self.path / MARKER, {"format": FORMAT, "version": FORMAT_VERSION})
+            write_json(self.path / MARKER, {"format": FORMAT, "version": FORMAT_VERSION})
         except OSError as exc:
             raise StoreError(f"cannot create the store {self.location}: {exc.strerror or exc}") from None
-
-    def _hold(self) -> None:
-        """Take the store's lock (one process at a time, as Qdrant Edge's write-ahead log allows)."""
-        try:
-            handle = open(self.path / LOCK_FILE, "a+")
-        except OSError as exc:
-            raise StoreError(f"cannot open the store {self.location}: {exc.strerror or exc}") from None
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            if self.path.resolve() in _HELD:
-                raise StoreError(
-                    f"the store {self.location} is already open in this process (one opening at a time); pass the "
-                    "open store (e.g. `Retriever(store=store)`, `LongEmbedRetriever(store=store)`) instead of its path"
-                ) from None
-            raise StoreError(
-                f"the store {self.location} is in use by another longembed process (one at a time); stop that "
-                "process (e.g. `longembed serve`; a running server takes documents with POST /ingest) or use a "
-                "Qdrant server with --qdrant-url"
-            ) from None
-        self._lock_handle = handle
-        _HELD.add(self.path.resolve())
 
     def close(self) -> None:
         with self._lock:
@@ -149,9 +77,8 @@ class EdgeStore(DerivedOperations):
                 shard.close()
             self._shards.clear()
             if self._lock_handle is not None:
-                self._lock_handle.close()
-                self._lock_handle = None
-                _HELD.discard(self.path.resolve())
+                handle, self._lock_handle = self._lock_handle, None
+                release(self.path, handle)
 
     def serialize_calls(self, lock: threading.RLock) -> None:
         """From now on every call holds ``lock`` (the server's request threads share one store)."""
@@ -177,7 +104,7 @@ class EdgeStore(DerivedOperations):
         if not path.exists():
             have = ", ".join(self.collections()) or "none"
             raise CollectionNotFound(f"collection {collection!r} does not exist in {self.location} (collections: {have})")
-        return _read_json(path, self.location)
+        return read_json(path, self.location)
 
     def exists(self, collection: str) -> bool:
         try:
@@ -201,7 +128,7 @@ class EdgeStore(DerivedOperations):
         with self._lock:
             description = self._description(collection)
             description["metadata"] = {**(description.get("metadata") or {}), **metadata}
-            self._guarded("update", collection, lambda: _write_json(self._folder(collection) / COLLECTION_FILE, description))
+            self._guarded("update", collection, lambda: write_json(self._folder(collection) / COLLECTION_FILE, description))
 
     def create_collection(self, collection: str, schema: CollectionSchema, metadata: dict[str, Any]) -> None:
         folder = self._folder(collection)
@@ -214,7 +141,7 @@ class EdgeStore(DerivedOperations):
             def create() -> None:
                 folder.mkdir(parents=True)
                 self._shards[collection] = qe.EdgeShard.create(str(folder / SHARD), edge_config(schema))
-                _write_json(folder / COLLECTION_FILE, {"schema": vars(schema), "metadata": metadata})
+                write_json(folder / COLLECTION_FILE, {"schema": vars(schema), "metadata": metadata})
 
             self._guarded("create", collection, create)
 
