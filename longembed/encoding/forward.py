@@ -7,9 +7,11 @@ import torch
 
 from longembed.extenders import Segment
 
-SHORT_INPUT_RATIO = 4
-"""An input under 1/4 of the longest input of the batch being filled starts a new batch: short passages are not
-padded to a document's length."""
+SHORT_INPUT_RATIO = 1.1
+"""An input shorter than 1/1.1 of the longest input of the batch being filled starts a new batch: no input is padded
+by more than 10 %. Padding costs compute (quadratically in attention): at 4, the default ingest of the sample
+meetings ran 1.43 padded tokens per real one and took 43–47 s to encode, at 1.1 1.02 and 32 s
+(``perf/PERF.md`` section 12)."""
 
 
 def token_budget_batches(segments: list[Segment], batch_tokens: int) -> list[list[int]]:
@@ -21,9 +23,9 @@ def token_budget_batches(segments: list[Segment], batch_tokens: int) -> list[lis
     longest.
 
     >>> from longembed.extenders import Segment
-    >>> segs = [Segment([1] * n, list(range(n))) for n in (10, 40, 30, 5)]
-    >>> token_budget_batches(segs, 70)
-    [[1], [2, 0], [3]]
+    >>> segs = [Segment([1] * n, list(range(n))) for n in (37, 40, 30, 38)]
+    >>> token_budget_batches(segs, 90)
+    [[1, 3], [0], [2]]
     """
     order = sorted(range(len(segments)), key=lambda i: (segments[i].variant, -len(segments[i].input_ids)))
     batches: list[list[int]] = []

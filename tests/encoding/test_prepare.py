@@ -74,8 +74,9 @@ def _segments(*lengths: int, variant: str = "") -> list[Segment]:
 
 
 def test_token_budget_batches_group_longest_first_within_budget_variant_and_length_ratio():
-    assert token_budget_batches(_segments(10, 40, 30, 5), 70) == [[1], [2, 0], [3]]
-    assert token_budget_batches(_segments(10, 40, 30, 5), 1000) == [[1, 2, 0], [3]]  # 4 × 5 < 40 would pad 8×
+    assert token_budget_batches(_segments(37, 40, 30, 38), 90) == [[1, 3], [0], [2]]  # 3 × 40 > 90
+    # 37 and 38 pad to 40 (under 10 % more); 30 would pad to 40 (a third more): a batch of its own
+    assert token_budget_batches(_segments(37, 40, 30, 38), 1000) == [[1, 3, 0], [2]]
     mixed = _segments(8, 8) + _segments(8, variant="scaled")
     assert token_budget_batches(mixed, 1000) == [[0, 1], [2]]  # variants never share a batch
     assert token_budget_batches(_segments(100), 10) == [[0]]  # longer than the budget: a batch of its own
