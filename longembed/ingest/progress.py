@@ -13,8 +13,9 @@ What it counts:
   embed every sentence again), so model tokens are counted apart (:attr:`IngestProgress.model_tokens`).
 - **ETA** comes from model work, not from documents. Each forward pass's seconds are fitted as
   ``a·ΣL + b·ΣL²`` over its inputs' lengths L (linear layers cost per token, attention per pair of tokens;
-  least squares over the passes seen, a, b ≥ 0), so the long document passes that run first do not set the pace
-  for the short passage inputs that follow. The work left is that of the batch being encoded plus, for the
+  least squares over the passes seen, a, b ≥ 0; until passes of different lengths have run, b / a comes from
+  the model's FLOPs, :class:`PassCost`), so the long document passes that run first do not set the pace for the
+  short passage inputs that follow. The work left is that of the batch being encoded plus, for the
   batches not started, their size in bytes × the ΣL and ΣL² per byte of the batches seen so far. Documents
   differ in length by orders of magnitude, so an ETA by document count is wrong by as much.
 """
@@ -93,6 +94,8 @@ class IngestProgress:
             return
         self._batch = _Work(n_tokens, sum(n * n for n in lengths), n_bytes, float(_document_tokens(encoder, prepared)))
         self._batch_ran = _Work()
+        if not self.forward_passes and self.cost.pair_ratio is None:
+            self.cost = PassCost.for_model(getattr(encoder, "model", None))
         self._planned = self._planned + self._batch
         self._share = n_documents / n_tokens
         self._last_pass = self._clock()
@@ -175,12 +178,28 @@ class _Work:
 
 class PassCost:
     """Seconds of a forward pass as ``a·ΣL + b·ΣL²`` (ΣL: its tokens, ΣL²: the token pairs its attention scores),
-    fitted by least squares over the passes seen, with a, b ≥ 0: when the unconstrained fit gives a negative
-    coefficient, or every pass had inputs of one length (the two sums are then proportional), the fit falls back
-    to the one term that stays positive (tokens alone when both are possible)."""
+    fitted by least squares over the passes seen, with a, b ≥ 0.
 
-    def __init__(self) -> None:
+    When that fit fails (every pass so far had inputs of one length, so the two sums are proportional, or a
+    coefficient comes out negative), ``b / a`` is taken from the model's FLOPs, ``pair_ratio`` = 1 / (2d + d_ff)
+    (per token and layer the linear layers cost 2·(4d² + 2·d·d_ff), attention 4·L·d; d: hidden size, d_ff: the
+    feed-forward size; see :meth:`for_model`) and ``a`` alone is fitted; without ``pair_ratio``, tokens alone
+    (pairs alone when the token coefficient is the negative one)."""
+
+    def __init__(self, pair_ratio: float | None = None) -> None:
+        self.pair_ratio = pair_ratio
         self._tt = self._tq = self._qq = self._ts = self._qs = 0.0
+
+    @classmethod
+    def for_model(cls, model: Any) -> PassCost:
+        """A fit whose fallback ratio comes from ``model.config`` (``hidden_size``, ``intermediate_size``; none
+        when the model has no such config)."""
+        config = getattr(model, "config", None)
+        d = getattr(config, "hidden_size", None)
+        if not isinstance(d, int) or d <= 0:
+            return cls()
+        d_ff = getattr(config, "intermediate_size", None)
+        return cls(1.0 / (2 * d + (d_ff if isinstance(d_ff, int) and d_ff > 0 else 4 * d)))
 
     def add(self, tokens: float, pairs: float, seconds: float) -> None:
         self._tt += tokens * tokens
@@ -197,8 +216,12 @@ class PassCost:
             b = (self._qs * self._tt - self._ts * self._tq) / det
             if a >= 0 and b >= 0:
                 return a, b
-            if a < 0:
+            if a < 0 and self.pair_ratio is None:
                 return 0.0, self._qs / self._qq
+        if self.pair_ratio is not None and self._tt:  # fit a along x = ΣL + r·ΣL²
+            r = self.pair_ratio
+            a = (self._ts + r * self._qs) / (self._tt + 2 * r * self._tq + r * r * self._qq)
+            return a, r * a
         return (self._ts / self._tt if self._tt else 0.0), 0.0
 
     def seconds(self, tokens: float, pairs: float) -> float:

@@ -130,3 +130,16 @@ def test_pass_cost_keeps_both_coefficients_non_negative():
     cost.add(200, 40_000, 6.0)  # exact fit a = -0.01, b = 2e-4: seconds per pair alone, 250,000 / 1.7e9
     assert cost.coefficients() == pytest.approx((0.0, 250_000 / 1.7e9))
     assert PassCost().coefficients() == (0.0, 0.0)
+
+
+def test_pass_cost_splits_one_length_by_the_models_flops():
+    """Tiny *random-weight* BERT config (d = 32, d_ff = 64): b / a = 1 / (2d + d_ff) = 1 / 128."""
+    from transformers import BertConfig, BertModel
+
+    model = BertModel(BertConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2))
+    cost = PassCost.for_model(model)
+    assert cost.pair_ratio == 1 / 128
+    cost.add(128, 128 * 128, 3.0)  # one pass of one 128-token input: x = 128 + 16,384 / 128 = 256 -> a = 3 / 256
+    assert cost.coefficients() == pytest.approx((3 / 256, 3 / 256 / 128))
+    assert cost.seconds(1000, 10 * 100 * 100) == pytest.approx(3 / 256 * (1000 + 100_000 / 128))
+    assert PassCost.for_model(None).pair_ratio is None
