@@ -117,16 +117,19 @@ def prune_gone(
     """Delete the points whose source file lies under the ingested root but is no longer listed (or vanished
     while the run read it: ``failed`` entries marked ``missing``); returns their paths, sorted.
 
-    Points without a recorded source (written by older versions) are never pruned.
+    Points without a recorded source (written by older versions) are never pruned, nor those under a folder that
+    could not be listed (``listing.problems``, e.g. permission denied): their files may still be there.
     """
     present = {str(f) for f in listing.files}
     vanished = {f.path for f in failed if f.missing}
+    unlisted = [listing.root / p.path.rstrip("/") for p in listing.problems if p.path.endswith("/")]
     gone = [
         state
         for pid, state in triage.stored.items()
         if state.source
         and pid not in triage.seen
         and _is_under(state.source, listing.root)
+        and not any(_is_under(state.source, folder) for folder in unlisted)
         and (state.source not in present or state.path in vanished)
     ]
     gone.sort(key=lambda s: s.path)

@@ -154,3 +154,29 @@ def test_nothing_readable_prunes_nothing_and_unreadable_file_keeps_its_point(tmp
             run(docs, store, encoder, prune=True)
         assert sorted(points(store)) == ["a.txt", "b.txt"]  # an empty-looking folder deletes nothing
 
+
+def test_prune_keeps_the_points_under_a_folder_that_cannot_be_listed(tmp_path, encoder, monkeypatch):
+    """``chmod 000 d/sub`` as a user without DAC override (the tests may run as root, so the walk's error is
+    injected): sub/'s files are unknown, not gone, and keep their points."""
+    import os
+
+    docs = write_folder(tmp_path / "docs", {"a.txt": "Alpha text about owls.", "sub/e.txt": "Echo text about eels."})
+    with Store(path=tmp_path / "store") as store:
+        run(docs, store, encoder)
+        walk = os.walk
+
+        def denied(top, onerror=None, **kw):
+            for dirpath, dirnames, filenames in walk(top, onerror=onerror, **kw):
+                if Path(dirpath).name == "sub":
+                    onerror(PermissionError(13, "Permission denied", dirpath))
+                    dirnames.clear()
+                    continue
+                yield dirpath, dirnames, filenames
+
+        monkeypatch.setattr(os, "walk", denied)
+        summary = run(docs, store, encoder, prune=True)
+        assert [(f.path, f.reason) for f in summary.failed] == [("sub/", "cannot list this folder: Permission denied")]
+        assert summary.pruned == [] and sorted(points(store)) == ["a.txt", "sub/e.txt"]
+        monkeypatch.setattr(os, "walk", walk)
+        (docs / "sub" / "e.txt").unlink()  # listed again and really gone: pruned
+        assert run(docs, store, encoder, prune=True).pruned == ["sub/e.txt"]
