@@ -16,7 +16,11 @@ now at its relative path, as before. Points written before sources were recorded
 over by relative path. Stores written by earlier versions therefore keep their point ids.
 
 Uploads (``POST /ingest`` documents and files) use ``by_name``: the name given is the identity, and the same
-name replaces the document.
+name replaces an earlier upload. An upload records ``upload:NAME`` as its source (:data:`UPLOAD_SOURCE`), so uploads
+and files never take each other's points: a file whose relative path is held by an upload is stored under its
+absolute path (as in rule 2), and the server refuses an upload whose name is held by a file that still exists
+(:func:`upload_clashes`). Uploads written before this rule record their deleted temporary path, and a file takes
+their point over as the point of a moved root.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from dataclasses import replace
 
 from longembed.ingest.reader import SourceDocument
 from longembed.store import StoredState, point_id
+
+UPLOAD_SOURCE = "upload:"
+"""Prefix of the ``source`` an uploaded document records (``upload:notes.txt``): no file on disk."""
 
 
 def identify(
@@ -51,10 +58,13 @@ def identify(
             return replace(read, path=old.path), old
     pid = point_id(read.path)
     old = stored.get(pid)
-    if by_name or not read.source:
+    if by_name:
+        return replace(read, source=UPLOAD_SOURCE + read.path), old
+    if not read.source:
         return read, old
     taken = claimed.get(pid, read.source) != read.source
-    if taken or (old is not None and old.source and old.source != read.source and _other_file(old.source, read.source)):
+    held = old is not None and old.source and old.source != read.source
+    if taken or (held and (old.source.startswith(UPLOAD_SOURCE) or _other_file(old.source, read.source))):
         moved = replace(read, path=read.source)  # rule 2: the absolute path keeps the two apart
         return moved, stored.get(point_id(moved.path))
     return read, old
@@ -71,3 +81,14 @@ def _other_file(old_source: str, new_source: str) -> bool:
     except OSError:
         return True
     return (old_stat.st_dev, old_stat.st_ino) != (new_stat.st_dev, new_stat.st_ino)
+
+
+def upload_clashes(names: list[str], sources: dict[str, str]) -> list[str]:
+    """Of the upload ``names``, those whose point is held by a file that still exists (``sources``: stored path ->
+    recorded source of the points under those names), as ``"NAME (from SOURCE)"``: an upload must not replace
+    them."""
+    return [
+        f"{name} (from {sources[name]})"
+        for name in names
+        if sources.get(name) and not sources[name].startswith(UPLOAD_SOURCE) and os.path.exists(sources[name])
+    ]

@@ -68,8 +68,7 @@ def ingest(
     ``truncated``. With ``settings.passages`` other than ``none`` every document also gets its passages (the
     ``chunks`` multivector and the ``passages`` spans payload, see :mod:`longembed.encoding.late_chunking`), cut in the
     worker thread. Files that cannot be read are listed in the summary; the others are still ingested. The model
-    is loaded only when a document needs embedding, and the collection is created only when the first point is
-    written.
+    is loaded only when a document needs embedding, the collection created when the first point is written.
 
     Args:
         root: a folder, one file, or a :class:`Listing` from :func:`~longembed.ingest.reader.scan`.
@@ -79,11 +78,10 @@ def ingest(
             thread while the model encodes the current one.
         prune: afterwards, delete the points whose file under ``root`` is gone (never when nothing was readable).
         force: re-embed documents even when their text and settings are unchanged.
-        rehash: read and hash every file; otherwise a file whose size and modification time (ns) equal the
-            ones recorded with its point, under the same settings, is counted unchanged without being parsed
-            (when either differs, the text's sha256 decides).
-        by_name: the path relative to ``root`` is the identity, whatever file held it before (uploads); by
-            default two different files never share a point (see :mod:`longembed.ingest.identity`).
+        rehash: read and hash every file; otherwise a file whose size and mtime (ns) equal its point's, under the
+            same settings, is counted unchanged unparsed (when either differs, the text's sha256 decides).
+        by_name: uploads (source ``upload:PATH``, see :mod:`longembed.ingest.identity`): the relative path is the
+            identity, an earlier upload of that name is replaced; otherwise two files never share a point.
         sparse: ``bm25`` gives a new collection the ``bm25`` sparse vector (:mod:`longembed.sparse`); ``none``
             does not. An existing collection keeps what it has.
         limits: the size budget of every file and the time and page budgets of PDFs (default

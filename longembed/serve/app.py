@@ -51,7 +51,7 @@ from longembed.serve.schemas import (
     SearchResult,
 )
 from longembed.serve.security import PathNotAllowed, SecurityMiddleware, SecurityPolicy
-from longembed.serve.service import IngestBusy, Service
+from longembed.serve.service import IngestBusy, Service, UploadClash
 from longembed.settings import IndexSettings, RunOptions
 from longembed.store import DEFAULT_COLLECTION, VectorStore
 
@@ -98,7 +98,7 @@ class BodySizeLimit:
 def _status_for(exc: LongEmbedError) -> int:
     if isinstance(exc, CollectionNotFound):
         return 404
-    if isinstance(exc, IngestBusy):
+    if isinstance(exc, (IngestBusy, UploadClash)):
         return 409
     if isinstance(exc, PathNotAllowed):
         return 403

@@ -147,7 +147,8 @@ class TextDocument(BaseModel):
         min_length=1,
         max_length=MAX_NAME_CHARS,
         description="Relative path such as notes/meeting.txt (its extension picks the reader; it is the stored "
-        "path and the point id, so the same name replaces the document).",
+        "path and the point id, so the same name replaces an earlier upload; a name held by a file ingested from disk "
+        "is refused with 409).",
     )
     text: Utf8Text = Field(min_length=1)
 

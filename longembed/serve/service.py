@@ -19,6 +19,7 @@ from longembed.errors import (
     StoreError,
 )
 from longembed.ingest import SUPPORTED_EXTENSIONS, IngestSummary, ingest
+from longembed.ingest.identity import upload_clashes
 from longembed.ingest.limits import ReadLimits
 from longembed.retrieve.retriever import Retriever
 from longembed.serve.fair import FairGate, share_device
@@ -30,7 +31,7 @@ from longembed.serve.requests import (
 )
 from longembed.serve.schemas import CollectionInfo, IngestFailure, IngestResponse
 from longembed.settings import IndexSettings, RunOptions
-from longembed.store import DEFAULT_COLLECTION, VectorStore
+from longembed.store import DEFAULT_COLLECTION, VectorStore, point_id
 
 log = logging.getLogger(__name__)
 
@@ -126,18 +127,24 @@ class Service:
             )
         return out
 
-    def ingest(self, root: str | Path, collection: str | None, by_name: bool = False) -> IngestResponse:
+    def ingest(
+        self, root: str | Path, collection: str | None, by_name: bool = False, upload_names: list[str] | None = None
+    ) -> IngestResponse:
         """Ingest ``root`` into ``collection`` (created with :attr:`new_collection_settings` when missing).
 
-        One ingest runs at a time; searches go on between its batches.
+        One ingest runs at a time; searches go on between its batches. ``upload_names``: the uploads' names,
+        checked against the points of files first (:func:`~longembed.ingest.identity.upload_clashes`).
 
         Raises:
             LongEmbedError: another ingest is running (``busy``), or from :func:`longembed.ingest.ingest`.
+            UploadClash: an upload's name is held by a file ingested from disk that still exists.
         """
         name = self.collection(collection)
         if not self._ingest_lock.acquire(blocking=False):
             raise IngestBusy("another ingest is running on this server; retry when it has finished")
         try:
+            if upload_names and self.store.exists(name):
+                self._refuse_clashes(name, upload_names)
             settings = self.store.settings(name) if self.store.exists(name) else self.new_collection_settings
             summary: IngestSummary = ingest(
                 root, settings, self.store, name, encoder=self.encoder(settings), progress=False, by_name=by_name,
@@ -156,6 +163,15 @@ class Service:
             failed=[IngestFailure(path=f.path, reason=f.reason) for f in summary.failed],
             seconds=summary.seconds,
         )
+
+    def _refuse_clashes(self, collection: str, names: list[str]) -> None:
+        held = self.store.retrieve(collection, [point_id(n) for n in names], payload=["path", "source"])
+        clashes = upload_clashes(names, {str(r.payload.get("path")): str(r.payload.get("source", "")) for r in held})
+        if clashes:
+            raise UploadClash(
+                f"{len(clashes)} name(s) already hold a document ingested from a file: {', '.join(clashes[:3])}; "
+                "upload under another name (a file's point is never replaced by an upload)"
+            )
 
     def ingest_uploads(self, documents: list[tuple[str, bytes]], collection: str | None) -> IngestResponse:
         """Write uploaded ``(name, content)`` documents to a temporary folder and ingest it.
@@ -177,7 +193,7 @@ class Service:
                     target.write_bytes(content)
                 except OSError as exc:
                     raise IngestError(f"cannot store the upload {printable(name)[:80]!r}: {exc.strerror}") from None
-            return self.ingest(folder, collection, by_name=True)
+            return self.ingest(folder, collection, by_name=True, upload_names=names)
 
 
 class InvalidCollectionName(LongEmbedError):
@@ -186,6 +202,10 @@ class InvalidCollectionName(LongEmbedError):
 
 class IngestBusy(LongEmbedError):
     """An ingest is already running on this server."""
+
+
+class UploadClash(LongEmbedError):
+    """An upload names a document that a file ingested from disk holds (a 409)."""
 
 
 def safe_relative_name(name: str) -> str:

@@ -180,3 +180,23 @@ def test_prune_keeps_the_points_under_a_folder_that_cannot_be_listed(tmp_path, e
         monkeypatch.setattr(os, "walk", walk)
         (docs / "sub" / "e.txt").unlink()  # listed again and really gone: pruned
         assert run(docs, store, encoder, prune=True).pruned == ["sub/e.txt"]
+
+
+def test_uploads_and_files_never_take_each_others_points(tmp_path, encoder):
+    """Issue 24 row 4: an upload records ``upload:NAME`` as its source; a file whose relative path an upload holds
+    is stored under its absolute path (the server refuses the other way round: tests/serve)."""
+    upload = write_folder(tmp_path / "upload", {"doc1.txt": "Uploaded note about owls in the barn."})
+    corpus = write_folder(tmp_path / "corpus", {"doc1.txt": "A file about eels in the harbour."})
+    absolute = str((corpus / "doc1.txt").resolve())
+    with Store(path=tmp_path / "store") as store:
+        assert run(upload, store, encoder, by_name=True).new == ["doc1.txt"]
+        assert run(corpus, store, encoder).new == [absolute]  # the name is held by the upload
+        stored = points(store)
+        assert stored["doc1.txt"]["source"] == "upload:doc1.txt"
+        assert stored["doc1.txt"]["text"] == "Uploaded note about owls in the barn."
+        assert stored[absolute]["text"] == "A file about eels in the harbour."
+        again = run(corpus, store, encoder)
+        assert (again.new, again.updated, again.unchanged) == ([], [], [absolute])
+        (upload / "doc1.txt").write_text("A newer upload about owls.")
+        assert run(upload, store, encoder, by_name=True).updated == ["doc1.txt"]  # an upload replaces an upload
+        assert sorted(points(store)) == sorted(["doc1.txt", absolute])

@@ -124,6 +124,16 @@ def test_concurrent_requests_get_the_sequential_answers(server):
         assert [r["score"] for r in body["results"]] == pytest.approx([r["score"] for r in expected], abs=1e-6)
 
 
+def test_an_upload_never_replaces_a_document_ingested_from_a_file(server, store_path):
+    """Issue 24 row 4: the name is held by a file that still exists: 409 naming it, nothing written."""
+    upload = {"documents": [{"name": "ES2002a.txt", "text": "An upload about owls."}]}
+    status, body = post(server + "/ingest", upload)
+    assert status == 409, body
+    assert f"ES2002a.txt (from {store_path.parent / 'docs' / 'ES2002a.txt'})" in body["detail"]
+    status, body = post(server + "/search", {"query": "An upload about owls", "k": 8})
+    assert status == 200 and all("owls" not in r["snippet"] for r in body["results"])
+
+
 def test_cli_ingest_on_the_held_store_fails_clearly(server, store_path, tmp_path):
     (tmp_path / "a.txt").write_text("A new note about the remote control.")
     done = subprocess.run(
