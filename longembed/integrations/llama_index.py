@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,10 @@ from longembed.settings import EXTEND_METHODS, UNITS, IndexSettings, RunOptions,
 from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, VectorStore, open_store, point_id
 
 log = logging.getLogger(__name__)
+
+# LlamaIndex's QdrantVectorStore asks for payload indexes, which qdrant-client's local mode ignores with a
+# UserWarning on every run: nothing a user of this adapter can or needs to act on.
+warnings.filterwarnings("ignore", message="Payload indexes have no effect in the local Qdrant", category=UserWarning)
 
 DOCUMENT_METADATA_KEYS = ("path", "title", "sha256")
 """Metadata of a document read by :func:`documents_from_folder` (none of it is embedded)."""

@@ -7,6 +7,8 @@ set to its MockLLM explicitly, so nothing reaches for OpenAI.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import uuid
 
 import numpy as np
@@ -19,6 +21,7 @@ from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.vector_stores.qdrant import QdrantVectorStore
 from qdrant_client import QdrantClient
 
+from clitools import cli_env
 from conftest import SAMPLE_DOCS
 from longembed.encoding import Encoder
 from longembed.models.paths import with_model_defaults
@@ -72,7 +75,31 @@ def test_documents_from_an_empty_folder_is_an_error(tmp_path):
         documents_from_folder(tmp_path)
 
 
-@pytest.mark.filterwarnings("ignore:Payload indexes have no effect in the local Qdrant")
+USER_SCRIPT = """
+from qdrant_client import QdrantClient
+from llama_index.core.ingestion import IngestionPipeline
+from llama_index.core.schema import Document
+from llama_index.vector_stores.qdrant import QdrantVectorStore
+from longembed.integrations.llama_index import LongEmbedEmbedding
+from longembed.settings import IndexSettings
+
+embed = LongEmbedEmbedding(IndexSettings(extend="none", max_length=128))
+store = QdrantVectorStore(collection_name="c", client=QdrantClient(path="qdrant"))
+docs = [Document(text="Owls hunt at night in the old barn.", id_="%s")]
+print(len(IngestionPipeline(transformations=[embed], vector_store=store).run(documents=docs)))
+"""
+
+
+def test_a_users_pipeline_into_local_qdrant_prints_no_payload_index_warning(tmp_path):
+    """qdrant-client's local mode warns that LlamaIndex's payload indexes have no effect, on every run; the adapter
+    silences it. A user's process, not pytest's (pytest resets the warning filters set while it collects)."""
+    done = subprocess.run([sys.executable, "-c", USER_SCRIPT % uuid.uuid4()], cwd=tmp_path, env=cli_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "1", done.stderr
+    assert "Payload indexes" not in done.stderr and "Warning" not in done.stderr, done.stderr
+
+
+@pytest.mark.filterwarnings("ignore:Payload indexes have no effect in the local Qdrant")  # see the next test
 def test_ingestion_pipeline_into_qdrant_ranks_the_relevant_meeting_first(tmp_path, encoder, documents):
     """IngestionPipeline(transformations=[LongEmbedEmbedding], vector_store=QdrantVectorStore) on all 20 meetings:
     one point per whole document, id = the document's UUID, vector = the encoder's document vector."""
