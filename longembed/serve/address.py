@@ -7,9 +7,11 @@ names it (``/health`` reports the same), and whether a token is required; **neve
 sends the token it finds in :data:`~longembed.serve.security.TOKEN_ENV`.
 
 A client trusts the file only when (a) it is a regular file owned by the client's own user and writable by no one
-else (another user's file could send queries, and a token, to a port of that user's choosing), (b) its pid is
-alive, and (c) the server at the address answers ``GET /health`` for the same store. Anything else (a file left
-by a killed server, a refused connection, another server now on the port) counts as no server.
+else (another user's file could send queries, and a token, to a port of that user's choosing), (b) the store
+directory it records is the very directory the client opened (``os.path.samefile``: a copy of a held store carries
+a copy of the file, which names the original), (c) its pid is alive, and (d) the server at the address answers
+``GET /health`` for the same store. Anything else (a file left by a killed server, a refused connection, another
+server now on the port) counts as no server.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class ServerAddress:
         location: the store as the server names it (``/health``'s ``store``).
         token_required: whether every request needs ``Authorization: Bearer <token>``.
         version: the longembed version of the server.
+        directory: the store directory the server holds, absolute (``""`` in files of older servers: untrusted).
     """
 
     host: str
@@ -67,6 +70,7 @@ class ServerAddress:
     location: str
     token_required: bool
     version: str = longembed.__version__
+    directory: str = ""
 
     @property
     def url(self) -> str:
@@ -157,6 +161,7 @@ def read_address(store: str | Path) -> ServerAddress | None:
         address = ServerAddress(
             host=str(raw["host"]), port=int(raw["port"]), pid=int(raw["pid"]), location=str(raw["location"]),
             token_required=bool(raw["token_required"]), version=str(raw.get("version", "")),
+            directory=str(raw.get("directory", "")),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         log.info("ignoring the malformed server address file %s", path)
@@ -232,6 +237,9 @@ def running_server(store: str | Path) -> ServerClient | None:
     address = read_address(store)
     if address is None:
         return None
+    if not _same_directory(store, address.directory):
+        log.info("ignoring the server address of %s: it names %r (a copied store?)", store, address.directory)
+        return None
     token = (os.environ.get(TOKEN_ENV) or None) if address.token_required else None  # no token to a server without
     client = ServerClient(address, token)
     try:
@@ -252,3 +260,13 @@ def running_server(store: str | Path) -> ServerClient | None:
         log.info("ignoring the server address of %s: the server there serves another store", store)
         return None
     return client
+
+
+def _same_directory(store: str | Path, directory: str) -> bool:
+    """Whether ``directory`` (an address file's store) is the directory ``store`` itself, not a copy of it."""
+    if not directory:
+        return False
+    try:
+        return os.path.samefile(store, directory)
+    except (OSError, ValueError):
+        return False

@@ -124,7 +124,8 @@ def serve(
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     server = uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=False))
     address = None if qdrant_url else write_address(  # `longembed query` on this store then asks this server
-        store, ServerAddress(bound_host, bound_port, os.getpid(), db.location, security.token is not None)
+        store, ServerAddress(bound_host, bound_port, os.getpid(), db.location, security.token is not None,
+                             directory=str(Path(store).resolve()))
     )
     remove_on_stop(server, address)  # written before the start line, removed as soon as the server stops
     print(

@@ -123,7 +123,8 @@ def test_query_goes_to_the_server_holding_the_store(work):
         assert started, f"server did not start: {server.poll()=} {lines=} {log_path.read_text()}"
         recorded = json.loads(address_file.read_text())
         assert recorded == {"host": "127.0.0.1", "port": int(started[0].group(1)), "pid": server.pid,
-                            "location": "store", "token_required": True, "version": recorded["version"]}
+                            "location": "store", "token_required": True, "version": recorded["version"],
+                            "directory": str((work / "store").resolve())}  # what a client checks it opened
         assert TOKEN not in address_file.read_text()  # the client brings its own token
 
         no_token = query("cats", "--store", "store", cwd=work)

@@ -124,6 +124,25 @@ def test_concurrent_requests_get_the_sequential_answers(server):
         assert [r["score"] for r in body["results"]] == pytest.approx([r["score"] for r in expected], abs=1e-6)
 
 
+def test_a_copy_of_the_held_store_answers_from_itself(server, store_path, tmp_path):
+    """Issue 24 row 2: the copy carries the address file, which names the original's server; queries on the copy
+    must not be sent there."""
+    import shutil
+
+    copy = tmp_path / "B"
+    shutil.copytree(store_path, copy)
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "zebra.txt").write_text("A zebra escaped from the zoo and ran through the market.")
+    cli = [sys.executable, "-m", "longembed.cli"]
+    done = subprocess.run([*cli, "ingest", str(tmp_path / "new"), "--store", str(copy), "--max-length",
+                           str(MAX_LENGTH), "--no-progress"], capture_output=True, text=True, env=ENV, timeout=300)
+    assert done.returncode == 0 and done.stdout.startswith("ingested 1 document"), done.stderr
+    found = subprocess.run([*cli, "query", "zebra escaped from the zoo", "--store", str(copy), "--json", "-k", "1"],
+                           capture_output=True, text=True, env=ENV, timeout=300)
+    assert found.returncode == 0 and "held by" not in found.stderr, found.stderr
+    assert [r["path"] for r in json.loads(found.stdout)] == ["zebra.txt"]
+
+
 def test_an_upload_never_replaces_a_document_ingested_from_a_file(server, store_path):
     """Issue 24 row 4: the name is held by a file that still exists: 409 naming it, nothing written."""
     upload = {"documents": [{"name": "ES2002a.txt", "text": "An upload about owls."}]}
