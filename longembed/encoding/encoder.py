@@ -67,7 +67,8 @@ class Encoder:
         run: device, weight dtype and padded tokens per forward pass (:class:`~longembed.settings.RunOptions`);
             the model is cast to the dtype after the extender has prepared it (so ``pi`` interpolates in
             float32); embeddings are always float32. Settings with ``quantization="int8"`` run float32
-            activations over int8 linear layers on the CPU (``device="auto"`` means the CPU for them). An input longer than the token budget gets a batch alone.
+            activations over int8 linear layers on the CPU (``device="auto"`` means the CPU for them). An input
+            longer than the token budget gets a batch alone.
 
     Raises:
         ModelLoadError: the model or tokenizer cannot be loaded.
@@ -113,8 +114,8 @@ class Encoder:
         self._left_padded = getattr(self.tokenizer, "padding_side", "right") == "left"  # e.g. Qwen3-Embedding
         self.preparer = Preparer(self.tokenizer, self.extender, self.settings)
         self.on_forward: Callable[[list[int]], None] | None = None
-        """Called after every forward pass with the number of tokens it ran (padding excluded), e.g. by the
-        ingest progress bar; ``None``: nothing is called."""
+        """Called after every forward pass with the length in tokens of each input it ran (padding excluded), e.g.
+        by the ingest progress bar; ``None``: nothing is called."""
 
     @property
     def original_length(self) -> int:

@@ -351,4 +351,3 @@ class _IngestRun:
         began = time.perf_counter()
         self.store.upsert(self.collection, stored)
         self.add_time("write", began)
-

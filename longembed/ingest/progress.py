@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Self
 
 from tqdm.auto import tqdm
@@ -87,17 +87,16 @@ class IngestProgress:
         ``on_forward`` hook, restored afterwards). Inputs without model plans (an encoder wrapper that defers its
         work, e.g. the benchmark's embedding cache) leave the bar to :meth:`batch_done`."""
         plans = (getattr(prepared, "plans", None) or []) + (getattr(prepared, "extra", None) or [])  # extra: passages
-        lengths = [len(segment.input_ids) for plan in plans for segment in plan]
-        n_tokens = sum(lengths)
-        if not self.enabled or n_tokens <= 0:
+        work = _Work.of([len(segment.input_ids) for plan in plans for segment in plan])
+        if not self.enabled or work.tokens <= 0:
             yield
             return
-        self._batch = _Work(n_tokens, sum(n * n for n in lengths), n_bytes, float(_document_tokens(encoder, prepared)))
+        self._batch = replace(work, bytes=n_bytes, document_tokens=float(_document_tokens(encoder, prepared)))
         self._batch_ran = _Work()
         if not self.forward_passes and self.cost.pair_ratio is None:
             self.cost = PassCost.for_model(getattr(encoder, "model", None))
         self._planned = self._planned + self._batch
-        self._share = n_documents / n_tokens
+        self._share = n_documents / work.tokens
         self._last_pass = self._clock()
         previous = getattr(encoder, "on_forward", None)
         encoder.on_forward = self.forward
@@ -110,18 +109,17 @@ class IngestProgress:
     def forward(self, lengths: list[int]) -> None:
         """One forward pass over inputs of ``lengths`` tokens (called by the encoder)."""
         now = self._clock()
-        n_tokens = sum(lengths)
-        work = _Work(n_tokens, sum(n * n for n in lengths))
+        work = _Work.of(lengths)
         self.cost.add(work.tokens, work.pairs, now - self._last_pass)
         self._last_pass = now
-        self.model_tokens += n_tokens
+        self.model_tokens += work.tokens
         self._batch_ran = self._batch_ran + work
         self.forward_passes += 1
         if self._batch.tokens:
             ran = min(self._batch_ran.tokens / self._batch.tokens, 1.0)
             self.tokens = self._batch_tokens_start + self._batch.document_tokens * ran
         self._postfix()  # shown by the update's refresh
-        self.bar.update(min(n_tokens * self._share, max(self.bar.total - self.bar.n, 0)))
+        self.bar.update(min(work.tokens * self._share, max(self.bar.total - self.bar.n, 0)))
 
     def batch_done(self, n_documents: int, tokens: int | None = None, n_bytes: int = 0) -> None:
         """A batch of ``n_documents`` (embedded, unchanged or failed; ``n_bytes`` in all) is finished: the bar
@@ -170,6 +168,11 @@ class _Work:
     pairs: int = 0
     bytes: int = 0
     document_tokens: float = 0.0
+
+    @classmethod
+    def of(cls, lengths: list[int]) -> _Work:
+        """The work of model inputs of ``lengths`` tokens."""
+        return cls(sum(lengths), sum(n * n for n in lengths))
 
     def __add__(self, other: _Work) -> _Work:
         return _Work(self.tokens + other.tokens, self.pairs + other.pairs, self.bytes + other.bytes,

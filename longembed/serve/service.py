@@ -128,12 +128,13 @@ class Service:
         return out
 
     def ingest(
-        self, root: str | Path, collection: str | None, by_name: bool = False, upload_names: list[str] | None = None
+        self, root: str | Path, collection: str | None, upload_names: list[str] | None = None
     ) -> IngestResponse:
         """Ingest ``root`` into ``collection`` (created with :attr:`new_collection_settings` when missing).
 
-        One ingest runs at a time; searches go on between its batches. ``upload_names``: the uploads' names,
-        checked against the points of files first (:func:`~longembed.ingest.identity.upload_clashes`).
+        One ingest runs at a time; searches go on between its batches. ``upload_names``: ``root`` holds uploads of
+        these names, ingested by name after a check against the points of files
+        (:func:`~longembed.ingest.identity.upload_clashes`).
 
         Raises:
             LongEmbedError: another ingest is running (``busy``), or from :func:`longembed.ingest.ingest`.
@@ -143,12 +144,13 @@ class Service:
         if not self._ingest_lock.acquire(blocking=False):
             raise IngestBusy("another ingest is running on this server; retry when it has finished")
         try:
-            if upload_names and self.store.exists(name):
+            exists = self.store.exists(name)
+            if upload_names and exists:
                 self._refuse_clashes(name, upload_names)
-            settings = self.store.settings(name) if self.store.exists(name) else self.new_collection_settings
+            settings = self.store.settings(name) if exists else self.new_collection_settings
             summary: IngestSummary = ingest(
-                root, settings, self.store, name, encoder=self.encoder(settings), progress=False, by_name=by_name,
-                limits=self.read_limits,
+                root, settings, self.store, name, encoder=self.encoder(settings), progress=False,
+                by_name=upload_names is not None, limits=self.read_limits,
             )
         finally:
             self._ingest_lock.release()
@@ -193,7 +195,7 @@ class Service:
                     target.write_bytes(content)
                 except OSError as exc:
                     raise IngestError(f"cannot store the upload {printable(name)[:80]!r}: {exc.strerror}") from None
-            return self.ingest(folder, collection, by_name=True, upload_names=names)
+            return self.ingest(folder, collection, upload_names=names)
 
 
 class InvalidCollectionName(LongEmbedError):

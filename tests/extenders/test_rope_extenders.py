@@ -26,30 +26,9 @@ from longembed.extenders.attention import (
 from longembed.extenders.rope_scaling import default_inv_freq, rotary_tables
 from longembed.settings import IndexSettings
 from longembed.settings import RunOptions
-from tiny_models import save_random_model, small
+from tiny_models import CONFIGS, L_O, MODELS_BY_KIND, save_random_model, small
 
-L_O = 64
-FAMILIES = {
-    "modernbert": (
-        "ModernBertConfig",
-        {"pad_token_id": 0, "global_attn_every_n_layers": 2, "local_attention": 16},
-    ),
-    "gemma3_text": (
-        "Gemma3TextConfig",
-        {
-            "pad_token_id": 0,
-            "head_dim": 16,
-            "num_key_value_heads": 1,
-            "sliding_window": 8,
-            "use_bidirectional_attention": True,
-            "layer_types": ["sliding_attention", "full_attention"],
-        },
-    ),
-    "nomic_bert": ("NomicBertConfig", {}),
-    "gte": ("GteConfig", {}),
-    "jina_embeddings_v3": ("JinaEmbeddingsV3Config", {}),
-    "eurobert": ("EuroBertConfig", {"pad_token_id": 0}),
-}
+FAMILIES = {name: CONFIGS[name] for name in MODELS_BY_KIND["rope"]}
 
 
 @pytest.fixture(scope="module")

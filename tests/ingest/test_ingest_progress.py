@@ -18,6 +18,16 @@ SETTINGS = IndexSettings(extend="none", max_length=128, passages="none")  # docu
 TEXTS = [f"Meeting {i}: the harbour committee discussed the budget for the new pier. " * 12 for i in range(3)]
 
 
+@pytest.fixture
+def docs(tmp_path):
+    """TEXTS as three files."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i, text in enumerate(TEXTS):
+        (folder / f"m{i}.txt").write_text(text)
+    return folder
+
+
 def test_every_forward_pass_moves_the_bar():
     encoder = Encoder(SETTINGS, RunOptions(device="cpu", batch_tokens=128))  # one 128-token input per forward pass
     prepared = encoder.prepare(TEXTS, kind="document")
@@ -37,11 +47,7 @@ def test_every_forward_pass_moves_the_bar():
     assert " 3/3 doc" in frames[-1] and "384 tokens" in frames[-1]
 
 
-def test_ingest_updates_the_bar_within_its_first_batch(tmp_path, monkeypatch):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for i, text in enumerate(TEXTS):
-        (docs / f"m{i}.txt").write_text(text)
+def test_ingest_updates_the_bar_within_its_first_batch(docs, tmp_path, monkeypatch):
     events: list[str] = []
     forward, batch_done = IngestProgress.forward, IngestProgress.batch_done
     monkeypatch.setattr(IngestProgress, "forward", lambda self, n: (events.append(f"forward {n}"), forward(self, n)))
@@ -53,12 +59,8 @@ def test_ingest_updates_the_bar_within_its_first_batch(tmp_path, monkeypatch):
     assert events == ["forward [128]", "forward [128]", "forward [128]", "done 3"]  # one batch of three documents
 
 
-def test_bar_counts_document_tokens_not_passage_inputs(tmp_path, monkeypatch):
+def test_bar_counts_document_tokens_not_passage_inputs(docs, tmp_path, monkeypatch):
     """With naive passages every sentence runs through the model again; the bar's tokens are the summary's."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for i, text in enumerate(TEXTS):
-        (docs / f"m{i}.txt").write_text(text)
     seen: list[IngestProgress] = []
     exit_ = IngestProgress.__exit__
     monkeypatch.setattr(IngestProgress, "__exit__", lambda self, *exc: (seen.append(self), exit_(self, *exc)))
