@@ -13,30 +13,26 @@ Guarantees (each point is written whole, and its id is the UUID5 of the document
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from longembed.encoding import Encoder, EncoderProtocol
+from longembed.encoding import EncoderProtocol
 from longembed.errors import IngestError
 from longembed.ingest.ahead import one_ahead
-from longembed.ingest.points import document_point, encode_each_on_error, passage_fields
 from longembed.ingest.progress import IngestProgress
-from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, file_bytes, read_file, scan, shown_path
+from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, file_bytes, read_file, scan
+from longembed.ingest.run import IngestRun
 from longembed.ingest.summary import IngestSummary
-from longembed.ingest.triage import Batch, Triage, prune_gone
+from longembed.ingest.triage import Batch, prune_gone
 from longembed.ingest.limits import ReadLimits
-from longembed.models.device import pick_device
-from longembed.models.paths import resolve_model_path, with_model_defaults
-from longembed.settings import IndexSettings, RunOptions, adopt_passages, quantization_for_run
-from longembed.sparse.bm25 import document_weights
-from longembed.sparse.bm25_run import SparseChoice, SparseRun
-from longembed.store import MAX_STORED_TEXT_CHARS, VectorStore, point_id
+from longembed.models.paths import resolve_model_path
+from longembed.settings import IndexSettings, RunOptions
+from longembed.sparse.bm25_run import SparseChoice
+from longembed.store import VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +98,7 @@ def ingest(
         symlinked_folders=list(listing.symlinked_folders),
         failed=list(listing.problems),
     )
-    state = _IngestRun.start(settings, store, collection, encoder, run, summary, sparse=sparse, by_name=by_name)
+    state = IngestRun.start(settings, store, collection, encoder, run, summary, sparse=sparse, by_name=by_name)
     state.started = started
     files = listing.files
 
@@ -111,13 +107,13 @@ def ingest(
         return [stamp or read_file(listing.base, f, limits) for stamp, f in zip(known, chunk)]
 
     batches = [files[i : i + docs_per_batch] for i in range(0, len(files), docs_per_batch)]
-    state.execute(batches, read, force, len(files), progress, [sum(file_bytes(f) for f in b) for b in batches])
+    execute(state, batches, read, force, progress, [sum(file_bytes(f) for f in b) for b in batches])
     if not (summary.new or summary.updated or summary.unchanged):
         reasons = "; ".join(f"{f.path}: {f.reason}" for f in summary.failed[:5])
         raise IngestError(f"no document could be ingested from {str(listing.root)!r} ({reasons})")
     if prune:
         summary.pruned = prune_gone(listing, state.triage, summary.failed, store, collection)
-    return state.finish()
+    return state.complete()
 
 
 def ingest_documents(
@@ -145,209 +141,35 @@ def ingest_documents(
     """
     if not documents:
         raise IngestError(f"no document to ingest into collection {collection!r}")
-    state = _IngestRun.start(settings, store, collection, encoder, run, IngestSummary(), with_chunks=with_chunks,
-                             sparse=sparse)
+    state = IngestRun.start(settings, store, collection, encoder, run, IngestSummary(), with_chunks=with_chunks,
+                            sparse=sparse)
     batches = [list(documents[i : i + docs_per_batch]) for i in range(0, len(documents), docs_per_batch)]
-    state.execute(batches, list, False, len(documents), progress, [sum(d.size for d in b) for b in batches])
-    return state.finish()
+    execute(state, batches, list, False, progress, [sum(d.size for d in b) for b in batches])
+    return state.complete()
 
 
-@dataclass
-class _IngestRun:
-    """The state of one ingest run: the lazily loaded encoder and what the collection held when it started."""
+def execute(state: IngestRun, batches: list[T], read: Callable[[T], list[SourceDocument | ReadFailure]],
+            force: bool, progress: bool, batch_bytes: list[int]) -> None:
+    """Read (``read``, in the worker thread, one batch ahead), triage, prepare, embed and write every batch of
+    ``state``'s run; then warn once about truncated documents. ``batch_bytes``: the size of each batch in bytes
+    (the progress bar's ETA scales by it)."""
 
-    settings: IndexSettings
-    store: VectorStore
-    collection: str
-    encoder: EncoderProtocol | None
-    run: RunOptions
-    triage: Triage
-    collection_ready: bool
-    summary: IngestSummary
-    with_chunks: bool = False
-    """Also store each document's model inputs (``pcw``: its L_o-token windows) as the ``chunks`` multivector."""
-    sparse: SparseRun = field(default_factory=SparseRun)
-    """The ``bm25`` analyzer and average length of this run (inactive for collections without ``bm25``)."""
-    progress: IngestProgress = field(default_factory=lambda: IngestProgress(0, enabled=False))
-    """The progress bar, moved by every forward pass of the model."""
-    started: float = field(default_factory=time.perf_counter)
-    _clock_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
-
-    @classmethod
-    def start(
-        cls, settings: IndexSettings, store: VectorStore, collection: str, encoder: EncoderProtocol | None,
-        run: RunOptions | None, summary: IngestSummary, with_chunks: bool = False, sparse: SparseChoice = "bm25",
-        by_name: bool = False,
-    ) -> _IngestRun:
-        """Resolve the model's prompts into ``settings``, check them against an existing collection (before the
-        model is loaded and before any write) and read what the collection holds.
-
-        Raises:
-            StoreError: the collection exists with other settings.
-        """
-        settings = with_model_defaults(settings)  # record the prefixes actually used
-        exists = store.exists(collection)
-        recorded = store.settings(collection) if exists else None
-        run = run or RunOptions()  # --dtype int8 (or auto on a CPU) is recorded; a given encoder keeps its own
-        on_cpu = encoder is None and pick_device(run.device).type == "cpu"
-        settings, run = quantization_for_run(settings, run, recorded, on_cpu=on_cpu)
-        if exists:
-            settings = adopt_passages(settings, recorded)  # a collection keeps its passages
-            store.check_settings(collection, settings)
-        stored = store.stored_documents(collection) if exists else {}
-        return cls(
-            settings=settings, store=store, collection=collection, encoder=encoder, run=run,
-            triage=Triage(stored, settings.fingerprint(), by_name=by_name), collection_ready=exists,
-            summary=summary, with_chunks=with_chunks, sparse=SparseRun.start(store, collection, sparse, exists),
-        )
-
-    @property
-    def fingerprint(self) -> str:
-        """The settings fingerprint recorded in every point written."""
-        return self.triage.fingerprint
-
-    def execute(self, batches: list[T], read: Callable[[T], list[SourceDocument | ReadFailure]], force: bool,
-                total: int, progress: bool, batch_bytes: list[int]) -> None:
-        """Read (``read``, in the worker thread, one batch ahead), triage, prepare, embed and write every batch;
-        then warn once about truncated documents. ``batch_bytes``: the size of each batch (the progress bar's
-        ETA scales by it)."""
-
-        def read_and_prepare(batch: T) -> Batch:
-            began = time.perf_counter()
-            reads = read(batch)
-            self.add_time("read", began)
-            return self.prepare(reads, force)
-
-        with IngestProgress(total, enabled=progress, total_bytes=sum(batch_bytes)) as self.progress, \
-                logging_redirect_tqdm():
-            for batch, n_bytes in zip(one_ahead(batches, read_and_prepare), batch_bytes):
-                self.process(batch)
-                self.progress.batch_done(batch.size, tokens=self.summary.tokens, n_bytes=n_bytes)
-        if self.summary.truncated:
-            log.warning("%s", self.summary.truncation_line(name_hint=not log.isEnabledFor(logging.INFO)))
-
-    def finish(self) -> IngestSummary:
-        """After the last batch: recount the ``bm25`` length statistics (re-weighting when the mean drifted)."""
-        if self.summary.documents or self.summary.pruned:
-            began = time.perf_counter()
-            self.sparse.finish(self.store, self.collection)
-            self.summary.sparse_seconds += time.perf_counter() - began
-        self.summary.seconds = time.perf_counter() - self.started
-        return self.summary
-
-    def add_time(self, stage: str, since: float) -> None:
-        """Add the seconds since ``since`` (a perf_counter value) to ``stage`` (called from both threads)."""
-        with self._clock_lock:
-            self.summary.stage_seconds[stage] += time.perf_counter() - since
-
-    def prepare(self, reads: list[SourceDocument | ReadFailure], force: bool) -> Batch:
-        """Worker-thread step: sort ``reads`` into failed / unchanged / to embed against what the collection held
-        at the start, and clip and tokenize the ones to embed (only once the encoder is loaded; before that the
-        main thread does it). Reads nothing the main thread writes."""
+    def read_and_prepare(batch: T) -> Batch:
         began = time.perf_counter()
-        batch = self.triage.sort(reads, force)
-        docs = batch.to_embed
-        if self.sparse.active and docs:
-            counted = time.perf_counter()
-            batch.term_counts = [self.sparse.analyzer.term_counts(d.text) for d in docs]
-            self.summary.sparse_seconds += time.perf_counter() - counted
-        if self.encoder is not None and docs:
-            batch.ready = self._prepare_texts(docs)
-        self.add_time("prepare", began)
-        return batch
+        reads = read(batch)
+        state.add_time("read", began)
+        return state.prepare(reads, force)
 
-    def _prepare_texts(self, docs: list[SourceDocument]):
-        """The encoder's prepared texts of ``docs``: clipped, or, with passages, the stored text whole."""
-        if self.settings.has_passages:  # the stored text whole (its passages), so only a longer text is cut
-            texts = [d.text[:MAX_STORED_TEXT_CHARS] for d in docs]
-            ready = self.encoder.prepare(texts, kind="document", passages=self.settings)
-            return replace(ready, clipped=[len(d.text) > MAX_STORED_TEXT_CHARS for d in docs])
-        return self.encoder.prepare([d.text for d in docs], kind="document", clip=True)
+    total = sum(len(b) for b in batches)
+    with IngestProgress(total, enabled=progress, total_bytes=sum(batch_bytes)) as state.progress, \
+            logging_redirect_tqdm():
+        for batch, n_bytes in zip(one_ahead(batches, read_and_prepare), batch_bytes):
+            state.process(batch)
+            state.progress.batch_done(batch.size, tokens=state.summary.tokens, n_bytes=n_bytes)
+    warn_truncated(state.summary)
 
-    def process(self, batch: Batch) -> None:
-        """Record one prepared batch (failures, notes, unchanged documents), then embed and write the rest."""
-        for failure in batch.failures:
-            log.info("could not read %s: %s", failure.path, failure.reason)  # listed in the summary
-            self.summary.failed.append(failure)
-        for t in batch.triaged:
-            if t.read.note:
-                log.warning("%s: %s", shown_path(t.read.path), t.read.note)
-                self.summary.notes.append(f"{t.read.path}: {t.read.note}")
-            self.triage.seen.add(t.point_id)
-            if t.unchanged:
-                self.summary.unchanged.append(t.read.path)
-                changed = {}
-                if t.old.source != t.read.source:  # same document reached through a moved root
-                    changed["source"] = t.read.source
-                if (t.old.file_size, t.old.file_mtime_ns) != (t.read.file_size, t.read.file_mtime_ns):
-                    changed.update(file_size=t.read.file_size, file_mtime_ns=t.read.file_mtime_ns)  # touched
-                if changed:
-                    self.store.set_payload(self.collection, t.point_id, changed)
-        if batch.to_embed:
-            self._embed_and_store(batch.to_embed, batch.ready, batch.term_counts)
 
-    def _ready_encoder(self) -> EncoderProtocol:
-        """The encoder (loaded on first use) and, before the first write, the collection."""
-        if self.encoder is None:
-            self.encoder = Encoder(self.settings, self.run)
-            if self.settings.extend == "none":
-                log.warning(
-                    "--extend none truncates every document at %d tokens (the model's %d, or --max-length if smaller)",
-                    self.encoder.token_limit, self.encoder.original_length,
-                )
-        if not self.collection_ready:
-            self.store.ensure_collection(
-                self.collection, self.settings, self.encoder.dimension,
-                with_chunks=self.with_chunks or self.settings.has_passages, sparse=self.sparse.settings,
-            )
-            self.collection_ready = True
-        return self.encoder
-
-    def _embed_and_store(self, batch: list[SourceDocument], ready, term_counts: list | None = None) -> None:
-        encoder = self._ready_encoder()
-        limit = encoder.token_limit
-        hint = (
-            "raise --max-length to keep more" if limit == encoder.settings.max_length
-            else f"--extend none keeps the model's {encoder.original_length} tokens: choose a method (e.g. --extend "
-            "pi) and --max-length to keep more"
-        )
-        if ready is None:  # the worker thread ran before the encoder was loaded
-            began = time.perf_counter()
-            ready = self._prepare_texts(batch)
-            self.add_time("prepare", began)
-        began = time.perf_counter()
-        with self.progress.encoding(encoder, len(batch), ready, n_bytes=sum(d.size for d in batch)):
-            embedded = encode_each_on_error(
-                encoder, ready, batch, self.summary.failed, self.with_chunks, lambda d: self._prepare_texts([d])
-            )
-        self.add_time("encode", began)
-        if self.sparse.active and term_counts is None:  # the batch was prepared before this collection existed
-            term_counts = [self.sparse.analyzer.term_counts(d.text) for d in batch]
-        avgdl = self.sparse.reference(term_counts)
-        clipped = getattr(ready, "clipped", None) or [False] * len(batch)
-        passages = getattr(ready, "passages", None)
-        stored = []
-        for i, (doc, emb, was_clipped) in enumerate(zip(batch, embedded, clipped)):
-            if emb is None:
-                continue
-            extra, sparse = {}, None
-            chunks = emb.segment_vectors.tolist() if self.with_chunks else None
-            if passages is not None:
-                chunks, extra["passages"] = passage_fields(emb, passages[i], len(doc.text))
-            if term_counts is not None:
-                counts, length = term_counts[i]
-                sparse = document_weights(counts, length, avgdl, self.sparse.settings)
-                extra["bm25_length"] = length
-            if emb.truncated:
-                log.info(  # with --verbose; the run ends with one warning that counts them
-                    "%s has %s%d tokens; truncated to %d (%s)", shown_path(doc.path),
-                    "more than " if was_clipped else "", emb.n_tokens, limit, hint,
-                )
-                self.summary.note_truncated(doc.path, emb.n_tokens, was_clipped, limit, hint)
-            (self.summary.updated if point_id(doc.path) in self.triage.stored else self.summary.new).append(doc.path)
-            self.summary.documents += 1
-            self.summary.tokens += min(emb.n_tokens, limit)
-            stored.append(document_point(doc, emb, self.fingerprint, chunks=chunks, sparse=sparse, **extra))
-        began = time.perf_counter()
-        self.store.upsert(self.collection, stored)
-        self.add_time("write", began)
+def warn_truncated(summary: IngestSummary) -> None:
+    """One warning that counts the documents cut at the content limit (each is named at info level)."""
+    if summary.truncated:
+        log.warning("%s", summary.truncation_line(name_hint=not log.isEnabledFor(logging.INFO)))

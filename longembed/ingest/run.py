@@ -1,0 +1,229 @@
+"""One ingest run's state and steps, shared by the single-process loop (:mod:`longembed.ingest.pipeline`) and the
+Ray loop (:mod:`longembed.ingest.distributed`): check the settings against the collection, triage each batch of
+reads, record what needs no model, embed the rest, build their points and write them, then recount ``bm25``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field, replace
+
+from longembed.encoding import Encoder, EncoderProtocol
+from longembed.ingest.points import document_point, encode_each_on_error, passage_fields
+from longembed.ingest.progress import IngestProgress
+from longembed.ingest.reader import ReadFailure, SourceDocument, shown_path
+from longembed.ingest.summary import IngestSummary
+from longembed.ingest.triage import Batch, Triage
+from longembed.models.device import pick_device
+from longembed.models.paths import with_model_defaults
+from longembed.settings import IndexSettings, RunOptions, adopt_passages, quantization_for_run
+from longembed.sparse.bm25 import document_weights
+from longembed.sparse.bm25_run import SparseChoice, SparseRun
+from longembed.store import MAX_STORED_TEXT_CHARS, VectorStore, point_id
+
+log = logging.getLogger("longembed.ingest.pipeline")  # the logger users and tests know
+
+
+@dataclass
+class IngestRun:
+    """The state of one ingest run: the lazily loaded encoder and what the collection held when it started."""
+
+    settings: IndexSettings
+    store: VectorStore
+    collection: str
+    encoder: EncoderProtocol | None
+    run: RunOptions
+    triage: Triage
+    collection_ready: bool
+    summary: IngestSummary
+    with_chunks: bool = False
+    """Also store each document's model inputs (``pcw``: its L_o-token windows) as the ``chunks`` multivector."""
+    sparse: SparseRun = field(default_factory=SparseRun)
+    """The ``bm25`` analyzer and average length of this run (inactive for collections without ``bm25``)."""
+    progress: IngestProgress = field(default_factory=lambda: IngestProgress(0, enabled=False))
+    """The progress bar, moved by every forward pass of the model."""
+    started: float = field(default_factory=time.perf_counter)
+    _clock_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+
+    @classmethod
+    def start(
+        cls, settings: IndexSettings, store: VectorStore, collection: str, encoder: EncoderProtocol | None,
+        run: RunOptions | None, summary: IngestSummary, with_chunks: bool = False, sparse: SparseChoice = "bm25",
+        by_name: bool = False, on_cpu: bool | None = None,
+    ) -> IngestRun:
+        """Resolve the model's prompts into ``settings``, check them against an existing collection (before the
+        model is loaded and before any write) and read what the collection holds.
+
+        Args:
+            on_cpu: whether the model will run on a CPU (``--dtype auto`` then gives a new collection int8
+                weights); ``None``: decided from ``run.device`` on this machine (never for a given encoder).
+
+        Raises:
+            StoreError: the collection exists with other settings.
+        """
+        settings = with_model_defaults(settings)  # record the prefixes actually used
+        exists = store.exists(collection)
+        recorded = store.settings(collection) if exists else None
+        run = run or RunOptions()  # --dtype int8 (or auto on a CPU) is recorded; a given encoder keeps its own
+        if on_cpu is None:
+            on_cpu = encoder is None and pick_device(run.device).type == "cpu"
+        settings, run = quantization_for_run(settings, run, recorded, on_cpu=on_cpu)
+        if exists:
+            settings = adopt_passages(settings, recorded)  # a collection keeps its passages
+            store.check_settings(collection, settings)
+        stored = store.stored_documents(collection) if exists else {}
+        return cls(
+            settings=settings, store=store, collection=collection, encoder=encoder, run=run,
+            triage=Triage(stored, settings.fingerprint(), by_name=by_name), collection_ready=exists,
+            summary=summary, with_chunks=with_chunks, sparse=SparseRun.start(store, collection, sparse, exists),
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        """The settings fingerprint recorded in every point written."""
+        return self.triage.fingerprint
+
+    def complete(self) -> IngestSummary:
+        """After the last batch: recount the ``bm25`` length statistics (re-weighting when the mean drifted)."""
+        if self.summary.documents or self.summary.pruned:
+            began = time.perf_counter()
+            self.sparse.finish(self.store, self.collection)
+            self.summary.sparse_seconds += time.perf_counter() - began
+        self.summary.seconds = time.perf_counter() - self.started
+        return self.summary
+
+    def add_time(self, stage: str, since: float) -> None:
+        """Add the seconds since ``since`` (a perf_counter value) to ``stage`` (called from both threads)."""
+        with self._clock_lock:
+            self.summary.stage_seconds[stage] += time.perf_counter() - since
+
+    def prepare(self, reads: list[SourceDocument | ReadFailure], force: bool) -> Batch:
+        """Worker-thread step: sort ``reads`` into failed / unchanged / to embed against what the collection held
+        at the start, and clip and tokenize the ones to embed (only once the encoder is loaded; before that the
+        main thread does it). Reads nothing the main thread writes."""
+        began = time.perf_counter()
+        batch = self.triage.sort(reads, force)
+        docs = batch.to_embed
+        if self.sparse.active and docs:
+            counted = time.perf_counter()
+            batch.term_counts = [self.sparse.analyzer.term_counts(d.text) for d in docs]
+            self.summary.sparse_seconds += time.perf_counter() - counted
+        if self.encoder is not None and docs:
+            batch.ready = self.prepare_texts(docs)
+        self.add_time("prepare", began)
+        return batch
+
+    def prepare_texts(self, docs: list[SourceDocument]):
+        """The encoder's prepared texts of ``docs``: clipped, or, with passages, the stored text whole."""
+        return prepare_documents(self.encoder, docs, self.settings)
+
+    def process(self, batch: Batch) -> None:
+        """Record one prepared batch (failures, notes, unchanged documents), then embed and write the rest."""
+        self.record(batch)
+        if batch.to_embed:
+            docs = batch.to_embed
+            encoder = self.ready_encoder()
+            if batch.ready is None:  # the worker thread ran before the encoder was loaded
+                began = time.perf_counter()
+                batch.ready = self.prepare_texts(docs)
+                self.add_time("prepare", began)
+            began = time.perf_counter()
+            with self.progress.encoding(encoder, len(docs), batch.ready, n_bytes=sum(d.size for d in docs)):
+                embedded = encode_each_on_error(
+                    encoder, batch.ready, docs, self.summary.failed, self.with_chunks,
+                    lambda d: self.prepare_texts([d]),
+                )
+            self.add_time("encode", began)
+            self.store_points(docs, batch.ready, embedded, batch.term_counts)
+
+    def record(self, batch: Batch) -> None:
+        """Record what in ``batch`` needs no model: read failures, reader notes, unchanged documents (a moved or
+        touched file gets its new source / size and mtime in its payload)."""
+        for failure in batch.failures:
+            log.info("could not read %s: %s", failure.path, failure.reason)  # listed in the summary
+            self.summary.failed.append(failure)
+        for t in batch.triaged:
+            if t.read.note:
+                log.warning("%s: %s", shown_path(t.read.path), t.read.note)
+                self.summary.notes.append(f"{t.read.path}: {t.read.note}")
+            self.triage.seen.add(t.point_id)
+            if t.unchanged:
+                self.summary.unchanged.append(t.read.path)
+                changed = {}
+                if t.old.source != t.read.source:  # same document reached through a moved root
+                    changed["source"] = t.read.source
+                if (t.old.file_size, t.old.file_mtime_ns) != (t.read.file_size, t.read.file_mtime_ns):
+                    changed.update(file_size=t.read.file_size, file_mtime_ns=t.read.file_mtime_ns)  # touched
+                if changed:
+                    self.store.set_payload(self.collection, t.point_id, changed)
+
+    def ready_encoder(self) -> EncoderProtocol:
+        """The encoder (loaded on first use) and, before the first write, the collection."""
+        if self.encoder is None:
+            self.encoder = Encoder(self.settings, self.run)
+            if self.settings.extend == "none":
+                log.warning(
+                    "--extend none truncates every document at %d tokens (the model's %d, or --max-length if smaller)",
+                    self.encoder.token_limit, self.encoder.original_length,
+                )
+        if not self.collection_ready:
+            self.store.ensure_collection(
+                self.collection, self.settings, self.encoder.dimension,
+                with_chunks=self.with_chunks or self.settings.has_passages, sparse=self.sparse.settings,
+            )
+            self.collection_ready = True
+        return self.encoder
+
+    def store_points(self, docs: list[SourceDocument], ready, embedded: list, term_counts: list | None = None) -> None:
+        """Build the points of ``docs`` from their embeddings (``None``: the document failed alone and is listed
+        in the summary) and write them; count new, updated and truncated documents."""
+        encoder = self.ready_encoder()
+        limit = encoder.token_limit
+        hint = (
+            "raise --max-length to keep more" if limit == encoder.settings.max_length
+            else f"--extend none keeps the model's {encoder.original_length} tokens: choose a method (e.g. --extend "
+            "pi) and --max-length to keep more"
+        )
+        if self.sparse.active and term_counts is None:  # the batch was prepared before this collection existed
+            term_counts = [self.sparse.analyzer.term_counts(d.text) for d in docs]
+        avgdl = self.sparse.reference(term_counts)
+        clipped = getattr(ready, "clipped", None) or [False] * len(docs)
+        passages = getattr(ready, "passages", None)
+        stored = []
+        for i, (doc, emb, was_clipped) in enumerate(zip(docs, embedded, clipped)):
+            if emb is None:
+                continue
+            extra, sparse = {}, None
+            chunks = emb.segment_vectors.tolist() if self.with_chunks else None
+            if passages is not None:
+                chunks, extra["passages"] = passage_fields(emb, passages[i], len(doc.text))
+            if term_counts is not None:
+                counts, length = term_counts[i]
+                sparse = document_weights(counts, length, avgdl, self.sparse.settings)
+                extra["bm25_length"] = length
+            if emb.truncated:
+                log.info(  # with --verbose; the run ends with one warning that counts them
+                    "%s has %s%d tokens; truncated to %d (%s)", shown_path(doc.path),
+                    "more than " if was_clipped else "", emb.n_tokens, limit, hint,
+                )
+                self.summary.note_truncated(doc.path, emb.n_tokens, was_clipped, limit, hint)
+            (self.summary.updated if point_id(doc.path) in self.triage.stored else self.summary.new).append(doc.path)
+            self.summary.documents += 1
+            self.summary.tokens += min(emb.n_tokens, limit)
+            stored.append(document_point(doc, emb, self.fingerprint, chunks=chunks, sparse=sparse, **extra))
+        began = time.perf_counter()
+        self.store.upsert(self.collection, stored)
+        self.add_time("write", began)
+
+
+def prepare_documents(preparer, docs: list[SourceDocument], settings: IndexSettings):
+    """``docs`` made ready by ``preparer`` (an encoder or its :class:`~longembed.encoding.prepare.Preparer`):
+    clipped to the content limit, or, when ``settings`` has passages, the stored text whole
+    (:data:`MAX_STORED_TEXT_CHARS` characters) so that every passage is cut from it."""
+    if settings.has_passages:  # the stored text whole (its passages), so only a longer text is cut
+        texts = [d.text[:MAX_STORED_TEXT_CHARS] for d in docs]
+        with_passages = getattr(preparer, "prepare_with_passages", None)  # a Preparer; an encoder takes passages=
+        ready = with_passages(texts, settings) if with_passages else preparer.prepare(texts, passages=settings)
+        return replace(ready, clipped=[len(d.text) > MAX_STORED_TEXT_CHARS for d in docs])
+    return preparer.prepare([d.text for d in docs], kind="document", clip=True)
