@@ -9,6 +9,7 @@ import logging
 import click
 
 from longembed.cli.errors import user_errors
+from longembed.errors import LongEmbedError
 from longembed.cli.options import encoder_options, index_options, index_settings, store_options
 from longembed.ingest.limits import click_options as read_limit_options
 from longembed.settings import DEFAULT_PASSAGE_SIZE, DEFAULT_PASSAGES, PASSAGE_MODES, SPARSE_CHOICES, RunOptions
@@ -68,11 +69,21 @@ from longembed.settings import DEFAULT_PASSAGE_SIZE, DEFAULT_PASSAGES, PASSAGE_M
     help="Longest passage in tokens: a passage is one sentence, a longer sentence is cut into pieces of this size.",
 )
 @read_limit_options
+@click.option(
+    "--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+    help="Read, tokenize and embed on a Ray cluster: ADDRESS of a running one (auto, HOST:PORT or "
+    "ray://HOST:10001), or nothing (put --ray after PATH) to start a local Ray instance. Needs "
+    "pip install 'longembed[ray]'.",
+)
+@click.option(
+    "--ray-encoders", type=click.IntRange(min=1), default=None,
+    help="Encoder actors on the Ray cluster (default: one per GPU, or one CPU actor when it has no GPU).",
+)
 @user_errors
 def ingest(
     path, model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix, store,
     qdrant_url, collection, device, dtype, batch_tokens, progress, prune, force, rehash, follow_links, verbose,
-    sparse, read_limits, passages, passage_size,
+    sparse, read_limits, passages, passage_size, ray_address, ray_encoders,
 ) -> None:
     """Embed every .txt .md .pdf .html file under PATH (a folder, searched recursively, or one file) as one
     whole document and store it in a Qdrant collection.
@@ -86,6 +97,8 @@ def ingest(
     from longembed.ingest.reader import shown_path as shown
     from longembed.store import open_store
 
+    if ray_encoders is not None and ray_address is None:
+        raise LongEmbedError("--ray-encoders needs --ray")
     if verbose:
         logging.getLogger("longembed.ingest").setLevel(logging.INFO)
     settings = index_settings(
@@ -96,11 +109,17 @@ def ingest(
     resolve_model_path(model)
     click.echo(f"reading {listing.describe()}", err=True)
     settings = with_model_defaults(settings)  # the collection records the prefixes actually used
+    options = dict(progress=progress, prune=prune, force=force, run=RunOptions(device, dtype, batch_tokens),
+                   rehash=rehash, sparse=sparse, limits=read_limits)
+    if ray_address is not None:
+        from longembed.ingest.distributed import RayOptions, ingest_on_ray
+        from longembed.ingest.ray_tasks import import_ray
+
+        import_ray()  # without Ray: one line, before the store is opened
+        options["ray_options"] = RayOptions(address=ray_address or None, encoders=ray_encoders)
+        run_ingest = ingest_on_ray
     with open_store(store, qdrant_url) as db:
-        summary = run_ingest(
-            listing, settings, db, collection, progress=progress, prune=prune, force=force,
-            run=RunOptions(device, dtype, batch_tokens), rehash=rehash, sparse=sparse, limits=read_limits,
-        )
+        summary = run_ingest(listing, settings, db, collection, **options)
     for failure in summary.failed:
         click.echo(f"failed: {shown(failure.path)}: {shown(failure.reason)}", err=True)
     for pruned in summary.pruned:

@@ -74,6 +74,14 @@ class Preparer:
         self.settings = settings
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict:
+        """Picklable without its lock (a Ray ingest ships the preparer to its CPU workers)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     @property
     def content_limit(self) -> int:
         """Content tokens kept per text (``max_length``, or L_o for ``none``, minus special tokens)."""

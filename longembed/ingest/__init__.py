@@ -18,6 +18,8 @@ _EXPORTS = {
     "IngestSummary": "longembed.ingest.summary",
     "ingest": "longembed.ingest.pipeline",
     "ingest_documents": "longembed.ingest.pipeline",
+    "RayOptions": "longembed.ingest.distributed",
+    "ingest_on_ray": "longembed.ingest.distributed",
 }
 __all__ = sorted(_EXPORTS)
 

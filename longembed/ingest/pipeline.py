@@ -92,12 +92,7 @@ def ingest(
     started = time.perf_counter()
     listing = root if isinstance(root, Listing) else scan(root)
     resolve_model_path(settings.model)  # a missing model path fails before any file is read
-    summary = IngestSummary(
-        unsupported=list(listing.unsupported),
-        hidden=list(listing.hidden),
-        symlinked_folders=list(listing.symlinked_folders),
-        failed=list(listing.problems),
-    )
+    summary = listing_summary(listing)
     state = IngestRun.start(settings, store, collection, encoder, run, summary, sparse=sparse, by_name=by_name)
     state.started = started
     files = listing.files
@@ -146,6 +141,17 @@ def ingest_documents(
     batches = [list(documents[i : i + docs_per_batch]) for i in range(0, len(documents), docs_per_batch)]
     execute(state, batches, list, False, progress, [sum(d.size for d in b) for b in batches])
     return state.complete()
+
+
+def listing_summary(listing: Listing) -> IngestSummary:
+    """A run's summary before any read: what the listing skipped (unsupported, hidden, symlinked folders) and the
+    folders it could not list."""
+    return IngestSummary(
+        unsupported=list(listing.unsupported),
+        hidden=list(listing.hidden),
+        symlinked_folders=list(listing.symlinked_folders),
+        failed=list(listing.problems),
+    )
 
 
 def execute(state: IngestRun, batches: list[T], read: Callable[[T], list[SourceDocument | ReadFailure]],

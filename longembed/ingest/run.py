@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from longembed.encoding import Encoder, EncoderProtocol
@@ -20,7 +21,7 @@ from longembed.models.paths import with_model_defaults
 from longembed.settings import IndexSettings, RunOptions, adopt_passages, quantization_for_run
 from longembed.sparse.bm25 import document_weights
 from longembed.sparse.bm25_run import SparseChoice, SparseRun
-from longembed.store import MAX_STORED_TEXT_CHARS, VectorStore, point_id
+from longembed.store import MAX_STORED_TEXT_CHARS, StoredDocument, VectorStore, point_id
 
 log = logging.getLogger("longembed.ingest.pipeline")  # the logger users and tests know
 
@@ -44,6 +45,8 @@ class IngestRun:
     progress: IngestProgress = field(default_factory=lambda: IngestProgress(0, enabled=False))
     """The progress bar, moved by every forward pass of the model."""
     started: float = field(default_factory=time.perf_counter)
+    encoder_factory: Callable[[], EncoderProtocol] | None = None
+    """Builds the encoder when the first document needs it (``None``: an :class:`Encoder` in this process)."""
     _clock_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     @classmethod
@@ -161,7 +164,7 @@ class IngestRun:
     def ready_encoder(self) -> EncoderProtocol:
         """The encoder (loaded on first use) and, before the first write, the collection."""
         if self.encoder is None:
-            self.encoder = Encoder(self.settings, self.run)
+            self.encoder = self.encoder_factory() if self.encoder_factory else Encoder(self.settings, self.run)
             if self.settings.extend == "none":
                 log.warning(
                     "--extend none truncates every document at %d tokens (the model's %d, or --max-length if smaller)",
@@ -176,8 +179,17 @@ class IngestRun:
         return self.encoder
 
     def store_points(self, docs: list[SourceDocument], ready, embedded: list, term_counts: list | None = None) -> None:
-        """Build the points of ``docs`` from their embeddings (``None``: the document failed alone and is listed
-        in the summary) and write them; count new, updated and truncated documents."""
+        """Build the points of ``docs`` (:meth:`build_points`) and write them."""
+        stored = self.build_points(docs, ready, embedded, term_counts)
+        began = time.perf_counter()
+        self.store.upsert(self.collection, stored)
+        self.add_time("write", began)
+
+    def build_points(
+        self, docs: list[SourceDocument], ready, embedded: list, term_counts: list | None = None
+    ) -> list[StoredDocument]:
+        """The points of ``docs`` from their embeddings (``None``: the document failed alone and is listed in the
+        summary); counts new, updated and truncated documents in the summary."""
         encoder = self.ready_encoder()
         limit = encoder.token_limit
         hint = (
@@ -212,9 +224,7 @@ class IngestRun:
             self.summary.documents += 1
             self.summary.tokens += min(emb.n_tokens, limit)
             stored.append(document_point(doc, emb, self.fingerprint, chunks=chunks, sparse=sparse, **extra))
-        began = time.perf_counter()
-        self.store.upsert(self.collection, stored)
-        self.add_time("write", began)
+        return stored
 
 
 def prepare_documents(preparer, docs: list[SourceDocument], settings: IndexSettings):

@@ -1,0 +1,142 @@
+"""``longembed ingest --ray``: on a local Ray instance (2 CPUs) the sample meetings get exactly the points of the
+single-process ingest (ids, payloads, ``doc`` vectors and passage vectors within 1e-5, identical ``bm25`` sparse
+vectors), also when an encoder actor dies mid-run; a driver killed mid-way and run again leaves nothing lost or
+duplicated; without Ray, ``--ray`` is a one-line error.
+
+Real Ray (the ``dev`` extra installs it), the real all-MiniLM-L6-v2 model, the real embedded store."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clitools import CLI, REPO, cli_env, run_cli
+from longembed.ingest import ingest
+from longembed.settings import IndexSettings
+from longembed.store import open_store
+
+SAMPLE = REPO / "examples" / "meetings" / "docs"
+VECTORS = ("doc", "chunks", "bm25")
+
+
+def points(store: Path, collection: str = "c") -> dict[str, tuple[dict, dict]]:
+    """Point id -> (payload, named vectors) of every point of ``collection``."""
+    with open_store(store, create=False) as db:
+        names = [v for v in VECTORS if v != "chunks" or db.has_chunks(collection)]
+        names = [v for v in names if v != "bm25" or db.has_sparse(collection)]
+        return {r.point_id: (r.payload, r.vectors) for r in db.scroll(collection, vectors=names)}
+
+
+def assert_same_points(got: dict, want: dict) -> None:
+    assert sorted(got) == sorted(want)
+    for pid, (payload, vectors) in want.items():
+        other_payload, other_vectors = got[pid]
+        assert other_payload == payload, payload["path"]
+        assert sorted(other_vectors) == sorted(vectors)
+        for name, vector in vectors.items():
+            if name == "bm25":  # sparse: (indices, values)
+                assert other_vectors[name] == vector, payload["path"]
+            else:
+                a, b = np.asarray(other_vectors[name], dtype=np.float64), np.asarray(vector, dtype=np.float64)
+                assert a.shape == b.shape, (payload["path"], name)
+                assert np.abs(a - b).max() <= 1e-5, (payload["path"], name, np.abs(a - b).max())
+
+
+@pytest.mark.slow  # two default ingests of the 20 sample meetings: ~2 minutes on 2 cores
+def test_ray_ingest_writes_the_points_of_the_single_process_ingest_even_when_an_actor_dies(tmp_path, monkeypatch):
+    ray = pytest.importorskip("ray")
+    from longembed.ingest import distributed
+    from longembed.ingest.distributed import RayOptions, ingest_on_ray
+
+    with open_store(tmp_path / "single") as db:
+        single = ingest(SAMPLE, IndexSettings(), db, "c", progress=False)
+    assert single.documents == 20
+
+    killed = []
+    write = distributed._RayLoop._write
+
+    def write_after_killing_an_actor(loop, flight):
+        if not killed:  # an encoder actor dies with batches in flight: Ray restarts it and retries them
+            killed.append(loop.pool.actors[0])
+            ray.kill(loop.pool.actors[0], no_restart=False)
+        return write(loop, flight)
+
+    monkeypatch.setattr(distributed._RayLoop, "_write", write_after_killing_an_actor)
+    with open_store(tmp_path / "ray") as db:
+        on_ray = ingest_on_ray(SAMPLE, IndexSettings(), db, "c", RayOptions(num_cpus=2), progress=False)
+    assert killed and not ray.is_initialized()  # the local instance this run started is stopped
+    assert (on_ray.documents, on_ray.tokens, sorted(on_ray.new)) == (single.documents, single.tokens, sorted(single.new))
+    assert sorted(on_ray.truncated) == sorted(single.truncated) and not on_ray.failed
+
+    want = points(tmp_path / "single")
+    assert all(len(vectors["chunks"]) > 1 for _, vectors in want.values())  # passages are compared too
+    assert_same_points(points(tmp_path / "ray"), want)
+
+
+MEETING = re.compile(rb"[A-Z]{2}\d{4}[a-d]\.txt")
+
+
+def written(store: Path) -> int:
+    """Meetings whose name appears in collection ``c``'s shard files so far (read-only, from outside)."""
+    names: set[bytes] = set()
+    for path in (store / "collections" / "c" / "shard").rglob("*"):
+        if path.is_file() and "vector_storage" not in path.parts:
+            try:
+                names.update(MEETING.findall(path.read_bytes()))
+            except OSError:
+                continue
+    return len(names)
+
+
+@pytest.mark.slow  # a Ray ingest killed, then run again; a single-process ingest to compare: ~2 minutes
+def test_a_ray_ingest_killed_mid_way_then_run_again_loses_and_duplicates_nothing(tmp_path):
+    pytest.importorskip("ray")
+    options = ["--no-progress", "--collection", "c"]  # the defaults: a batch of 8 meetings takes seconds
+    store = tmp_path / "ray"
+    with open(tmp_path / "stderr.txt", "w") as err:
+        proc = subprocess.Popen(
+            [*CLI, "ingest", str(SAMPLE), "--store", str(store), *options, "--ray"],
+            cwd=tmp_path, env=cli_env(), stdout=subprocess.DEVNULL, stderr=err,
+        )
+        deadline = time.monotonic() + 300
+        while proc.poll() is None and time.monotonic() < deadline and written(store) < 1:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=60) == -signal.SIGKILL, (tmp_path / "stderr.txt").read_text()[-2000:]
+    before = written(store)
+    assert 1 <= before < 20  # killed after its first batch was written, before the last
+    again = run_cli("ingest", str(SAMPLE), "--store", str(store), *options, "--ray", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"ingested {20 - before} documents" in again.stdout and f"{before} unchanged, 0 pruned, 0 failed" in again.stdout
+    single = run_cli("ingest", str(SAMPLE), "--store", str(tmp_path / "single"), *options, cwd=tmp_path)
+    assert single.returncode == 0, single.stderr[-2000:]
+    got, want = points(store), points(tmp_path / "single")
+    assert len(got) == 20
+    assert_same_points(got, want)
+
+
+def test_ray_without_ray_installed_is_one_line_and_writes_nothing(tmp_path):
+    shadow = tmp_path / "no_ray" / "ray"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('No module named ray')\n")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text("A short note about the harbour budget.")
+    env = {**cli_env(), "PYTHONPATH": f"{shadow.parent}:{REPO}"}
+    done = subprocess.run([*CLI, "ingest", "docs", "--store", "store", "--ray"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1] == "error: --ray needs Ray, which is not installed: pip install 'longembed[ray]'"
+    assert "Traceback" not in done.stderr and not (tmp_path / "store").exists()
+
+
+def test_ray_encoders_without_ray_is_one_line(tmp_path):
+    (tmp_path / "a.txt").write_text("A short note.")
+    done = run_cli("ingest", "a.txt", "--store", "store", "--ray-encoders", "2", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == ["error: --ray-encoders needs --ray"]
