@@ -79,11 +79,17 @@ from longembed.settings import DEFAULT_PASSAGE_SIZE, DEFAULT_PASSAGES, PASSAGE_M
     "--ray-encoders", type=click.IntRange(min=1), default=None,
     help="Encoder actors on the Ray cluster (default: one per GPU, or one CPU actor when it has no GPU).",
 )
+@click.option("--shards", type=click.IntRange(min=1), default=None,
+              help="A new collection on a Qdrant cluster (--qdrant-url) is split into this many shards.")
+@click.option("--replication-factor", type=click.IntRange(min=1), default=None,
+              help="A new collection on a Qdrant cluster keeps this many copies of each shard.")
+@click.option("--on-disk", is_flag=True,
+              help="A new collection on a Qdrant server keeps its vectors and payload on disk (memory-mapped).")
 @user_errors
 def ingest(
     path, model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix, store,
     qdrant_url, collection, device, dtype, batch_tokens, progress, prune, force, rehash, follow_links, verbose,
-    sparse, read_limits, passages, passage_size, ray_address, ray_encoders,
+    sparse, read_limits, passages, passage_size, ray_address, ray_encoders, shards, replication_factor, on_disk,
 ) -> None:
     """Embed every .txt .md .pdf .html file under PATH (a folder, searched recursively, or one file) as one
     whole document and store it in a Qdrant collection.
@@ -95,7 +101,7 @@ def ingest(
     from longembed.ingest import ingest as run_ingest
     from longembed.ingest import scan
     from longembed.ingest.reader import shown_path as shown
-    from longembed.store import open_store
+    from longembed.store import ClusterLayout, open_store
 
     if ray_encoders is not None and ray_address is None:
         raise LongEmbedError("--ray-encoders needs --ray")
@@ -118,7 +124,11 @@ def ingest(
         import_ray()  # without Ray: one line, before the store is opened
         options["ray_options"] = RayOptions(address=ray_address or None, encoders=ray_encoders)
         run_ingest = ingest_on_ray
-    with open_store(store, qdrant_url) as db:
+    layout = ClusterLayout(shards, replication_factor, on_disk)
+    with open_store(store, qdrant_url, layout=layout) as db:
+        if not layout.is_default and db.exists(collection):
+            click.echo(f"note: collection {collection!r} exists and keeps its layout ({layout.describe()} apply to "
+                       "a new collection)", err=True)
         summary = run_ingest(listing, settings, db, collection, **options)
     for failure in summary.failed:
         click.echo(f"failed: {shown(failure.path)}: {shown(failure.reason)}", err=True)

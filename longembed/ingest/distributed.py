@@ -138,7 +138,7 @@ class _ray_session:  # noqa: N801 (a context manager used as a function)
         kwargs = {"num_cpus": self.options.num_cpus} if address is None and self.options.num_cpus else {}
         try:
             self.ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                          logging_level=logging.WARNING, **kwargs)
+                          logging_level=logging.ERROR, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise LongEmbedError(f"cannot reach the Ray cluster {address!r}: {str(exc).splitlines()[0]}") from None
         self.started = True
@@ -203,8 +203,10 @@ class _RayLoop:
         known = [None if (self.force or self.rehash) else self.state.triage.unchanged_stamp(self.listing.base, f)
                  for f in chunk]
         to_read = [f for stamp, f in zip(known, chunk) if stamp is None]
-        ref = (self.tasks.read.remote(self.listing.base, to_read, self.limits, self.analyzer_settings)
-               if to_read else None)
+        ref = None
+        if to_read:  # a file to read is likely a document to embed: the actors load the model meanwhile
+            self.pool.start()
+            ref = self.tasks.read.remote(self.listing.base, to_read, self.limits, self.analyzer_settings)
         return known, ref, n_bytes
 
     def _triage(self, known: list, ref, n_bytes: int) -> _InFlight | None:

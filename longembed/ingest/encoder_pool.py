@@ -65,7 +65,8 @@ class RemoteEncoder:
 
 
 class EncoderPool:
-    """``size`` encoder actors, created on the first call of :meth:`encoder`; batches go round-robin.
+    """``size`` encoder actors, created by :meth:`start` (when the first file must be read: they load the model
+    while files are read) or :meth:`encoder`; batches go round-robin.
 
     Args:
         use_gpu: one GPU per actor (``num_gpus=1``); otherwise CPU actors of one CPU each (their torch threads:
@@ -89,10 +90,7 @@ class EncoderPool:
             ModelLoadError, ExtensionError, LongEmbedError: building the encoder failed (the actor's own error).
         """
         if self._remote is None:
-            actor = self.ray.remote(EncoderActor).options(
-                num_gpus=1 if self.use_gpu else 0, num_cpus=1, max_restarts=-1, max_task_retries=2,
-            )
-            self.actors = [actor.remote(self.settings, self.run, self.threads) for _ in range(self.size)]
+            self.start()
             try:
                 info = self.ray.get(self.actors[0].describe.remote())
             except Exception as exc:  # noqa: BLE001 (a RayTaskError subclassing the actor's own error)
@@ -102,6 +100,14 @@ class EncoderPool:
             self.preparer_ref = self.ray.put(info.pop("preparer"))
             self._remote = RemoteEncoder(self, **info)
         return self._remote
+
+    def start(self) -> None:
+        """Create the actors without waiting for them (each loads the model meanwhile); idempotent."""
+        if not self.actors:
+            actor = self.ray.remote(EncoderActor).options(
+                num_gpus=1 if self.use_gpu else 0, num_cpus=1, max_restarts=-1, max_task_retries=2,
+            )
+            self.actors = [actor.remote(self.settings, self.run, self.threads) for _ in range(self.size)]
 
     def submit(self, prepared, keep_segments: bool = False):
         """Encode one batch (its prepared texts, or an ObjectRef of them) on the next actor; returns the

@@ -42,6 +42,7 @@ from longembed.store.schema import (
 
 __getattr__ = lazy_exports(__name__, {
     "BACKENDS": "longembed.store.backends",
+    "ClusterLayout": "longembed.store.cluster",
     "open_store": "longembed.store.backends",
     "EdgeStore": "longembed.store.edge",
     "QdrantClientStore": "longembed.store.qdrant",
@@ -52,6 +53,6 @@ __getattr__ = lazy_exports(__name__, {
 __all__ = [
     "BACKENDS", "CHUNKS_VECTOR", "DEFAULT_COLLECTION", "DEFAULT_STORE", "DOC_VECTOR", "LOCAL_STORE_FILES",
     "MAX_STORED_TEXT_CHARS", "POINT_NAMESPACE", "SCROLL_PAGE", "SETTINGS_VERSION", "SPARSE_VECTOR", "STATE_FIELDS",
-    "CollectionSchema", "DocumentPayload", "EdgeStore", "Hit", "IndexSettings", "QdrantClientStore", "Record", "SparseVector", "Store",
+    "ClusterLayout", "CollectionSchema", "DocumentPayload", "EdgeStore", "Hit", "IndexSettings", "QdrantClientStore", "Record", "SparseVector", "Store",
     "StoredDocument", "StoredState", "VectorQuery", "VectorStore", "open_store", "point_id",
 ]

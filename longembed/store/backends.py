@@ -24,35 +24,45 @@ from urllib.parse import urlsplit
 
 from longembed.errors import StoreError
 from longembed.settings import DEFAULT_STORE
+from longembed.store.cluster import ClusterLayout
 from longembed.store.protocol import VectorStore
 
 log = logging.getLogger(__name__)
 
 
-def _server(url: str, create: bool) -> VectorStore:
+def _server(url: str, create: bool, layout: ClusterLayout | None = None) -> VectorStore:
     from longembed.store.qdrant import QdrantClientStore
 
-    return QdrantClientStore(url=url, create=create)
+    return QdrantClientStore(url=url, create=create, layout=layout)
 
 
-BACKENDS: dict[str, Callable[[str, bool], VectorStore]] = {"http": _server, "https": _server}
-"""URL scheme -> a function ``(url, create)`` that opens the store there."""
+BACKENDS: dict[str, Callable[..., VectorStore]] = {"http": _server, "https": _server}
+"""URL scheme -> a function ``(url, create, layout)`` that opens the store there."""
 
 
-def open_store(path: str | Path = DEFAULT_STORE, url: str | None = None, create: bool = True) -> VectorStore:
+def open_store(
+    path: str | Path = DEFAULT_STORE, url: str | None = None, create: bool = True, layout: ClusterLayout | None = None
+) -> VectorStore:
     """The store at ``url`` (a server) or, without one, the store directory ``path``.
 
     Args:
         create: create a missing store directory (``False``: a missing one is an error, for queries).
+        layout: how the server lays out the collections it creates (shards, replicas, on disk); servers only.
 
     Raises:
-        StoreError: an unknown URL scheme (lists the known ones), or the store cannot be opened.
+        StoreError: an unknown URL scheme (lists the known ones), the store cannot be opened, or a ``layout``
+            other than the default for a store directory.
     """
     if url is not None:
         scheme = urlsplit(url).scheme.lower()
         if scheme not in BACKENDS:
             raise StoreError(f"cannot open {url!r}: unknown scheme {scheme!r}; valid: {', '.join(sorted(BACKENDS))}")
-        return BACKENDS[scheme](url, create)
+        return BACKENDS[scheme](url, create, layout)
+    if layout is not None and not layout.is_default:
+        raise StoreError(
+            "--shards, --replication-factor and --on-disk lay out a new collection on a Qdrant server: give "
+            "--qdrant-url (the embedded store keeps one shard in this process)"
+        )
     return open_directory(Path(path), create)
 
 

@@ -20,6 +20,7 @@ from qdrant_client import QdrantClient, models
 
 from longembed.errors import CollectionNotFound, StoreError, first_line
 from longembed.settings import DEFAULT_STORE
+from longembed.store.cluster import ClusterLayout
 from longembed.store.collections import DerivedOperations
 from longembed.store.local import check_local_store
 from longembed.store.locked_calls import LockedCalls
@@ -43,14 +44,20 @@ class QdrantClientStore(DerivedOperations):
         path: directory of the embedded store (created when missing and ``create``); ignored when ``url`` is given.
         url: Qdrant server URL, e.g. ``http://localhost:6333``.
         create: create a missing local store directory (``False`` for read-only uses such as queries).
+        layout: shards, replication factor and on-disk storage of the collections this store creates on a
+            server (:class:`~longembed.store.cluster.ClusterLayout`; default: the server's).
 
     Raises:
         StoreError: the local store is held by another process, is damaged or incompatible, does not exist
             (``create=False``), or the server cannot be reached.
     """
 
-    def __init__(self, path: str | Path = DEFAULT_STORE, url: str | None = None, create: bool = True) -> None:
+    def __init__(
+        self, path: str | Path = DEFAULT_STORE, url: str | None = None, create: bool = True,
+        layout: ClusterLayout | None = None,
+    ) -> None:
         self.location = url or str(path)
+        self.layout = layout or ClusterLayout()
         if url:
             self.client = _open_server(url)
             return
@@ -130,17 +137,22 @@ class QdrantClientStore(DerivedOperations):
         self._guarded("update", collection, lambda: self.client.update_collection(collection, metadata=metadata))
 
     def create_collection(self, collection: str, schema: CollectionSchema, metadata: dict[str, Any]) -> None:
-        vectors = {DOC_VECTOR: models.VectorParams(size=schema.dimension, distance=models.Distance.COSINE)}
+        on_disk = True if self.layout.on_disk else None
+        vectors = {
+            DOC_VECTOR: models.VectorParams(size=schema.dimension, distance=models.Distance.COSINE, on_disk=on_disk)
+        }
         if schema.chunks:
             vectors[CHUNKS_VECTOR] = models.VectorParams(
                 size=schema.dimension,
                 distance=models.Distance.COSINE,
                 multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM),
+                on_disk=on_disk,
             )
         sparse = {SPARSE_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)} if schema.sparse else None
         try:
             self.client.create_collection(
                 collection, vectors_config=vectors, sparse_vectors_config=sparse, metadata=metadata,
+                **self.layout.collection_params(),
             )
         except ValueError as exc:  # local mode: a name that is not allowed (e.g. "../x")
             raise StoreError(f"cannot create collection {collection!r}: {first_line(exc)}") from None

@@ -13,39 +13,20 @@ import subprocess
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from clitools import CLI, REPO, cli_env, run_cli
+from pointtools import assert_same_points, points_of
 from longembed.ingest import ingest
 from longembed.settings import IndexSettings
 from longembed.store import open_store
 
 SAMPLE = REPO / "examples" / "meetings" / "docs"
-VECTORS = ("doc", "chunks", "bm25")
 
 
 def points(store: Path, collection: str = "c") -> dict[str, tuple[dict, dict]]:
-    """Point id -> (payload, named vectors) of every point of ``collection``."""
     with open_store(store, create=False) as db:
-        names = [v for v in VECTORS if v != "chunks" or db.has_chunks(collection)]
-        names = [v for v in names if v != "bm25" or db.has_sparse(collection)]
-        return {r.point_id: (r.payload, r.vectors) for r in db.scroll(collection, vectors=names)}
-
-
-def assert_same_points(got: dict, want: dict) -> None:
-    assert sorted(got) == sorted(want)
-    for pid, (payload, vectors) in want.items():
-        other_payload, other_vectors = got[pid]
-        assert other_payload == payload, payload["path"]
-        assert sorted(other_vectors) == sorted(vectors)
-        for name, vector in vectors.items():
-            if name == "bm25":  # sparse: (indices, values)
-                assert other_vectors[name] == vector, payload["path"]
-            else:
-                a, b = np.asarray(other_vectors[name], dtype=np.float64), np.asarray(vector, dtype=np.float64)
-                assert a.shape == b.shape, (payload["path"], name)
-                assert np.abs(a - b).max() <= 1e-5, (payload["path"], name, np.abs(a - b).max())
+        return points_of(db, collection)
 
 
 @pytest.mark.slow  # two default ingests of the 20 sample meetings: ~2 minutes on 2 cores
