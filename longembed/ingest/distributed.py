@@ -161,6 +161,7 @@ class _InFlight:
     batch: object
     docs: list[SourceDocument]
     ready_ref: object
+    facts_ref: object
     embedded_ref: object
     n_bytes: int
 
@@ -230,15 +231,15 @@ class _RayLoop:
             batch.term_counts = [c if c is not None else state.sparse.analyzer.term_counts(d.text)
                                  for c, d in zip(todo, docs)]
         state.ready_encoder()  # the pool's actors load the model on the first batch that needs it; the collection
-        ready_ref = self.tasks.prepare.remote(self.pool.preparer_ref, docs, state.settings)
+        ready_ref, facts_ref = self.tasks.prepare.remote(self.pool.preparer_ref, docs, state.settings)
         embedded_ref = self.pool.submit(ready_ref, state.with_chunks)
-        return _InFlight(batch, docs, ready_ref, embedded_ref, n_bytes)
+        return _InFlight(batch, docs, ready_ref, facts_ref, embedded_ref, n_bytes)
 
     def _write(self, flight: _InFlight) -> None:
         """Wait for one batch's vectors and write its points (a failed batch is encoded again one by one)."""
         state = self.state
         began = time.perf_counter()
-        ready = self.ray.get(flight.ready_ref)
+        ready = self.ray.get(flight.facts_ref)  # clipped and passages; the token ids stay with the workers
         try:
             embedded = self.ray.get(flight.embedded_ref)
         except Exception as exc:  # noqa: BLE001 (a RayTaskError wraps the model's exception)
@@ -246,8 +247,8 @@ class _RayLoop:
             if isinstance(cause, (LongEmbedError, KeyboardInterrupt)):
                 raise cause from None
             embedded = encode_each_on_error(
-                state.encoder, ready, flight.docs, state.summary.failed, state.with_chunks,
-                lambda d: self.ray.get(self.tasks.prepare.remote(self.pool.preparer_ref, [d], state.settings)),
+                state.encoder, self.ray.get(flight.ready_ref), flight.docs, state.summary.failed, state.with_chunks,
+                lambda d: self.ray.get(self.tasks.prepare.remote(self.pool.preparer_ref, [d], state.settings)[0]),
             )
         state.add_time("encode", began)
         if self.server_url is None:

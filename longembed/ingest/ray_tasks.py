@@ -6,6 +6,7 @@ every worker), made remote once per Ray module by :func:`ray_tasks`; Ray itself 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -49,10 +50,20 @@ def read_files(
     return reads, counts
 
 
-def prepare_texts(preparer, docs: list[SourceDocument], settings: IndexSettings):
+@dataclass(frozen=True)
+class PreparedFacts:
+    """What the driver needs of a batch's prepared texts to build its points (not the token ids)."""
+
+    clipped: list[bool] | None
+    passages: list | None
+
+
+def prepare_texts(preparer, docs: list[SourceDocument], settings: IndexSettings) -> tuple[object, PreparedFacts]:
     """``docs`` tokenized and split into model inputs (and passages) by the encoder's ``preparer``
-    (:func:`~longembed.ingest.run.prepare_documents`)."""
-    return prepare_documents(preparer, docs, settings)
+    (:func:`~longembed.ingest.run.prepare_documents`), and the facts of them the driver needs (two Ray objects:
+    the token ids go to an encoder actor only)."""
+    ready = prepare_documents(preparer, docs, settings)
+    return ready, PreparedFacts(ready.clipped, ready.passages)
 
 
 def write_points(url: str, collection: str, points: list) -> int:
@@ -77,6 +88,6 @@ def ray_tasks(ray) -> SimpleNamespace:
     (:func:`prepare_texts`) and ``write`` (:func:`write_points`); each retried by Ray when its worker dies."""
     return SimpleNamespace(
         read=ray.remote(max_retries=3)(read_files),
-        prepare=ray.remote(max_retries=3)(prepare_texts),
+        prepare=ray.remote(max_retries=3, num_returns=2)(prepare_texts),
         write=ray.remote(max_retries=3)(write_points),
     )

@@ -121,3 +121,25 @@ def test_ray_encoders_without_ray_is_one_line(tmp_path):
     done = run_cli("ingest", "a.txt", "--store", "store", "--ray-encoders", "2", cwd=tmp_path)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == ["error: --ray-encoders needs --ray"]
+
+
+def test_files_that_cannot_be_read_are_listed_per_file_on_ray_as_in_one_process(tmp_path):
+    pytest.importorskip("ray")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("The harbour budget was approved by the committee on Tuesday.")
+    (docs / "empty.txt").write_text("")
+    (docs / "blob.txt").write_bytes(bytes(range(256)) * 8)
+    fast = ["--extend", "none", "--max-length", "128", "--no-progress"]
+    outputs = []
+    for extra in ([], ["--ray"]):
+        done = run_cli("ingest", "docs", "--store", f"store{len(extra)}", *fast, *extra, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr[-2000:]
+        failed = sorted(line for line in done.stderr.splitlines() if line.startswith("failed: "))
+        outputs.append((failed, done.stdout.split("; in ")[0]))
+    assert outputs[1] == outputs[0]
+    assert outputs[0][0] == [
+        "failed: blob.txt: binary file, not text (it holds NUL bytes and no UTF-16/32 byte-order mark)",
+        "failed: empty.txt: empty file",
+    ]
+    assert outputs[0][1].startswith("ingested 1 documents (")
