@@ -142,4 +142,4 @@ def test_files_that_cannot_be_read_are_listed_per_file_on_ray_as_in_one_process(
         "failed: blob.txt: binary file, not text (it holds NUL bytes and no UTF-16/32 byte-order mark)",
         "failed: empty.txt: empty file",
     ]
-    assert outputs[0][1].startswith("ingested 1 documents (")
+    assert outputs[0][1].startswith("ingested 1 document (13 tokens): 1 new, 0 updated, 0 unchanged, 0 pruned, 2 failed")
