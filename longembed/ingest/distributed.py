@@ -104,13 +104,14 @@ def ingest_on_ray(
     summary = listing_summary(listing)
     with _ray_session(ray, options):
         gpus = int(ray.cluster_resources().get("GPU", 0))
+        use_gpu = gpus > 0 and not (run or RunOptions()).device.startswith("cpu")
         state = IngestRun.start(settings, store, collection, None, run, summary, sparse=sparse, by_name=by_name,
-                                on_cpu=gpus == 0)
+                                on_cpu=not use_gpu)
         state.started = started
-        n_encoders = options.encoders or max(gpus, 1)
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        pool = EncoderPool(ray, state.settings, state.run, n_encoders, use_gpu=gpus > 0,
-                           threads=max(cpus // n_encoders, 1))
+        n_encoders = options.encoders or (gpus if use_gpu else 1)
+        node_cpus = max((int(n["Resources"].get("CPU", 1)) for n in ray.nodes() if n.get("Alive")), default=1)
+        pool = EncoderPool(ray, state.settings, state.run, n_encoders, use_gpu=use_gpu,
+                           threads=max(min(node_cpus, int(ray.cluster_resources().get("CPU", 1)) // n_encoders), 1))
         state.encoder_factory = pool.encoder
         try:
             _RayLoop(ray, state, pool, listing, force, rehash, limits, options.batches_ahead,
@@ -146,6 +147,17 @@ class _ray_session:  # noqa: N801 (a context manager used as a function)
     def __exit__(self, *exc: object) -> None:
         if self.started:
             self.ray.shutdown()
+
+
+def _result(ray, ref):
+    """``ray.get(ref)``, raising a task's own LongEmbedError (a StoreError of a server write, say) as itself: one
+    line for the command line, not Ray's wrapped traceback."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as exc:
+        if isinstance(exc.cause, LongEmbedError):
+            raise exc.cause from None
+        raise
 
 
 def _server_url(store: VectorStore) -> str | None:
@@ -214,7 +226,7 @@ class _RayLoop:
         """Triage one batch of reads in the driver, record what needs no model, send the rest to the pool."""
         state = self.state
         began = time.perf_counter()
-        reads, counts = self.ray.get(ref) if ref is not None else ([], [])
+        reads, counts = _result(self.ray, ref) if ref is not None else ([], [])
         state.add_time("read", began)
         fresh, counted = iter(reads), iter(counts)
         merged = [stamp if stamp is not None else next(fresh) for stamp in known]
@@ -239,7 +251,7 @@ class _RayLoop:
         """Wait for one batch's vectors and write its points (a failed batch is encoded again one by one)."""
         state = self.state
         began = time.perf_counter()
-        ready = self.ray.get(flight.facts_ref)  # clipped and passages; the token ids stay with the workers
+        ready = _result(self.ray, flight.facts_ref)  # clipped and passages; the token ids stay with the workers
         try:
             embedded = self.ray.get(flight.embedded_ref)
         except Exception as exc:  # noqa: BLE001 (a RayTaskError wraps the model's exception)
@@ -263,6 +275,6 @@ class _RayLoop:
         """Wait until at most ``keep`` server writes are in flight (a failed write raises its StoreError)."""
         while len(self.writes) > keep:
             began = time.perf_counter()
-            self.ray.get(self.writes.popleft())
+            _result(self.ray, self.writes.popleft())
             self.state.add_time("write", began)
 
