@@ -186,7 +186,10 @@ class _RayLoop:
         self.ray, self.state, self.pool, self.listing = ray, state, pool, listing
         self.tasks = ray_tasks(ray)
         self.force, self.rehash, self.limits, self.server_url = force, rehash, limits, server_url
-        self.window = max(pool.size * (batches_ahead + 1), 2)
+        self.encoding = max(pool.size * batches_ahead, 1)
+        """Batches triaged and sent to the pool (tokenizing, queued or encoding) before the driver waits for one."""
+        self.window = self.encoding + 2
+        """Batches in flight in all, reads included."""
         self.writes: deque = deque()
         self.analyzer_settings = state.sparse.settings if state.sparse.active else None
 
@@ -202,7 +205,7 @@ class _RayLoop:
             while pending or reads or encodes:
                 while pending and len(reads) + len(encodes) < self.window:
                     reads.append(self._submit_read(*pending.popleft()))
-                if encodes and (len(encodes) >= self.window // 2 or not reads):
+                if encodes and (len(encodes) >= self.encoding or not reads):
                     self._write(encodes.popleft())
                     continue
                 flight = self._triage(*reads.popleft())
