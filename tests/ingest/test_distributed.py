@@ -7,6 +7,7 @@ Real Ray (the ``dev`` extra installs it), the real all-MiniLM-L6-v2 model, the r
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -66,10 +67,12 @@ MEETING = re.compile(rb"[A-Z]{2}\d{4}[a-d]\.txt")
 def written(store: Path) -> int:
     """Meetings whose name appears in collection ``c``'s shard files so far (read-only, from outside)."""
     names: set[bytes] = set()
-    for path in (store / "collections" / "c" / "shard").rglob("*"):
-        if path.is_file() and "vector_storage" not in path.parts:
+    for folder, _, files in os.walk(store / "collections" / "c" / "shard"):  # skips folders that vanish meanwhile
+        if "vector_storage" in Path(folder).parts:
+            continue
+        for name in files:
             try:
-                names.update(MEETING.findall(path.read_bytes()))
+                names.update(MEETING.findall((Path(folder) / name).read_bytes()))
             except OSError:
                 continue
     return len(names)
