@@ -9,12 +9,12 @@ from __future__ import annotations
 from longembed.lazy import lazy_exports
 
 _EXPORTS = {
-    "SUPPORTED_EXTENSIONS": "longembed.ingest.reader",
-    "Listing": "longembed.ingest.reader",
-    "ReadFailure": "longembed.ingest.reader",
+    "SUPPORTED_EXTENSIONS": "longembed.ingest.listing",
+    "Listing": "longembed.ingest.listing",
+    "ReadFailure": "longembed.ingest.listing",
     "SourceDocument": "longembed.ingest.reader",
     "read_documents": "longembed.ingest.reader",
-    "scan": "longembed.ingest.reader",
+    "scan": "longembed.ingest.listing",
     "IngestSummary": "longembed.ingest.summary",
     "ingest": "longembed.ingest.pipeline",
     "ingest_documents": "longembed.ingest.pipeline",
