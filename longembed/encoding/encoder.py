@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from longembed.encoding.forward import batch_inputs, token_budget_batches
-from longembed.encoding.pooling import finish, pool, span_means
+from longembed.encoding.pooling import embed_pooled, pool, span_means
 from longembed.encoding.prepare import PreparedTexts, Preparer
 from longembed.errors import LongEmbedError
 from longembed.extenders import Extender, Segment, build_extender
@@ -258,12 +258,12 @@ class Encoder:
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         inputs = self.batch_inputs(segments)
         hidden = self.token_states(inputs)
-        pooled = self.finish(pool(hidden, inputs["attention_mask"], self.pooling)).cpu().numpy()
+        pooled = self.embed_pooled(pool(hidden, inputs["attention_mask"], self.pooling)).cpu().numpy()
         counts = [len(s) for s in spans]
         vectors = np.zeros((0, self.dimension), dtype=np.float32)
         if any(counts):
             means = span_means(hidden, [len(s.input_ids) for s in segments], spans, self._left_padded)
-            vectors = self.finish(means).cpu().numpy().astype(np.float32)
+            vectors = self.embed_pooled(means).cpu().numpy().astype(np.float32)
         bounds = np.cumsum([0] + counts)
         return pooled, [vectors[bounds[i] : bounds[i + 1]] for i in range(len(segments))]
 
@@ -276,13 +276,13 @@ class Encoder:
         """Forward → pool → Dense head → L2-normalise for :meth:`batch_inputs`; float32, shape (n, d).
 
         Runs with autograd when the caller allows it (position tuning trains through it)."""
-        return self.finish(pool(self.token_states(inputs), inputs["attention_mask"], self.pooling))
+        return self.embed_pooled(pool(self.token_states(inputs), inputs["attention_mask"], self.pooling))
 
     def token_states(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         """The model's last hidden states for :meth:`batch_inputs`, float32, shape (n, longest, hidden size)
         (sentence-transformers' ``token_embeddings``)."""
         return self.model(**inputs).last_hidden_state.float()
 
-    def finish(self, pooled: torch.Tensor) -> torch.Tensor:
+    def embed_pooled(self, pooled: torch.Tensor) -> torch.Tensor:
         """Pooled token states (shape (n, hidden size)) → Dense head (if any) → L2-normalised, shape (n, d)."""
-        return finish(pooled, self.head, self.normalize)
+        return embed_pooled(pooled, self.head, self.normalize)

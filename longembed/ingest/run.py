@@ -91,7 +91,7 @@ class IngestRun:
         """After the last batch: recount the ``bm25`` length statistics (re-weighting when the mean drifted)."""
         if self.summary.documents or self.summary.pruned:
             began = time.perf_counter()
-            self.sparse.finish(self.store, self.collection)
+            self.sparse.refresh(self.store, self.collection)
             self.summary.sparse_seconds += time.perf_counter() - began
         self.summary.seconds = time.perf_counter() - self.started
         return self.summary
