@@ -1,6 +1,7 @@
 """Request bodies the server can always answer: error bodies that serialise, names checked before the file
 system sees them, multipart bodies that must be complete, and uploads kept where the next start removes them.
 
+- :class:`BodySizeLimit`: a body over the server's limit is a 413, refused before or while it is read.
 - :func:`validation_error_body`: FastAPI's 422 body echoes the offending input, which can be ``NaN``,
   ``inf`` or a lone surrogate that JSON cannot encode (a 500). Ours keeps ``loc``, ``msg`` and ``type``,
   made printable, and drops the input.
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import HTTPException
+from fastapi.responses import JSONResponse
 from pydantic import AfterValidator
 
 from longembed.errors import IngestError
@@ -209,3 +211,37 @@ class UploadArea:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.folder.mkdir(exist_ok=True, mode=0o700)
         return tempfile.TemporaryDirectory(prefix="upload-", dir=self.folder)
+
+
+class BodySizeLimit:
+    """ASGI middleware: refuse request bodies over ``max_bytes`` with 413 and a JSON ``detail``.
+
+    A declared ``Content-Length`` over the limit is refused before the body is read; a streamed body is
+    counted as it arrives and refused as soon as it passes the limit.
+    """
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.detail = f"request body larger than the server's limit of {max_bytes} bytes"
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await JSONResponse({"detail": self.detail}, status_code=413)(scope, receive, send)
+            return
+        received = 0
+
+        async def counted_receive() -> dict:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(413, self.detail)  # FastAPI answers it as JSON
+            return message
+
+        await self.app(scope, counted_receive, send)
