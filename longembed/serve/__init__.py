@@ -7,6 +7,7 @@
 - :mod:`~longembed.serve.run`: binding a socket and running uvicorn (``longembed serve``);
 - :mod:`~longembed.serve.security` (Host/Origin/token checks), :mod:`~longembed.serve.requests` (upload names,
   multipart bodies), :mod:`~longembed.serve.fair` (fair sharing of the model), :mod:`~longembed.serve.address`
-  (the address file a server writes next to its store), :mod:`~longembed.serve.openai_errors` (errors of the
+  (the address file a server writes next to its store), :mod:`~longembed.serve.client` (finding and asking
+  the server that holds a store), :mod:`~longembed.serve.openai_errors` (errors of the
   ``/v1/`` routes in OpenAI's shape).
 """
