@@ -73,6 +73,29 @@ class DerivedOperations:
             )
         return IndexSettings.from_dict(metadata["settings"])
 
+    def collection_info(self, collection: str) -> dict[str, Any]:
+        """What ``longembed collections info`` and ``GET /collections`` show of ``collection``: ``name``,
+        ``documents`` (points), the recorded settings dict, and the passage fields always (``passage_size`` and
+        ``passage_sentences`` are ``None`` for a collection without passages, which records neither).
+
+        Raises:
+            CollectionNotFound: no such collection. StoreError: a collection longembed did not make.
+        """
+        settings = self.settings(collection)
+        return {"name": collection, "documents": self.count(collection), **settings.to_dict(),
+                **settings.passage_fields()}
+
+    def collection_infos(self) -> list[dict[str, Any]]:
+        """:meth:`collection_info` of every collection longembed made, in :meth:`collections` order (the others,
+        and any dropped meanwhile, are left out)."""
+        infos = []
+        for name in self.collections():
+            try:
+                infos.append(self.collection_info(name))
+            except StoreError:  # CollectionNotFound (dropped meanwhile) included
+                continue
+        return infos
+
     def check_settings(self, collection: str, settings: IndexSettings) -> None:
         """Refuse to write to an existing ``collection`` built with other settings.
 
