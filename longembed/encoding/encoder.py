@@ -64,6 +64,9 @@ class Encoder:
 
     Args:
         settings: model, extension method and parameters, max length, prefixes, passages.
+        model_path: the model's folder when the caller has already resolved the model and its defaults into
+            ``settings`` (:func:`~longembed.models.paths.with_model_defaults`, as an ingest does); ``settings`` are
+            then used as they are. ``None``: both are resolved here.
         run: device, weight dtype and padded tokens per forward pass (:class:`~longembed.settings.RunOptions`);
             the model is cast to the dtype after the extender has prepared it (so ``pi`` interpolates in
             float32); embeddings are always float32. Settings with ``quantization="int8"`` run float32
@@ -77,7 +80,7 @@ class Encoder:
         ExtensionError: the extension method is unknown, badly parameterised, or does not fit the model.
     """
 
-    def __init__(self, settings: IndexSettings, run: RunOptions | None = None) -> None:
+    def __init__(self, settings: IndexSettings, run: RunOptions | None = None, model_path: str | None = None) -> None:
         run = run or RunOptions()
         if settings.quantization == "int8" or run.dtype == "int8":
             if run.dtype == "int8" and settings.quantization != "int8":
@@ -96,9 +99,10 @@ class Encoder:
         self.interruptible = False
         """True during a forward pass that runs the model as prepared (segments of the default variant, no
         attention scaling): another forward may run between its layers (see :func:`~longembed.serve.fair.share_device`)."""
-        loaded = load_model(settings.model, self.device)
+        loaded = load_model(settings.model, self.device, model_path)
         self.model_path = loaded.path
-        self.settings = with_model_defaults(settings, loaded.folder)
+        resolved = model_path is not None  # the caller resolved the defaults with the path
+        self.settings = settings if resolved else with_model_defaults(settings, loaded.folder, loaded.path)
         self.pooling: Pooling = loaded.folder.pooling
         self.normalize = True  # longembed always stores L2-normalised vectors (cosine = dot product)
         self.tokenizer, self.model, self.head = loaded.tokenizer, loaded.model, loaded.head
