@@ -12,29 +12,24 @@ from it) is imported without torch.
 
 from __future__ import annotations
 
-from longembed.lazy import lazy_exports
+from longembed.lazy import by_name, lazy_exports
 
-_EXPORTS = {
-    **dict.fromkeys(("Extender", "Framing", "ModelPositions", "PositionKind", "Segment"), "longembed.extenders.base"),
-    **dict.fromkeys(("EXTENDERS", "build_extender", "extender_class", "methods_for"), "longembed.extenders.lookup"),
-    "GroupedPositions": "longembed.extenders.grouped_positions",
-    "grouped_position_ids": "longembed.extenders.grouped_positions",
-    "ParallelContextWindows": "longembed.extenders.parallel_windows",
-    "window_starts": "longembed.extenders.parallel_windows",
-    "PositionInterpolation": "longembed.extenders.position_interpolation",
-    "find_position_embeddings": "longembed.extenders.position_interpolation",
-    "interpolate_position_embeddings": "longembed.extenders.position_interpolation",
-    "RecurrentPositions": "longembed.extenders.recurrent_positions",
-    "recurrent_position_ids": "longembed.extenders.recurrent_positions",
-    **dict.fromkeys(
-        ("NtkInterpolation", "RopePositionInterpolation", "YarnInterpolation", "ntk_lambda"),
-        "longembed.extenders.rope_scaling",
+_EXPORTS = by_name({
+    "longembed.extenders.base": ("Extender", "Framing", "ModelPositions", "PositionKind", "Segment"),
+    "longembed.extenders.lookup": ("EXTENDERS", "build_extender", "extender_class", "methods_for"),
+    "longembed.extenders.grouped_positions": ("GroupedPositions", "grouped_position_ids"),
+    "longembed.extenders.parallel_windows": ("ParallelContextWindows", "window_starts"),
+    "longembed.extenders.position_interpolation": (
+        "PositionInterpolation", "find_position_embeddings", "interpolate_position_embeddings",
     ),
-    "SelfExtend": "longembed.extenders.self_extend",
-    "self_extend_defaults": "longembed.extenders.self_extend",
-    "Truncation": "longembed.extenders.truncation",
-    "TunedPositions": "longembed.extenders.tuned_positions",
-}
+    "longembed.extenders.recurrent_positions": ("RecurrentPositions", "recurrent_position_ids"),
+    "longembed.extenders.rope_scaling": (
+        "NtkInterpolation", "RopePositionInterpolation", "YarnInterpolation", "ntk_lambda",
+    ),
+    "longembed.extenders.self_extend": ("SelfExtend", "self_extend_defaults"),
+    "longembed.extenders.truncation": ("Truncation",),
+    "longembed.extenders.tuned_positions": ("TunedPositions",),
+})
 __all__ = sorted(_EXPORTS)
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)
