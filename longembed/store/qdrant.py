@@ -221,11 +221,9 @@ class QdrantClientStore(DerivedOperations):
         return self.client.count(collection, exact=True).count
 
     # -- search ------------------------------------------------------------------------------------------
-    def query_batch(
-        self, collection: str, queries: Sequence[VectorQuery], payload: bool = False, vectors: Sequence[str] = ()
+    def _query_batch(
+        self, collection: str, queries: Sequence[VectorQuery], payload: bool, vectors: Sequence[str]
     ) -> list[list[Hit]]:
-        if not queries:
-            return []
         requests = [
             models.QueryRequest(
                 query=_query(q), using=q.using, limit=q.limit, filter=_filter(q), with_payload=payload,
@@ -235,9 +233,7 @@ class QdrantClientStore(DerivedOperations):
         ]
         return [_hits(r.points) for r in self.client.query_batch_points(collection, requests)]
 
-    def fuse(self, collection: str, queries: Sequence[VectorQuery], fusion: Fusion, k: int) -> list[Hit]:
-        if not queries:
-            return []
+    def _fuse(self, collection: str, queries: Sequence[VectorQuery], fusion: Fusion, k: int) -> list[Hit]:
         prefetch = [models.Prefetch(query=_query(q), using=q.using, limit=q.limit, filter=_filter(q)) for q in queries]
         # Qdrant's default rank constant for RRF is RRF_K, the one EdgeStore passes explicitly
         query = models.FusionQuery(fusion=models.Fusion.RRF if fusion == "rrf" else models.Fusion.DBSF)
