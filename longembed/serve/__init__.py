@@ -9,5 +9,5 @@
   multipart bodies), :mod:`~longembed.serve.fair` (fair sharing of the model), :mod:`~longembed.serve.address`
   (the address file a server writes next to its store), :mod:`~longembed.serve.client` (finding and asking
   the server that holds a store), :mod:`~longembed.serve.openai_errors` (errors of the
-  ``/v1/`` routes in OpenAI's shape).
+  ``/v1/`` routes in OpenAI's shape), :mod:`~longembed.serve.asgi` (the middleware's HTTP-only shape).
 """
