@@ -8,6 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 
+def by_name(modules: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """``{module: (name, ...)}`` (a package's public names, grouped by the module that defines them) as the
+    ``{name: module}`` that :func:`lazy_exports` takes."""
+    return {name: module for module, names in modules.items() for name in names}
+
+
 def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
     """A module ``__getattr__`` for ``package``: public name -> the module that defines it, imported when the name
     is first used.

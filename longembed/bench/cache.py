@@ -127,6 +127,11 @@ class _Deferred:
     kind: TextKind
 
 
+def _forwarded(name: str) -> property:
+    """A read-only property that answers the wrapped encoder's ``name``."""
+    return property(lambda self: getattr(self.encoder, name), doc=f"The wrapped encoder's ``{name}``.")
+
+
 class _CountingEncoder:
     """A wrapper of a real :class:`~longembed.encoding.encoder.Encoder` that counts the documents it returns and their
     encode time (see the subclasses' attributes); it implements
@@ -142,21 +147,10 @@ class _CountingEncoder:
         self.seconds = 0.0
         self.computed_seconds = 0.0
 
-    @property
-    def settings(self) -> IndexSettings:
-        return self.encoder.settings
-
-    @property
-    def dimension(self) -> int:
-        return self.encoder.dimension
-
-    @property
-    def original_length(self) -> int:
-        return self.encoder.original_length
-
-    @property
-    def token_limit(self) -> int:
-        return self.encoder.token_limit
+    settings: IndexSettings = _forwarded("settings")
+    dimension: int = _forwarded("dimension")
+    original_length: int = _forwarded("original_length")
+    token_limit: int = _forwarded("token_limit")
 
 
 class CachedEncoder(_CountingEncoder):

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from longembed.bench.defaults import DEFAULT_METHODS, DEFAULT_TASKS
-from longembed.bench.tasks import PAPER_LENGTHS as PAPER_LENGTHS_TUPLE
+from longembed.bench.tasks import PAPER_LENGTHS
 from longembed.cli.errors import user_errors
 from longembed.cli.options import encoder_options
 from longembed.errors import LongEmbedError
@@ -35,7 +35,8 @@ def comma_ints(value: str | None, option: str) -> list[int] | None:
 
 BENCH_TASKS = ",".join(DEFAULT_TASKS)
 BENCH_METHODS = ",".join(DEFAULT_METHODS)
-PAPER_LENGTHS = ",".join(map(str, PAPER_LENGTHS_TUPLE))
+LENGTHS_TEXT = ",".join(map(str, PAPER_LENGTHS))
+"""The paper's context lengths as ``--lengths`` takes them (comma-separated tokens)."""
 
 
 @click.group(invoke_without_command=True)
@@ -44,7 +45,7 @@ PAPER_LENGTHS = ",".join(map(str, PAPER_LENGTHS_TUPLE))
     "--lengths",
     default=None,
     metavar="N,N,...",
-    help=f"Context lengths (tokens) of the synthetic tasks to score, e.g. {PAPER_LENGTHS}. Default: all in the data.",
+    help=f"Context lengths (tokens) of the synthetic tasks to score, e.g. {LENGTHS_TEXT}. Default: all in the data.",
 )
 @click.option(
     "--methods",
@@ -147,7 +148,7 @@ def bench(
 
 @bench.command("make-passkey")
 @click.option("--out", required=True, metavar="DIR", help="Writes DIR/passkey/{corpus,queries,qrels}.jsonl.")
-@click.option("--lengths", default=PAPER_LENGTHS, show_default=True, help="Context lengths in tokens.")
+@click.option("--lengths", default=LENGTHS_TEXT, show_default=True, help="Context lengths in tokens.")
 @click.option("--per-length", type=int, default=50, show_default=True, help="Documents (= queries) per length.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @user_errors
@@ -180,7 +181,7 @@ def make_passkey_command(out, lengths, per_length, seed) -> None:
     help="Use longembed's 40 paraphrased needles (questions share no content word with the needle, so BM25 "
     "cannot match them) instead of --needles; writes DIR/paraphrased_needle/.",
 )
-@click.option("--lengths", default=PAPER_LENGTHS, show_default=True, help="Context lengths in tokens.")
+@click.option("--lengths", default=LENGTHS_TEXT, show_default=True, help="Context lengths in tokens.")
 @click.option("--per-length", type=int, default=None, help="Documents per length (default: one per needle).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @user_errors

@@ -21,13 +21,6 @@ def _open(store: str, qdrant_url: str | None):
     return open_store(store, qdrant_url, create=False)
 
 
-def _describe(db, name: str) -> dict:
-    """Name, documents and recorded settings; the passage fields always (``passage_size`` and
-    ``passage_sentences`` are ``None`` for a collection without passages, which records neither)."""
-    settings = db.settings(name)
-    return {"name": name, "documents": db.count(name), **settings.to_dict(), **settings.passage_fields()}
-
-
 def _passages_text(info: dict) -> str:
     """``passages=none``, or e.g. ``passages=naive passage_size=128 passage_sentences=1``."""
     if info["passages"] == "none":
@@ -47,18 +40,12 @@ def collections() -> None:
 def list_collections(store, qdrant_url, as_json) -> None:
     """Each longembed collection: name, documents, model, method, max length, passages (mode, size in tokens,
     sentences per passage; 0 sentences: token windows)."""
-    from longembed.errors import StoreError
-
     with _open(store, qdrant_url) as db:
-        for name in db.collections():
-            try:
-                info = _describe(db, name)
-            except StoreError:
-                continue  # a collection longembed did not make
+        for info in db.collection_infos():  # collections longembed did not make are left out
             if as_json:
                 click.echo(json.dumps(info, ensure_ascii=False))
             else:
-                click.echo(f"{name}\t{info['documents']} documents\t{info['model']}\t{info['extend']}"
+                click.echo(f"{info['name']}\t{info['documents']} documents\t{info['model']}\t{info['extend']}"
                            f"\tmax_length={info['max_length']}\t{_passages_text(info)}")
 
 
@@ -69,7 +56,7 @@ def list_collections(store, qdrant_url, as_json) -> None:
 def info(name, store, qdrant_url) -> None:
     """NAME's recorded settings (model, method and parameters, max length, prefixes, passages) and size, as JSON."""
     with _open(store, qdrant_url) as db:
-        click.echo(json.dumps(_describe(db, name), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(db.collection_info(name), indent=2, ensure_ascii=False))
 
 
 @collections.command("drop")

@@ -112,9 +112,9 @@ def ingest(
     )
     settings = dataclasses.replace(settings, passages=passages, passage_size=passage_size)
     listing = scan(path, follow_links=follow_links)  # a wrong path or model path fails before the store is opened or the model loaded
-    resolve_model_path(model)
+    model_path = resolve_model_path(model)
     click.echo(f"reading {listing.describe()}", err=True)
-    settings = with_model_defaults(settings)  # the collection records the prefixes actually used
+    settings = with_model_defaults(settings, model_path=model_path)  # the collection records the prefixes used
     options = dict(progress=progress, prune=prune, force=force, run=RunOptions(device, dtype, batch_tokens),
                    rehash=rehash, sparse=sparse, limits=read_limits)
     if ray_address is not None:

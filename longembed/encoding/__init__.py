@@ -11,16 +11,14 @@ passage and protocol modules stay cheap to import.
 
 from __future__ import annotations
 
-from longembed.lazy import lazy_exports
+from longembed.lazy import by_name, lazy_exports
 
-_EXPORTS = {
-    "Embedded": "longembed.encoding.encoder",
-    "Encoder": "longembed.encoding.encoder",
-    "EncoderProtocol": "longembed.encoding.protocol",
-    "PreparedTexts": "longembed.encoding.prepare",
-    "Preparer": "longembed.encoding.prepare",
-    "pool": "longembed.encoding.pooling",
-}
+_EXPORTS = by_name({
+    "longembed.encoding.encoder": ("Embedded", "Encoder"),
+    "longembed.encoding.protocol": ("EncoderProtocol",),
+    "longembed.encoding.prepare": ("PreparedTexts", "Preparer"),
+    "longembed.encoding.pooling": ("pool",),
+})
 __all__ = sorted(_EXPORTS)
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from longembed.encoding.forward import batch_inputs, token_budget_batches
-from longembed.encoding.pooling import finish, pool, span_means
+from longembed.encoding.pooling import embed_pooled, pool, span_means
 from longembed.encoding.prepare import PreparedTexts, Preparer
 from longembed.errors import LongEmbedError
 from longembed.extenders import Extender, Segment, build_extender
@@ -64,6 +64,9 @@ class Encoder:
 
     Args:
         settings: model, extension method and parameters, max length, prefixes, passages.
+        model_path: the model's folder when the caller has already resolved the model and its defaults into
+            ``settings`` (:func:`~longembed.models.paths.with_model_defaults`, as an ingest does); ``settings`` are
+            then used as they are. ``None``: both are resolved here.
         run: device, weight dtype and padded tokens per forward pass (:class:`~longembed.settings.RunOptions`);
             the model is cast to the dtype after the extender has prepared it (so ``pi`` interpolates in
             float32); embeddings are always float32. Settings with ``quantization="int8"`` run float32
@@ -77,7 +80,7 @@ class Encoder:
         ExtensionError: the extension method is unknown, badly parameterised, or does not fit the model.
     """
 
-    def __init__(self, settings: IndexSettings, run: RunOptions | None = None) -> None:
+    def __init__(self, settings: IndexSettings, run: RunOptions | None = None, model_path: str | None = None) -> None:
         run = run or RunOptions()
         if settings.quantization == "int8" or run.dtype == "int8":
             if run.dtype == "int8" and settings.quantization != "int8":
@@ -96,9 +99,10 @@ class Encoder:
         self.interruptible = False
         """True during a forward pass that runs the model as prepared (segments of the default variant, no
         attention scaling): another forward may run between its layers (see :func:`~longembed.serve.fair.share_device`)."""
-        loaded = load_model(settings.model, self.device)
+        loaded = load_model(settings.model, self.device, model_path)
         self.model_path = loaded.path
-        self.settings = with_model_defaults(settings, loaded.folder)
+        resolved = model_path is not None  # the caller resolved the defaults with the path
+        self.settings = settings if resolved else with_model_defaults(settings, loaded.folder, loaded.path)
         self.pooling: Pooling = loaded.folder.pooling
         self.normalize = True  # longembed always stores L2-normalised vectors (cosine = dot product)
         self.tokenizer, self.model, self.head = loaded.tokenizer, loaded.model, loaded.head
@@ -258,12 +262,12 @@ class Encoder:
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         inputs = self.batch_inputs(segments)
         hidden = self.token_states(inputs)
-        pooled = self.finish(pool(hidden, inputs["attention_mask"], self.pooling)).cpu().numpy()
+        pooled = self.embed_pooled(pool(hidden, inputs["attention_mask"], self.pooling)).cpu().numpy()
         counts = [len(s) for s in spans]
         vectors = np.zeros((0, self.dimension), dtype=np.float32)
         if any(counts):
             means = span_means(hidden, [len(s.input_ids) for s in segments], spans, self._left_padded)
-            vectors = self.finish(means).cpu().numpy().astype(np.float32)
+            vectors = self.embed_pooled(means).cpu().numpy().astype(np.float32)
         bounds = np.cumsum([0] + counts)
         return pooled, [vectors[bounds[i] : bounds[i + 1]] for i in range(len(segments))]
 
@@ -276,13 +280,13 @@ class Encoder:
         """Forward → pool → Dense head → L2-normalise for :meth:`batch_inputs`; float32, shape (n, d).
 
         Runs with autograd when the caller allows it (position tuning trains through it)."""
-        return self.finish(pool(self.token_states(inputs), inputs["attention_mask"], self.pooling))
+        return self.embed_pooled(pool(self.token_states(inputs), inputs["attention_mask"], self.pooling))
 
     def token_states(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         """The model's last hidden states for :meth:`batch_inputs`, float32, shape (n, longest, hidden size)
         (sentence-transformers' ``token_embeddings``)."""
         return self.model(**inputs).last_hidden_state.float()
 
-    def finish(self, pooled: torch.Tensor) -> torch.Tensor:
+    def embed_pooled(self, pooled: torch.Tensor) -> torch.Tensor:
         """Pooled token states (shape (n, hidden size)) → Dense head (if any) → L2-normalised, shape (n, d)."""
-        return finish(pooled, self.head, self.normalize)
+        return embed_pooled(pooled, self.head, self.normalize)

@@ -51,7 +51,7 @@ def span_means(
     return torch.stack(means) if means else hidden.new_zeros((0, hidden.shape[-1]))
 
 
-def finish(pooled: torch.Tensor, head: nn.Module | None, normalize: bool = True) -> torch.Tensor:
+def embed_pooled(pooled: torch.Tensor, head: nn.Module | None, normalize: bool = True) -> torch.Tensor:
     """Pooled token states (shape (n, hidden size)) → Dense head (if any) → L2-normalised, shape (n, d)."""
     if head is not None:
         pooled = head(pooled)

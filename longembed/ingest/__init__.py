@@ -6,21 +6,15 @@ command line builds its options from them without loading torch).
 
 from __future__ import annotations
 
-from longembed.lazy import lazy_exports
+from longembed.lazy import by_name, lazy_exports
 
-_EXPORTS = {
-    "SUPPORTED_EXTENSIONS": "longembed.ingest.reader",
-    "Listing": "longembed.ingest.reader",
-    "ReadFailure": "longembed.ingest.reader",
-    "SourceDocument": "longembed.ingest.reader",
-    "read_documents": "longembed.ingest.reader",
-    "scan": "longembed.ingest.reader",
-    "IngestSummary": "longembed.ingest.summary",
-    "ingest": "longembed.ingest.pipeline",
-    "ingest_documents": "longembed.ingest.pipeline",
-    "RayOptions": "longembed.ingest.distributed",
-    "ingest_on_ray": "longembed.ingest.distributed",
-}
+_EXPORTS = by_name({
+    "longembed.ingest.listing": ("SUPPORTED_EXTENSIONS", "Listing", "ReadFailure", "scan"),
+    "longembed.ingest.reader": ("SourceDocument", "read_documents"),
+    "longembed.ingest.summary": ("IngestSummary",),
+    "longembed.ingest.pipeline": ("ingest", "ingest_documents"),
+    "longembed.ingest.distributed": ("RayOptions", "ingest_on_ray"),
+})
 __all__ = sorted(_EXPORTS)
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)

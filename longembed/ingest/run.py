@@ -17,7 +17,7 @@ from longembed.ingest.reader import ReadFailure, SourceDocument, shown_path
 from longembed.ingest.summary import IngestSummary
 from longembed.ingest.triage import Batch, Triage
 from longembed.models.device import pick_device
-from longembed.models.paths import with_model_defaults
+from longembed.models.paths import resolve_model_path, with_model_defaults
 from longembed.settings import IndexSettings, RunOptions, adopt_passages, quantization_for_run
 from longembed.sparse.bm25 import document_weights
 from longembed.sparse.bm25_run import SparseChoice, SparseRun
@@ -38,6 +38,8 @@ class IngestRun:
     triage: Triage
     collection_ready: bool
     summary: IngestSummary
+    model_path: str | None = None
+    """The model's folder (:func:`~longembed.models.paths.resolve_model_path`), resolved once for the run."""
     with_chunks: bool = False
     """Also store each document's model inputs (``pcw``: its L_o-token windows) as the ``chunks`` multivector."""
     sparse: SparseRun = field(default_factory=SparseRun)
@@ -53,19 +55,23 @@ class IngestRun:
     def start(
         cls, settings: IndexSettings, store: VectorStore, collection: str, encoder: EncoderProtocol | None,
         run: RunOptions | None, summary: IngestSummary, with_chunks: bool = False, sparse: SparseChoice = "bm25",
-        by_name: bool = False, on_cpu: bool | None = None,
+        by_name: bool = False, on_cpu: bool | None = None, model_path: str | None = None,
     ) -> IngestRun:
         """Resolve the model's prompts into ``settings``, check them against an existing collection (before the
         model is loaded and before any write) and read what the collection holds.
 
         Args:
+            model_path: the model's folder when the caller has already resolved the model and its defaults into
+                ``settings`` (:func:`~longembed.models.paths.with_model_defaults`); ``None``: both are resolved here.
             on_cpu: whether the model will run on a CPU (``--dtype auto`` then gives a new collection int8
                 weights); ``None``: decided from ``run.device`` on this machine (never for a given encoder).
 
         Raises:
             StoreError: the collection exists with other settings.
         """
-        settings = with_model_defaults(settings)  # record the prefixes actually used
+        if model_path is None:
+            model_path = resolve_model_path(settings.model)
+            settings = with_model_defaults(settings, model_path=model_path)  # record the prefixes actually used
         exists = store.exists(collection)
         recorded = store.settings(collection) if exists else None
         run = run or RunOptions()  # --dtype int8 (or auto on a CPU) is recorded; a given encoder keeps its own
@@ -79,7 +85,8 @@ class IngestRun:
         return cls(
             settings=settings, store=store, collection=collection, encoder=encoder, run=run,
             triage=Triage(stored, settings.fingerprint(), by_name=by_name), collection_ready=exists,
-            summary=summary, with_chunks=with_chunks, sparse=SparseRun.start(store, collection, sparse, exists),
+            summary=summary, model_path=model_path, with_chunks=with_chunks,
+            sparse=SparseRun.start(store, collection, sparse, exists),
         )
 
     @property
@@ -91,7 +98,7 @@ class IngestRun:
         """After the last batch: recount the ``bm25`` length statistics (re-weighting when the mean drifted)."""
         if self.summary.documents or self.summary.pruned:
             began = time.perf_counter()
-            self.sparse.finish(self.store, self.collection)
+            self.sparse.refresh(self.store, self.collection)
             self.summary.sparse_seconds += time.perf_counter() - began
         self.summary.seconds = time.perf_counter() - self.started
         return self.summary
@@ -164,7 +171,10 @@ class IngestRun:
     def ready_encoder(self) -> EncoderProtocol:
         """The encoder (loaded on first use) and, before the first write, the collection."""
         if self.encoder is None:
-            self.encoder = self.encoder_factory() if self.encoder_factory else Encoder(self.settings, self.run)
+            if self.encoder_factory:
+                self.encoder = self.encoder_factory()
+            else:
+                self.encoder = Encoder(self.settings, self.run, model_path=self.model_path)
             if self.settings.extend == "none":
                 log.warning(
                     "--extend none truncates every document at %d tokens (the model's %d, or --max-length if smaller)",

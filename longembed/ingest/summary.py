@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from longembed.ingest.reader import ReadFailure
+from longembed.ingest.listing import ReadFailure, Skipped
 
 
 @dataclass
-class IngestSummary:
-    """What one ingest run did. Times in seconds, lengths in tokens; lists hold relative paths.
+class IngestSummary(Skipped):
+    """What one ingest run did. Times in seconds, lengths in tokens; lists hold relative paths; what the listing
+    skipped as :class:`~longembed.ingest.listing.Skipped` (its fields are keyword-only).
 
     Attributes:
         documents: documents embedded and written in this run (``new`` + ``updated``).
@@ -21,7 +22,6 @@ class IngestSummary:
             text was clipped before tokenizing); ``truncated_to``: the limit they were cut to (special tokens included);
             ``truncation_hint``: how to keep more (see :meth:`truncation_line`).
         failed: files (or folders) that could not be read or embedded.
-        unsupported, hidden, symlinked_folders: entries skipped while listing.
         notes: one line per document whose text was decoded with a fallback (encoding, replacement).
         seconds: wall time of the run.
         stage_seconds: time spent per step (seconds): ``read`` (files read, decoded, hashed) and ``prepare``
@@ -37,9 +37,6 @@ class IngestSummary:
     pruned: list[str] = field(default_factory=list)
     truncated: list[str] = field(default_factory=list)
     failed: list[ReadFailure] = field(default_factory=list)
-    unsupported: list[str] = field(default_factory=list)
-    hidden: list[str] = field(default_factory=list)
-    symlinked_folders: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     longest_truncated: int = 0
     longest_clipped: bool = False

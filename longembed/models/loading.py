@@ -46,8 +46,9 @@ class LoadedModel:
     dimension: int
 
 
-def load_model(model: str, device) -> LoadedModel:
-    """Load ``model`` (a hub id, a local folder, the bundled default or a shipped tuned name) onto ``device``.
+def load_model(model: str, device, model_path: str | None = None) -> LoadedModel:
+    """Load ``model`` (a hub id, a local folder, the bundled default or a shipped tuned name) onto ``device``;
+    ``model_path``: its folder when already resolved (:func:`~longembed.models.paths.resolve_model_path`).
 
     Raises:
         ModelLoadError: the tokenizer or the model cannot be loaded, or the tokenizer has no vocabulary files.
@@ -57,7 +58,7 @@ def load_model(model: str, device) -> LoadedModel:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    path = resolve_model_path(model)
+    path = model_path if model_path is not None else resolve_model_path(model)
     st = model_folder_config(path)
     if not st.include_prompt:
         log.warning("the model's pooling excludes prompt tokens (include_prompt=false); longembed pools them too")

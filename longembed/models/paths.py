@@ -54,7 +54,9 @@ def is_tuned_folder(model_path: str) -> bool:
     return (Path(model_path) / TUNING_FILE).is_file()
 
 
-def with_model_defaults(settings: IndexSettings, st: SentenceTransformersConfig | None = None) -> IndexSettings:
+def with_model_defaults(
+    settings: IndexSettings, st: SentenceTransformersConfig | None = None, model_path: str | None = None
+) -> IndexSettings:
     """``settings`` with the model's own defaults filled in: prompts for unset prefixes, ``tuned`` for a tuned folder.
 
     - Every unset (``None``) prefix becomes the model's prompt from ``config_sentence_transformers.json``
@@ -65,15 +67,18 @@ def with_model_defaults(settings: IndexSettings, st: SentenceTransformersConfig 
       table *is* the position-interpolated table, with learned rows; no other method applies to it).
 
     Call it before recording settings in a collection, so the collection holds what is actually used.
+    ``st`` and ``model_path``: the model's sentence-transformers configuration and folder when the caller has them
+    (:func:`resolve_model_path` of ``settings.model``); the path is resolved here, once, when not given.
 
     Raises:
         ModelLoadError: the model path does not exist, or its sentence-transformers files cannot be read.
     """
-    if settings.extend == DEFAULT_EXTEND and is_tuned_folder(resolve_model_path(settings.model)):
+    model_path = model_path if model_path is not None else resolve_model_path(settings.model)
+    if settings.extend == DEFAULT_EXTEND and is_tuned_folder(model_path):
         settings = replace(settings, extend="tuned")
     if settings.query_prefix is not None and settings.document_prefix is not None:
         return settings
-    st = st if st is not None else model_folder_config(resolve_model_path(settings.model))
+    st = st if st is not None else model_folder_config(model_path)
     return replace(
         settings,
         query_prefix=st.prompt("query") if settings.query_prefix is None else settings.query_prefix,

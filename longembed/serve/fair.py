@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from longembed.serve.asgi import HttpMiddleware
+
 CPU_PIECE_TOKENS = 4096
 """Largest forward batch (padded tokens) of a server encoder on CPU unless ``--batch-tokens`` says otherwise:
 one longest input of the default settings (``max_length`` 4096) per piece."""
@@ -107,16 +109,10 @@ class FairGate:
             return len(self._waiting)
 
 
-class RequestJobs:
+class RequestJobs(HttpMiddleware):
     """ASGI middleware: each HTTP request runs as its own :class:`Job` (see :class:`FairGate`)."""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: dict, receive: Callable, send: Callable) -> None:
         token = CURRENT_JOB.set(Job())
         try:
             await self.app(scope, receive, send)

@@ -1,6 +1,7 @@
 """Request bodies the server can always answer: error bodies that serialise, names checked before the file
 system sees them, multipart bodies that must be complete, and uploads kept where the next start removes them.
 
+- :class:`BodySizeLimit`: a body over the server's limit is a 413, refused before or while it is read.
 - :func:`validation_error_body`: FastAPI's 422 body echoes the offending input, which can be ``NaN``,
   ``inf`` or a lone surrogate that JSON cannot encode (a 500). Ours keeps ``loc``, ``msg`` and ``type``,
   made printable, and drops the input.
@@ -27,10 +28,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import HTTPException
+from fastapi.responses import JSONResponse
 from pydantic import AfterValidator
 
 from longembed.errors import IngestError
 from longembed.serve.address import pid_alive
+from longembed.serve.asgi import HttpMiddleware
 
 MAX_NAME_PART_BYTES = 255
 """Longest file or folder name in an upload name, in UTF-8 bytes (Linux NAME_MAX)."""
@@ -125,16 +128,10 @@ def check_no_file_folder_clash(names: list[str]) -> None:
                 raise IngestError(f"document name {folder!r} is a file, and {name!r} needs it to be a folder")
 
 
-class CompleteMultipart:
+class CompleteMultipart(HttpMiddleware):
     """ASGI middleware: a ``multipart/form-data`` body must end with its closing boundary, else 400."""
 
-    def __init__(self, app: Callable) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: dict, receive: Callable, send: Callable) -> None:
         content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
         boundary = _boundary(content_type)
         if boundary is None:
@@ -209,3 +206,34 @@ class UploadArea:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.folder.mkdir(exist_ok=True, mode=0o700)
         return tempfile.TemporaryDirectory(prefix="upload-", dir=self.folder)
+
+
+class BodySizeLimit(HttpMiddleware):
+    """ASGI middleware: refuse request bodies over ``max_bytes`` with 413 and a JSON ``detail``.
+
+    A declared ``Content-Length`` over the limit is refused before the body is read; a streamed body is
+    counted as it arrives and refused as soon as it passes the limit.
+    """
+
+    def __init__(self, app: Callable, max_bytes: int) -> None:
+        super().__init__(app)
+        self.max_bytes = max_bytes
+        self.detail = f"request body larger than the server's limit of {max_bytes} bytes"
+
+    async def http(self, scope: dict, receive: Callable, send: Callable) -> None:
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await JSONResponse({"detail": self.detail}, status_code=413)(scope, receive, send)
+            return
+        received = 0
+
+        async def counted_receive() -> dict:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(413, self.detail)  # FastAPI answers it as JSON
+            return message
+
+        await self.app(scope, counted_receive, send)

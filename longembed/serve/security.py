@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from longembed.errors import LongEmbedError
+from longembed.serve.asgi import HttpMiddleware
 
 TOKEN_ENV = "LONGEMBED_TOKEN"
 """Environment variable holding the bearer token (used when ``--token`` is not given; clients read it too)."""
@@ -149,17 +150,14 @@ class SecurityPolicy:
         return resolved
 
 
-class SecurityMiddleware:
+class SecurityMiddleware(HttpMiddleware):
     """ASGI middleware applying a :class:`SecurityPolicy` to every HTTP request (403 Host / Origin, 401 token)."""
 
     def __init__(self, app: Callable, policy: SecurityPolicy) -> None:
-        self.app = app
+        super().__init__(app)
         self.policy = policy
 
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: dict, receive: Callable, send: Callable) -> None:
         headers = _headers(scope.get("headers") or [])
         refusal = self.refusal(headers)
         if refusal is not None:

@@ -13,10 +13,8 @@ from longembed.encoding import Encoder
 from longembed.errors import (
     collection_name_problem,
     shown_name,
-    CollectionNotFound,
     IngestError,
     LongEmbedError,
-    StoreError,
 )
 from longembed.ingest import SUPPORTED_EXTENSIONS, IngestSummary, ingest
 from longembed.ingest.identity import upload_clashes
@@ -104,28 +102,8 @@ class Service:
 
     def collections(self) -> list[CollectionInfo]:
         """Every collection made by longembed, with its recorded settings (others are left out)."""
-        out = []
-        for name in self.store.collections():
-            try:
-                settings = self.store.settings(name)
-            except CollectionNotFound:
-                continue  # dropped meanwhile
-            except StoreError:
-                continue  # not made by longembed
-            out.append(
-                CollectionInfo(
-                    name=name,
-                    documents=self.store.count(name),
-                    model=settings.model,
-                    extension=settings.extend,
-                    extend_params=settings.extend_params,
-                    max_length=settings.max_length,
-                    query_prefix=settings.query_prefix,
-                    document_prefix=settings.document_prefix,
-                    **settings.passage_fields(),
-                )
-            )
-        return out
+        # the HTTP field is "extension" (the API's name for the method); the other settings keys not shown are ignored
+        return [CollectionInfo(extension=info["extend"], **info) for info in self.store.collection_infos()]
 
     def ingest(
         self, root: str | Path, collection: str | None, upload_names: list[str] | None = None

@@ -58,6 +58,7 @@ class SparseRun:
             _write_stats(self.store, self.collection, self.settings, LengthStats(0, 0, self.avgdl_ref))
         return self.avgdl_ref
 
-    def finish(self, store: VectorStore, collection: str) -> None:
+    def refresh(self, store: VectorStore, collection: str) -> None:
+        """After the run's writes: recount the length statistics (:func:`~longembed.sparse.index.refresh_stats`)."""
         if self.active and store.exists(collection):
             self.avgdl_ref = refresh_stats(store, collection).avgdl_ref

@@ -18,7 +18,7 @@
 The backends are imported on first use, so the schema can be imported without qdrant-client or qdrant-edge.
 """
 
-from longembed.lazy import lazy_exports
+from longembed.lazy import by_name, lazy_exports
 from longembed.settings import DEFAULT_COLLECTION, DEFAULT_STORE, SETTINGS_VERSION, IndexSettings
 from longembed.store.protocol import VectorStore
 from longembed.store.schema import (
@@ -40,15 +40,13 @@ from longembed.store.schema import (
     point_id,
 )
 
-__getattr__ = lazy_exports(__name__, {
-    "BACKENDS": "longembed.store.backends",
-    "ClusterLayout": "longembed.store.cluster",
-    "open_store": "longembed.store.backends",
-    "EdgeStore": "longembed.store.edge",
-    "QdrantClientStore": "longembed.store.qdrant",
-    "Store": "longembed.store.backends",
-    "LOCAL_STORE_FILES": "longembed.store.local",
-})
+__getattr__ = lazy_exports(__name__, by_name({
+    "longembed.store.backends": ("BACKENDS", "Store", "open_store"),
+    "longembed.store.cluster": ("ClusterLayout",),
+    "longembed.store.edge": ("EdgeStore",),
+    "longembed.store.qdrant": ("QdrantClientStore",),
+    "longembed.store.local": ("LOCAL_STORE_FILES",),
+}))
 
 __all__ = [
     "BACKENDS", "CHUNKS_VECTOR", "DEFAULT_COLLECTION", "DEFAULT_STORE", "DOC_VECTOR", "LOCAL_STORE_FILES",

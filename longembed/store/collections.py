@@ -1,12 +1,12 @@
 """What every backend derives from its primitives: the recorded settings of a collection and their checks,
 collection creation for an ingest, documents as points, the skip/replace state of stored points, vector counts and
-single-list search. A backend subclasses :class:`DerivedOperations` and implements the primitives of
-:class:`~longembed.store.protocol.VectorStore` (``exists``, ``schema``, ``create_collection``, ``metadata``,
-``upsert_records``, ``scroll``, ``query_batch`` ...)."""
+single-list search, the answer to no query. A backend subclasses :class:`DerivedOperations` and implements the
+primitives of :class:`~longembed.store.protocol.VectorStore` (``exists``, ``schema``, ``create_collection``,
+``metadata``, ``upsert_records``, ``scroll`` ...), and ``_query_batch`` and ``_fuse`` for one query or more."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from longembed.errors import CollectionNotFound, StoreError, first_line
@@ -14,6 +14,7 @@ from longembed.settings import SETTINGS_VERSION, IndexSettings
 from longembed.store.schema import (
     CHUNKS_VECTOR,
     DOC_VECTOR,
+    Fusion,
     SCROLL_PAGE,
     SPARSE_VECTOR,
     STATE_FIELDS,
@@ -72,6 +73,29 @@ class DerivedOperations:
                 f"{version}, this one reads {SETTINGS_VERSION}); upgrade longembed to use it"
             )
         return IndexSettings.from_dict(metadata["settings"])
+
+    def collection_info(self, collection: str) -> dict[str, Any]:
+        """What ``longembed collections info`` and ``GET /collections`` show of ``collection``: ``name``,
+        ``documents`` (points), the recorded settings dict, and the passage fields always (``passage_size`` and
+        ``passage_sentences`` are ``None`` for a collection without passages, which records neither).
+
+        Raises:
+            CollectionNotFound: no such collection. StoreError: a collection longembed did not make.
+        """
+        settings = self.settings(collection)
+        return {"name": collection, "documents": self.count(collection), **settings.to_dict(),
+                **settings.passage_fields()}
+
+    def collection_infos(self) -> list[dict[str, Any]]:
+        """:meth:`collection_info` of every collection longembed made, in :meth:`collections` order (the others,
+        and any dropped meanwhile, are left out)."""
+        infos = []
+        for name in self.collections():
+            try:
+                infos.append(self.collection_info(name))
+            except StoreError:  # CollectionNotFound (dropped meanwhile) included
+                continue
+        return infos
 
     def check_settings(self, collection: str, settings: IndexSettings) -> None:
         """Refuse to write to an existing ``collection`` built with other settings.
@@ -185,3 +209,15 @@ class DerivedOperations:
         elif using != DOC_VECTOR:
             raise StoreError(f"unknown vector {using!r}; valid: {DOC_VECTOR}, {CHUNKS_VECTOR}")
         return self.query_batch(collection, [VectorQuery(using, list(vector), k)], payload=True)[0]
+
+    def query_batch(
+        self, collection: str, queries: Sequence[VectorQuery], payload: bool = False, vectors: Sequence[str] = ()
+    ) -> list[list[Hit]]:
+        """One ranked list per query (see :meth:`~longembed.store.protocol.VectorStore.query_batch`); no query, no
+        call: the backend's ``_query_batch`` runs the queries."""
+        return self._query_batch(collection, queries, payload, vectors) if queries else []
+
+    def fuse(self, collection: str, queries: Sequence[VectorQuery], fusion: Fusion, k: int) -> list[Hit]:
+        """The ``k`` best points of the fused lists (see :meth:`~longembed.store.protocol.VectorStore.fuse`);
+        ``[]`` for no query, else the backend's ``_fuse``."""
+        return self._fuse(collection, queries, fusion, k) if queries else []

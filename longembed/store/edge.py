@@ -226,11 +226,9 @@ class EdgeStore(DerivedOperations):
             return self._shard(collection).count(qe.CountRequest(exact=True))
 
     # -- search ------------------------------------------------------------------------------------------
-    def query_batch(
-        self, collection: str, queries: Sequence[VectorQuery], payload: bool = False, vectors: Sequence[str] = ()
+    def _query_batch(
+        self, collection: str, queries: Sequence[VectorQuery], payload: bool, vectors: Sequence[str]
     ) -> list[list[Hit]]:
-        if not queries:
-            return []
         requests = [
             qe.QueryRequest(
                 limit=q.limit, query=edge_query(q), filter=edge_filter(q), with_payload=payload,
@@ -242,9 +240,7 @@ class EdgeStore(DerivedOperations):
             results = self._shard(collection).query_batch(qe.QueryBatchRequest(requests))
         return [[edge_hit(i, p) for i, p in enumerate(_ordered(points))] for points in results]
 
-    def fuse(self, collection: str, queries: Sequence[VectorQuery], fusion: Fusion, k: int) -> list[Hit]:
-        if not queries:
-            return []
+    def _fuse(self, collection: str, queries: Sequence[VectorQuery], fusion: Fusion, k: int) -> list[Hit]:
         prefetches = [qe.Prefetch(limit=q.limit, query=edge_query(q), filter=edge_filter(q)) for q in queries]
         method = qe.Fusion.Rrf(k=RRF_K) if fusion == "rrf" else qe.Fusion.Dbsf()
         request = qe.QueryRequest(limit=k, prefetches=prefetches, query=method, with_payload=True)

@@ -59,6 +59,14 @@ class VectorStore(Protocol):
         """The collection's recorded settings. Raises CollectionNotFound (naming the existing ones)."""
         ...
 
+    def collection_info(self, collection: str) -> dict[str, Any]:
+        """Name, documents and recorded settings (passage fields always). Raises CollectionNotFound, StoreError."""
+        ...
+
+    def collection_infos(self) -> list[dict[str, Any]]:
+        """:meth:`collection_info` of every collection longembed made (the others are left out)."""
+        ...
+
     def check_settings(self, collection: str, settings: IndexSettings) -> None:
         """Raises StoreError naming the differences when ``collection`` was built with other settings."""
         ...

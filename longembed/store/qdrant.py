@@ -25,8 +25,11 @@ from longembed.store.collections import DerivedOperations
 from longembed.store.local import check_local_store
 from longembed.store.locked_calls import LockedCalls
 from longembed.store.safe_pickle import check_local_rows, is_writable, read_only_client
+from longembed.store.qdrant_types import (
+    client_filter, client_payload, client_query, client_vectors, hits_from_client, record_from_client,
+)
 from longembed.store.schema import (
-    CHUNKS_VECTOR, DOC_VECTOR, SPARSE_VECTOR, CollectionSchema, Fusion, Hit, Record, SparseVector, VectorQuery,
+    CHUNKS_VECTOR, DOC_VECTOR, SPARSE_VECTOR, CollectionSchema, Fusion, Hit, Record, VectorQuery,
 )
 
 log = logging.getLogger(__name__)
@@ -169,12 +172,14 @@ class QdrantClientStore(DerivedOperations):
     # -- points ------------------------------------------------------------------------------------------
     def upsert_records(self, collection: str, records: Sequence[Record]) -> None:
         """Write points whole (one SQLite transaction per point in local mode: a crash leaves each old or new)."""
-        points = [models.PointStruct(id=r.point_id, vector=_to_client(r.vectors), payload=r.payload) for r in records]
+        points = [
+            models.PointStruct(id=r.point_id, vector=client_vectors(r.vectors), payload=r.payload) for r in records
+        ]
         if points:
             self._guarded("write to", collection, lambda: self.client.upsert(collection, points=points, wait=True))
 
     def update_vectors(self, collection: str, records: Sequence[Record]) -> None:
-        vectors = [models.PointVectors(id=r.point_id, vector=_to_client(r.vectors)) for r in records]
+        vectors = [models.PointVectors(id=r.point_id, vector=client_vectors(r.vectors)) for r in records]
         if vectors:
             self._guarded("update", collection, lambda: self.client.update_vectors(collection, vectors, wait=True))
 
@@ -200,9 +205,9 @@ class QdrantClientStore(DerivedOperations):
         if not ids:
             return []
         found = self.client.retrieve(
-            collection, ids=list(ids), with_payload=_payload(payload), with_vectors=list(vectors) or False
+            collection, ids=list(ids), with_payload=client_payload(payload), with_vectors=list(vectors) or False
         )
-        return [_record(r) for r in found]
+        return [record_from_client(r) for r in found]
 
     def scroll(
         self, collection: str, payload: bool | Sequence[str] = True, vectors: Sequence[str] = (), page: int = 256
@@ -210,10 +215,10 @@ class QdrantClientStore(DerivedOperations):
         offset = None
         while True:
             found, offset = self.client.scroll(
-                collection, limit=page, offset=offset, with_payload=_payload(payload),
+                collection, limit=page, offset=offset, with_payload=client_payload(payload),
                 with_vectors=list(vectors) or False,
             )
-            yield from (_record(r) for r in found)
+            yield from (record_from_client(r) for r in found)
             if offset is None:
                 return
 
@@ -221,70 +226,27 @@ class QdrantClientStore(DerivedOperations):
         return self.client.count(collection, exact=True).count
 
     # -- search ------------------------------------------------------------------------------------------
-    def query_batch(
-        self, collection: str, queries: Sequence[VectorQuery], payload: bool = False, vectors: Sequence[str] = ()
+    def _query_batch(
+        self, collection: str, queries: Sequence[VectorQuery], payload: bool, vectors: Sequence[str]
     ) -> list[list[Hit]]:
-        if not queries:
-            return []
         requests = [
             models.QueryRequest(
-                query=_query(q), using=q.using, limit=q.limit, filter=_filter(q), with_payload=payload,
+                query=client_query(q), using=q.using, limit=q.limit, filter=client_filter(q), with_payload=payload,
                 with_vector=list(vectors) or False,
             )
             for q in queries
         ]
-        return [_hits(r.points) for r in self.client.query_batch_points(collection, requests)]
+        return [hits_from_client(r.points) for r in self.client.query_batch_points(collection, requests)]
 
-    def fuse(self, collection: str, queries: Sequence[VectorQuery], fusion: Fusion, k: int) -> list[Hit]:
-        if not queries:
-            return []
-        prefetch = [models.Prefetch(query=_query(q), using=q.using, limit=q.limit, filter=_filter(q)) for q in queries]
+    def _fuse(self, collection: str, queries: Sequence[VectorQuery], fusion: Fusion, k: int) -> list[Hit]:
+        prefetch = [
+            models.Prefetch(query=client_query(q), using=q.using, limit=q.limit, filter=client_filter(q))
+            for q in queries
+        ]
         # Qdrant's default rank constant for RRF is RRF_K, the one EdgeStore passes explicitly
         query = models.FusionQuery(fusion=models.Fusion.RRF if fusion == "rrf" else models.Fusion.DBSF)
         response = self.client.query_points(collection, prefetch=prefetch, query=query, limit=k, with_payload=True)
-        return _hits(response.points)
-
-
-def _payload(payload: bool | Sequence[str]) -> Any:
-    return payload if isinstance(payload, bool) else list(payload)
-
-
-def _to_client(vectors: dict[str, Any]) -> dict[str, Any]:
-    return {
-        name: models.SparseVector(indices=list(v.indices), values=list(v.values)) if name == SPARSE_VECTOR else v
-        for name, v in vectors.items()
-    }
-
-
-def _from_client(vectors: Any) -> dict[str, Any]:
-    if not isinstance(vectors, dict):
-        return {}
-    return {
-        name: SparseVector(list(v.indices), list(v.values)) if name == SPARSE_VECTOR else v
-        for name, v in vectors.items()
-    }
-
-
-def _record(r: Any) -> Record:
-    return Record(point_id=str(r.id), payload=dict(r.payload or {}), vectors=_from_client(r.vector))
-
-
-def _hits(points: Any) -> list[Hit]:
-    return [
-        Hit(rank=i + 1, score=float(p.score), payload=dict(p.payload or {}), point_id=str(p.id),
-            vectors=_from_client(p.vector))
-        for i, p in enumerate(points)
-    ]
-
-
-def _query(q: VectorQuery) -> Any:
-    if q.using == SPARSE_VECTOR:
-        return models.SparseVector(indices=list(q.vector.indices), values=list(q.vector.values))
-    return [list(q.vector)] if q.using == CHUNKS_VECTOR else list(q.vector)
-
-
-def _filter(q: VectorQuery) -> Any:
-    return None if q.ids is None else models.Filter(must=[models.HasIdCondition(has_id=list(q.ids))])
+        return hits_from_client(response.points)
 
 
 def _open_server(url: str) -> QdrantClient:

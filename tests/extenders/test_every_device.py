@@ -22,7 +22,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from longembed.encoding.forward import batch_inputs, token_budget_batches
-from longembed.encoding.pooling import finish, pool
+from longembed.encoding.pooling import embed_pooled, pool
 from longembed.extenders import EXTENDERS, build_extender
 from longembed.models.loading import LoadedModel
 
@@ -86,6 +86,6 @@ def test_method_prepares_and_runs_on_a_non_cpu_device(method, kind, family, para
         inputs = batch_inputs(segs, base.tokenizer.pad_token_id or 0, False, takes_token_type_ids, "meta")
         with torch.inference_mode(), MetaScalars(), extender.forward_context(segs):
             hidden = model(**inputs).last_hidden_state.float()
-            vectors = finish(pool(hidden, inputs["attention_mask"], base.folder.pooling), head)
+            vectors = embed_pooled(pool(hidden, inputs["attention_mask"], base.folder.pooling), head)
         assert vectors.device.type == "meta"
         assert tuple(vectors.shape) == (len(segs), base.dimension)
