@@ -98,7 +98,7 @@ def ingest(
     interrupted run can simply be started again. Hidden files and folders are skipped, symlinked folders are
     not followed, files with other extensions are counted and skipped."""
     from longembed.models.paths import resolve_model_path, with_model_defaults
-    from longembed.ingest import ingest as run_ingest
+    from longembed.ingest import ingest as ingest_in_process
     from longembed.ingest import scan
     from longembed.ingest.reader import shown_path as shown
     from longembed.store import ClusterLayout, open_store
@@ -116,7 +116,8 @@ def ingest(
     click.echo(f"reading {listing.describe()}", err=True)
     settings = with_model_defaults(settings, model_path=model_path)  # the collection records the prefixes used
     options = dict(progress=progress, prune=prune, force=force, run=RunOptions(device, dtype, batch_tokens),
-                   rehash=rehash, sparse=sparse, limits=read_limits)
+                   rehash=rehash, sparse=sparse, limits=read_limits, model_path=model_path)
+    run_ingest = ingest_in_process
     if ray_address is not None:
         from longembed.ingest.distributed import RayOptions, ingest_on_ray
         from longembed.ingest.ray_tasks import import_ray

@@ -87,6 +87,7 @@ def ingest_on_ray(
     by_name: bool = False,
     sparse: SparseChoice = "bm25",
     limits: ReadLimits | None = None,
+    model_path: str | None = None,
 ) -> IngestSummary:
     """:func:`~longembed.ingest.pipeline.ingest` on a Ray cluster: same arguments, same guarantees, same points
     (vectors equal within float rounding: the model runs in other processes), same summary.
@@ -100,13 +101,14 @@ def ingest_on_ray(
     options = ray_options or RayOptions()
     started = time.perf_counter()
     listing = root if isinstance(root, Listing) else scan(root)
-    resolve_model_path(settings.model)  # a missing model path fails before any file is read
+    if model_path is None:
+        resolve_model_path(settings.model)  # a missing model path fails before any file is read or Ray starts
     summary = listing_summary(listing)
     with _ray_session(ray, options):
         gpus = int(ray.cluster_resources().get("GPU", 0))
         use_gpu = gpus > 0 and not (run or RunOptions()).device.startswith("cpu")
         state = IngestRun.start(settings, store, collection, None, run, summary, sparse=sparse, by_name=by_name,
-                                on_cpu=not use_gpu)
+                                on_cpu=not use_gpu, model_path=model_path)
         state.started = started
         n_encoders = options.encoders or (gpus if use_gpu else 1)
         node_cpus = max((int(n["Resources"].get("CPU", 1)) for n in ray.nodes() if n.get("Alive")), default=1)

@@ -29,7 +29,6 @@ from longembed.ingest.run import IngestRun
 from longembed.ingest.summary import IngestSummary
 from longembed.ingest.triage import Batch, prune_gone
 from longembed.ingest.limits import ReadLimits
-from longembed.models.paths import resolve_model_path
 from longembed.settings import IndexSettings, RunOptions
 from longembed.sparse.bm25_run import SparseChoice
 from longembed.store import VectorStore
@@ -55,6 +54,7 @@ def ingest(
     by_name: bool = False,
     sparse: SparseChoice = "bm25",
     limits: ReadLimits | None = None,
+    model_path: str | None = None,
 ) -> IngestSummary:
     """Embed every supported file under ``root`` as one whole document and upsert it into ``collection``.
 
@@ -82,6 +82,8 @@ def ingest(
             does not. An existing collection keeps what it has.
         limits: the size budget of every file and the time and page budgets of PDFs (default
             :class:`~longembed.ingest.limits.ReadLimits`); a file over one is a failure and the rest goes on.
+        model_path: the model's folder when ``settings`` were already resolved with it
+            (:func:`~longembed.models.paths.with_model_defaults`, as the CLI does); ``None``: resolved here.
 
     Raises:
         IngestError: ``root`` is missing or has no supported file, or no document is readable.
@@ -91,9 +93,10 @@ def ingest(
     """
     started = time.perf_counter()
     listing = root if isinstance(root, Listing) else scan(root)
-    resolve_model_path(settings.model)  # a missing model path fails before any file is read
     summary = listing_summary(listing)
-    state = IngestRun.start(settings, store, collection, encoder, run, summary, sparse=sparse, by_name=by_name)
+    state = IngestRun.start(  # resolves the model (a missing path fails before any file is read) unless given
+        settings, store, collection, encoder, run, summary, sparse=sparse, by_name=by_name, model_path=model_path
+    )
     state.started = started
     files = listing.files
 

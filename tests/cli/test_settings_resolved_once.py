@@ -7,7 +7,6 @@ from __future__ import annotations
 import sys
 from collections import Counter
 
-import pytest
 from click.testing import CliRunner
 from clitools import FAST
 
@@ -38,11 +37,6 @@ def count_calls(monkeypatch) -> Counter:
     return calls
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest/pipeline.py resolves the model path again (its own resolve_model_path call) and cannot take the "
-    "CLI's resolution (no model_path to pass to IngestRun.start), so IngestRun.start resolves once more",
-)
 def test_a_cli_ingest_resolves_the_model_and_its_defaults_once(tmp_path, monkeypatch):
     docs = tmp_path / "docs"
     docs.mkdir()
