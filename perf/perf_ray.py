@@ -29,7 +29,7 @@ def child(mode: str, docs: Path, out: Path) -> None:
     """In a fresh process: one default ingest of ``docs`` (``mode``: ``single`` or ``ray``) into a fresh store;
     writes its wall seconds (imports, model load, Ray start and stop included) and stage seconds as JSON."""
     began = time.perf_counter()
-    from longembed.ingest import RayOptions, ingest, ingest_on_ray
+    from longembed.ingest import RayOptions, ingest
     from longembed.settings import IndexSettings
     from longembed.ingest.run import IngestRun
     from longembed.store import open_store
@@ -47,7 +47,7 @@ def child(mode: str, docs: Path, out: Path) -> None:
     IngestRun.build_points = timed_build
     with tempfile.TemporaryDirectory() as tmp, open_store(Path(tmp) / "store") as store:
         if mode == "ray":
-            summary = ingest_on_ray(docs, IndexSettings(), store, "c", RayOptions(), progress=False)
+            summary = ingest(docs, IndexSettings(), store, "c", progress=False, ray=RayOptions())
         else:
             summary = ingest(docs, IndexSettings(), store, "c", progress=False)
     out.write_text(json.dumps({"wall": time.perf_counter() - began, "stages": dict(summary.stage_seconds),

@@ -98,7 +98,7 @@ def ingest(
     interrupted run can simply be started again. Hidden files and folders are skipped, symlinked folders are
     not followed, files with other extensions are counted and skipped."""
     from longembed.models.paths import resolve_model_path, with_model_defaults
-    from longembed.ingest import ingest as ingest_in_process
+    from longembed.ingest import ingest as run_ingest
     from longembed.ingest import scan
     from longembed.ingest.reader import shown_path as shown
     from longembed.store import ClusterLayout, open_store
@@ -117,14 +117,12 @@ def ingest(
     settings = with_model_defaults(settings, model_path=model_path)  # the collection records the prefixes used
     options = dict(progress=progress, prune=prune, force=force, run=RunOptions(device, dtype, batch_tokens),
                    rehash=rehash, sparse=sparse, limits=read_limits, model_path=model_path)
-    run_ingest = ingest_in_process
     if ray_address is not None:
-        from longembed.ingest.distributed import RayOptions, ingest_on_ray
+        from longembed.ingest.distributed import RayOptions
         from longembed.ingest.ray_tasks import import_ray
 
         import_ray()  # without Ray: one line, before the store is opened
-        options["ray_options"] = RayOptions(address=ray_address or None, encoders=ray_encoders)
-        run_ingest = ingest_on_ray
+        options["ray"] = RayOptions(address=ray_address or None, encoders=ray_encoders)
     layout = ClusterLayout(shards, replication_factor, on_disk)
     with open_store(store, qdrant_url, layout=layout) as db:
         if not layout.is_default and db.exists(collection):

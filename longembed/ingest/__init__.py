@@ -13,7 +13,7 @@ _EXPORTS = by_name({
     "longembed.ingest.reader": ("SourceDocument", "read_documents"),
     "longembed.ingest.summary": ("IngestSummary",),
     "longembed.ingest.pipeline": ("ingest", "ingest_documents"),
-    "longembed.ingest.distributed": ("RayOptions", "ingest_on_ray"),
+    "longembed.ingest.distributed": ("RayOptions",),
 })
 __all__ = sorted(_EXPORTS)
 

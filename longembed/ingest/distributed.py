@@ -1,5 +1,6 @@
-"""Ingest across a Ray cluster: the same run as :func:`~longembed.ingest.pipeline.ingest`, with reading,
-tokenizing and the model spread over Ray workers.
+"""Ingest across a Ray cluster (``ingest(..., ray=RayOptions())``, ``longembed ingest PATH --ray``): the same run
+as :func:`~longembed.ingest.pipeline.ingest` in one process, with reading, tokenizing and the model spread over
+Ray workers.
 
 What runs where (each stage is the single-process one, so the points written are the same):
 
@@ -33,18 +34,15 @@ from urllib.parse import urlsplit
 
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from longembed.errors import IngestError, LongEmbedError
+from longembed.errors import LongEmbedError
 from longembed.ingest.encoder_pool import EncoderPool
 from longembed.ingest.limits import ReadLimits
-from longembed.ingest.pipeline import DEFAULT_DOCS_PER_BATCH, listing_summary, warn_truncated
 from longembed.ingest.points import encode_each_on_error
 from longembed.ingest.progress import IngestProgress
 from longembed.ingest.ray_tasks import import_ray, ray_tasks
 from longembed.ingest.reader import Listing, SourceDocument, file_bytes, scan
-from longembed.ingest.run import IngestRun
-from longembed.ingest.summary import IngestSummary
-from longembed.ingest.triage import prune_gone
-from longembed.models.paths import resolve_model_path
+from longembed.ingest.run import IngestRun, listing_summary, warn_truncated
+from longembed.models.paths import resolve_model_path, with_model_defaults
 from longembed.settings import IndexSettings, RunOptions
 from longembed.sparse.bm25_run import SparseChoice
 from longembed.store import VectorStore
@@ -72,44 +70,41 @@ class RayOptions:
     batches_ahead: int = 2
 
 
-def ingest_on_ray(
+def run_on_ray(
+    options: RayOptions,
     root: str | Path | Listing,
     settings: IndexSettings,
     store: VectorStore,
     collection: str,
-    ray_options: RayOptions | None = None,
-    run: RunOptions | None = None,
-    docs_per_batch: int = DEFAULT_DOCS_PER_BATCH,
-    progress: bool = True,
-    prune: bool = False,
-    force: bool = False,
-    rehash: bool = False,
-    by_name: bool = False,
-    sparse: SparseChoice = "bm25",
-    limits: ReadLimits | None = None,
-    model_path: str | None = None,
-) -> IngestSummary:
-    """:func:`~longembed.ingest.pipeline.ingest` on a Ray cluster: same arguments, same guarantees, same points
-    (vectors equal within float rounding: the model runs in other processes), same summary.
+    run: RunOptions | None,
+    docs_per_batch: int,
+    progress: bool,
+    force: bool,
+    rehash: bool,
+    by_name: bool,
+    sparse: SparseChoice,
+    limits: ReadLimits | None,
+    model_path: str | None,
+) -> tuple[IngestRun, Listing]:
+    """The batches of :func:`~longembed.ingest.pipeline.ingest` with ``ray=options`` (its arguments, same
+    meaning): start or join the cluster, check the settings, read, embed and write every file, stop what this run
+    started. Returns the run (its summary) and the listing; ``ingest`` then prunes and completes the run.
 
     Raises:
         LongEmbedError: Ray is not installed (one line saying how to install it), or the cluster cannot be
             reached.
-        IngestError, StoreError, ModelLoadError, ExtensionError: as :func:`~longembed.ingest.pipeline.ingest`.
+        StoreError, ModelLoadError, ExtensionError: as :func:`~longembed.ingest.pipeline.ingest`.
     """
     ray = import_ray()
-    options = ray_options or RayOptions()
-    started = time.perf_counter()
     listing = root if isinstance(root, Listing) else scan(root)
     if model_path is None:
-        resolve_model_path(settings.model)  # a missing model path fails before any file is read or Ray starts
-    summary = listing_summary(listing)
+        model_path = resolve_model_path(settings.model)  # a missing model path fails before any file is read
+        settings = with_model_defaults(settings, model_path=model_path)
     with _ray_session(ray, options):
         gpus = int(ray.cluster_resources().get("GPU", 0))
         use_gpu = gpus > 0 and not (run or RunOptions()).device.startswith("cpu")
-        state = IngestRun.start(settings, store, collection, None, run, summary, sparse=sparse, by_name=by_name,
-                                on_cpu=not use_gpu, model_path=model_path)
-        state.started = started
+        state = IngestRun.start(settings, store, collection, None, run, listing_summary(listing), sparse=sparse,
+                                by_name=by_name, on_cpu=not use_gpu, model_path=model_path)
         n_encoders = options.encoders or (gpus if use_gpu else 1)
         node_cpus = max((int(n["Resources"].get("CPU", 1)) for n in ray.nodes() if n.get("Alive")), default=1)
         pool = EncoderPool(ray, state.settings, state.run, n_encoders, use_gpu=use_gpu,
@@ -120,12 +115,7 @@ def ingest_on_ray(
                      _server_url(store)).run(docs_per_batch, progress)
         finally:
             pool.close()
-    if not (summary.new or summary.updated or summary.unchanged):
-        reasons = "; ".join(f"{f.path}: {f.reason}" for f in summary.failed[:5])
-        raise IngestError(f"no document could be ingested from {str(listing.root)!r} ({reasons})")
-    if prune:
-        summary.pruned = prune_gone(listing, state.triage, summary.failed, store, collection)
-    return state.complete()
+    return state, listing
 
 
 class _ray_session:  # noqa: N801 (a context manager used as a function)

@@ -16,22 +16,25 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from longembed.encoding import EncoderProtocol
-from longembed.errors import IngestError
+from longembed.errors import IngestError, LongEmbedError
 from longembed.ingest.ahead import one_ahead
 from longembed.ingest.progress import IngestProgress
 from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, file_bytes, read_file, scan
-from longembed.ingest.run import IngestRun
+from longembed.ingest.run import IngestRun, listing_summary, warn_truncated
 from longembed.ingest.summary import IngestSummary
 from longembed.ingest.triage import Batch, prune_gone
 from longembed.ingest.limits import ReadLimits
 from longembed.settings import IndexSettings, RunOptions
 from longembed.sparse.bm25_run import SparseChoice
 from longembed.store import VectorStore
+
+if TYPE_CHECKING:
+    from longembed.ingest.distributed import RayOptions
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,7 @@ def ingest(
     sparse: SparseChoice = "bm25",
     limits: ReadLimits | None = None,
     model_path: str | None = None,
+    ray: RayOptions | None = None,
 ) -> IngestSummary:
     """Embed every supported file under ``root`` as one whole document and upsert it into ``collection``.
 
@@ -84,28 +88,33 @@ def ingest(
             :class:`~longembed.ingest.limits.ReadLimits`); a file over one is a failure and the rest goes on.
         model_path: the model's folder when ``settings`` were already resolved with it
             (:func:`~longembed.models.paths.with_model_defaults`, as the CLI does); ``None``: resolved here.
+        ray: run on a Ray cluster (:mod:`longembed.ingest.distributed`: reading and tokenizing in Ray tasks, the
+            model in an actor pool); the same points, guarantees and summary. ``encoder`` must then be ``None``.
 
     Raises:
+        LongEmbedError: ``ray`` without Ray installed (one line), or with an ``encoder``.
         IngestError: ``root`` is missing or has no supported file, or no document is readable.
         StoreError: the collection exists with other settings (checked before the model is loaded and before
             any write), or a write fails (what was written stays; the next run resumes).
         ModelLoadError, ExtensionError: from building the encoder.
     """
     started = time.perf_counter()
-    listing = root if isinstance(root, Listing) else scan(root)
-    summary = listing_summary(listing)
-    state = IngestRun.start(  # resolves the model (a missing path fails before any file is read) unless given
-        settings, store, collection, encoder, run, summary, sparse=sparse, by_name=by_name, model_path=model_path
-    )
+    if ray is not None:
+        from longembed.ingest.distributed import run_on_ray
+
+        if encoder is not None:
+            raise LongEmbedError("an ingest on Ray builds its encoders in its actors: pass no encoder")
+        state, listing = run_on_ray(ray, root, settings, store, collection, run, docs_per_batch, progress, force,
+                                    rehash, by_name, sparse, limits, model_path)
+        summary = state.summary
+    else:
+        listing = root if isinstance(root, Listing) else scan(root)
+        summary = listing_summary(listing)
+        state = IngestRun.start(  # resolves the model (a missing path fails before any file is read) unless given
+            settings, store, collection, encoder, run, summary, sparse=sparse, by_name=by_name, model_path=model_path
+        )
+        execute(state, listing, docs_per_batch, force, rehash, limits, progress)
     state.started = started
-    files = listing.files
-
-    def read(chunk: list[Path]) -> list[SourceDocument | ReadFailure]:
-        known = [state.triage.unchanged_stamp(listing.base, f) if not (force or rehash) else None for f in chunk]
-        return [stamp or read_file(listing.base, f, limits) for stamp, f in zip(known, chunk)]
-
-    batches = [files[i : i + docs_per_batch] for i in range(0, len(files), docs_per_batch)]
-    execute(state, batches, read, force, progress, [sum(file_bytes(f) for f in b) for b in batches])
     if not (summary.new or summary.updated or summary.unchanged):
         reasons = "; ".join(f"{f.path}: {f.reason}" for f in summary.failed[:5])
         raise IngestError(f"no document could be ingested from {str(listing.root)!r} ({reasons})")
@@ -142,22 +151,25 @@ def ingest_documents(
     state = IngestRun.start(settings, store, collection, encoder, run, IngestSummary(), with_chunks=with_chunks,
                             sparse=sparse)
     batches = [list(documents[i : i + docs_per_batch]) for i in range(0, len(documents), docs_per_batch)]
-    execute(state, batches, list, False, progress, [sum(d.size for d in b) for b in batches])
+    execute_batches(state, batches, list, False, progress, [sum(d.size for d in b) for b in batches])
     return state.complete()
 
 
-def listing_summary(listing: Listing) -> IngestSummary:
-    """A run's summary before any read: what the listing skipped (unsupported, hidden, symlinked folders) and the
-    folders it could not list."""
-    return IngestSummary(
-        unsupported=list(listing.unsupported),
-        hidden=list(listing.hidden),
-        symlinked_folders=list(listing.symlinked_folders),
-        failed=list(listing.problems),
-    )
+def execute(state: IngestRun, listing: Listing, docs_per_batch: int, force: bool, rehash: bool,
+            limits: ReadLimits | None, progress: bool) -> None:
+    """Every file of ``listing``, ``docs_per_batch`` at a time, through :func:`execute_batches` (a file whose size
+    and mtime match its point's is not read, unless ``force`` or ``rehash``)."""
+    files = listing.files
+
+    def read(chunk: list[Path]) -> list[SourceDocument | ReadFailure]:
+        known = [state.triage.unchanged_stamp(listing.base, f) if not (force or rehash) else None for f in chunk]
+        return [stamp or read_file(listing.base, f, limits) for stamp, f in zip(known, chunk)]
+
+    batches = [files[i : i + docs_per_batch] for i in range(0, len(files), docs_per_batch)]
+    execute_batches(state, batches, read, force, progress, [sum(file_bytes(f) for f in b) for b in batches])
 
 
-def execute(state: IngestRun, batches: list[T], read: Callable[[T], list[SourceDocument | ReadFailure]],
+def execute_batches(state: IngestRun, batches: list[T], read: Callable[[T], list[SourceDocument | ReadFailure]],
             force: bool, progress: bool, batch_bytes: list[int]) -> None:
     """Read (``read``, in the worker thread, one batch ahead), triage, prepare, embed and write every batch of
     ``state``'s run; then warn once about truncated documents. ``batch_bytes``: the size of each batch in bytes
@@ -176,9 +188,3 @@ def execute(state: IngestRun, batches: list[T], read: Callable[[T], list[SourceD
             state.process(batch)
             state.progress.batch_done(batch.size, tokens=state.summary.tokens, n_bytes=n_bytes)
     warn_truncated(state.summary)
-
-
-def warn_truncated(summary: IngestSummary) -> None:
-    """One warning that counts the documents cut at the content limit (each is named at info level)."""
-    if summary.truncated:
-        log.warning("%s", summary.truncation_line(name_hint=not log.isEnabledFor(logging.INFO)))

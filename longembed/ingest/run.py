@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from longembed.encoding import Encoder, EncoderProtocol
 from longembed.ingest.points import document_point, encode_each_on_error, passage_fields
 from longembed.ingest.progress import IngestProgress
-from longembed.ingest.reader import ReadFailure, SourceDocument, shown_path
+from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, shown_path
 from longembed.ingest.summary import IngestSummary
 from longembed.ingest.triage import Batch, Triage
 from longembed.models.device import pick_device
@@ -247,3 +247,20 @@ def prepare_documents(preparer, docs: list[SourceDocument], settings: IndexSetti
         ready = with_passages(texts, settings) if with_passages else preparer.prepare(texts, passages=settings)
         return replace(ready, clipped=[len(d.text) > MAX_STORED_TEXT_CHARS for d in docs])
     return preparer.prepare([d.text for d in docs], kind="document", clip=True)
+
+
+def listing_summary(listing: Listing) -> IngestSummary:
+    """A run's summary before any read: what the listing skipped (unsupported, hidden, symlinked folders) and the
+    folders it could not list."""
+    return IngestSummary(
+        unsupported=list(listing.unsupported),
+        hidden=list(listing.hidden),
+        symlinked_folders=list(listing.symlinked_folders),
+        failed=list(listing.problems),
+    )
+
+
+def warn_truncated(summary: IngestSummary) -> None:
+    """One warning that counts the documents cut at the content limit (each is named at info level)."""
+    if summary.truncated:
+        log.warning("%s", summary.truncation_line(name_hint=not log.isEnabledFor(logging.INFO)))

@@ -34,7 +34,7 @@ def points(store: Path, collection: str = "c") -> dict[str, tuple[dict, dict]]:
 def test_ray_ingest_writes_the_points_of_the_single_process_ingest_even_when_an_actor_dies(tmp_path, monkeypatch):
     ray = pytest.importorskip("ray")
     from longembed.ingest import distributed
-    from longembed.ingest.distributed import RayOptions, ingest_on_ray
+    from longembed.ingest import RayOptions
 
     with open_store(tmp_path / "single") as db:
         single = ingest(SAMPLE, IndexSettings(), db, "c", progress=False)
@@ -51,7 +51,7 @@ def test_ray_ingest_writes_the_points_of_the_single_process_ingest_even_when_an_
 
     monkeypatch.setattr(distributed._RayLoop, "_write", write_after_killing_an_actor)
     with open_store(tmp_path / "ray") as db:
-        on_ray = ingest_on_ray(SAMPLE, IndexSettings(), db, "c", RayOptions(num_cpus=2), progress=False)
+        on_ray = ingest(SAMPLE, IndexSettings(), db, "c", progress=False, ray=RayOptions(num_cpus=2))
     assert killed and not ray.is_initialized()  # the local instance this run started is stopped
     assert (on_ray.documents, on_ray.tokens, sorted(on_ray.new)) == (single.documents, single.tokens, sorted(single.new))
     assert sorted(on_ray.truncated) == sorted(single.truncated) and not on_ray.failed

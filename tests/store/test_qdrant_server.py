@@ -130,7 +130,7 @@ def test_ingest_and_hybrid_query_on_the_server_match_the_embedded_store(qdrant_u
 
 def test_a_ray_ingest_writes_from_its_workers_to_the_server(qdrant_url, collection, tmp_path):
     pytest.importorskip("ray")
-    from longembed.ingest.distributed import RayOptions, ingest_on_ray
+    from longembed.ingest import RayOptions
 
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -141,7 +141,7 @@ def test_a_ray_ingest_writes_from_its_workers_to_the_server(qdrant_url, collecti
         ingest(docs, settings, local, "c", progress=False)
         want = points_of(local, "c")
     with open_store(url=qdrant_url) as server:
-        ingest_on_ray(docs, settings, server, collection, RayOptions(num_cpus=2), progress=False)
+        ingest(docs, settings, server, collection, progress=False, ray=RayOptions(num_cpus=2))
         assert_same_points(points_of(server, collection), want)
 
 
