@@ -111,12 +111,21 @@ def ranking(store, collection: str, query: str) -> list[str]:
     return [hit["path"] for hit in Retriever(store, collection).search(query, k=4)]
 
 
-def test_ingest_and_hybrid_query_on_the_server_match_the_embedded_store(qdrant_url, collection, tmp_path):
-    docs = tmp_path / "docs"
-    docs.mkdir()
+@pytest.fixture
+def docs(tmp_path):
+    """Four sample meetings in a folder."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
     for path in MEETINGS:
-        shutil.copy(path, docs / path.name)
-    settings = IndexSettings(max_length=1024)
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+SETTINGS = IndexSettings(max_length=1024)
+
+
+def test_ingest_and_hybrid_query_on_the_server_match_the_embedded_store(qdrant_url, collection, docs, tmp_path):
+    settings = SETTINGS
     with open_store(tmp_path / "embedded") as local:
         ingest(docs, settings, local, "c", progress=False)
         want = ranking(local, "c", "remote control design with rubber buttons")
@@ -128,15 +137,11 @@ def test_ingest_and_hybrid_query_on_the_server_match_the_embedded_store(qdrant_u
     assert len(again.unchanged) == len(MEETINGS) and again.documents == 0
 
 
-def test_a_ray_ingest_writes_from_its_workers_to_the_server(qdrant_url, collection, tmp_path):
+def test_a_ray_ingest_writes_from_its_workers_to_the_server(qdrant_url, collection, docs, tmp_path):
     pytest.importorskip("ray")
     from longembed.ingest import RayOptions
 
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for path in MEETINGS:
-        shutil.copy(path, docs / path.name)
-    settings = IndexSettings(max_length=1024)
+    settings = SETTINGS
     with open_store(tmp_path / "embedded") as local:
         ingest(docs, settings, local, "c", progress=False)
         want = points_of(local, "c")
