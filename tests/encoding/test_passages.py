@@ -12,7 +12,7 @@ import torch
 from conftest import SAMPLE_DOCS
 
 from longembed.encoding import Encoder
-from longembed.encoding.passages import passage_spans, sentence_starts
+from longembed.encoding.spans import passage_spans, sentence_starts
 from longembed.errors import LongEmbedError
 from longembed.ingest import SourceDocument, ingest_documents
 from longembed.retrieve import Retriever
