@@ -10,7 +10,8 @@ the page that answers it and a short answer string, written before any result wa
 - ``hit1``: share of questions whose top-1 document is the answering page;
 - ``answer_in_passage``: share of questions whose top-1 result's ``passage["text"]`` holds the answer string
   (exact substring, case-sensitive), out of all 25;
-- ``boilerplate_top1``: top-1 passages that are a version note, a ``Source code:`` line or hold a ``¶`` marker;
+- ``boilerplate_top1``: top-1 passages whose matched sentence (``match_start_char``..``match_end_char``, else the
+  passage) starts with a version note or is a ``Source code:`` line; ``pilcrow_top1``: top-1 passages holding ``¶``;
 - ``ingest_s``: wall time of the ingest.
 
 The Debian package ``python3.11-doc`` holds the pages::
@@ -40,7 +41,7 @@ PAGES = (
     "weakref contextlib abc"
 ).split()
 """45 library pages (about 5 MB of HTML): the 25 answering pages and 20 neighbours."""
-BOILERPLATE = re.compile(r"^\s*(New in version|Changed in version|Deprecated since|Source code:)|¶")
+BOILERPLATE = re.compile(r"^\s*(New in version|Changed in version|Deprecated since|Source code:)")
 
 
 def main() -> None:
@@ -49,6 +50,8 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, default=QUESTIONS)
     parser.add_argument("--out", type=Path, help="write the figures and per-question results here (JSON)")
     parser.add_argument("--store", type=Path, help="keep the store here (default: a temporary folder)")
+    parser.add_argument("--query-only", action="store_true",
+                        help="query the existing --store without ingesting (e.g. one built by another version)")
     args = parser.parse_args()
     questions = [json.loads(x) for x in args.questions.read_text(encoding="utf-8").splitlines() if x.strip()]
     missing = [p for p in PAGES if not (args.library / f"{p}.html").is_file()]
@@ -60,11 +63,13 @@ def main() -> None:
         for p in PAGES:
             shutil.copy(args.library / f"{p}.html", pages)
         began = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "longembed.cli", "ingest", str(pages), "--store", str(store),
-                        "--device", "cpu"], check=True)
+        if not args.query_only:
+            subprocess.run([sys.executable, "-m", "longembed.cli", "ingest", str(pages), "--store", str(store),
+                            "--device", "cpu"], check=True)
         ingest_s = time.perf_counter() - began
         from longembed.retrieve import Retriever
         from longembed.settings import RunOptions
+        from longembed.store import point_id
 
         retriever = Retriever(store=str(store), run=RunOptions(device="cpu"))
         rows = []
@@ -72,14 +77,17 @@ def main() -> None:
             top = retriever.search(q["question"], k=1)[0]
             passage = top["passage"] or {}
             text = passage.get("text", "")
+            full = str(retriever.store.retrieve(retriever.collection, [point_id(str(top["path"]))])[0].payload["text"])
+            matched = full[passage["match_start_char"] : passage["match_end_char"]] if "match_start_char" in passage else text
             rows.append({**q, "top_page": Path(str(top["path"])).name, "passage": text,
                          "hit1": Path(str(top["path"])).name == q["page"], "answer_in_passage": q["answer"] in text,
-                         "boilerplate": bool(BOILERPLATE.search(passage.get("sentence", text)))})
+                         "matched": matched, "boilerplate": bool(BOILERPLATE.search(matched)), "pilcrow": "¶" in text})
         retriever.close()
     n = len(rows)
     figures = {"n": n, "hit1": sum(r["hit1"] for r in rows) / n,
                "answer_in_passage": sum(r["answer_in_passage"] for r in rows) / n,
-               "boilerplate_top1": sum(r["boilerplate"] for r in rows), "ingest_s": round(ingest_s, 1),
+               "boilerplate_top1": sum(r["boilerplate"] for r in rows), "pilcrow_top1": sum(r["pilcrow"] for r in rows),
+               "ingest_s": None if args.query_only else round(ingest_s, 1),
                "mean_passage_chars": round(sum(len(r["passage"]) for r in rows) / n, 1)}
     for r in rows:
         print(f"{'P' if r['hit1'] else '-'}{'A' if r['answer_in_passage'] else '-'} {r['page']:<16} "

@@ -131,10 +131,10 @@ def sentence_starts(text: str) -> list[int]:
 
 
 def is_boilerplate(text: str, start: int, end: int) -> bool:
-    """Whether characters ``[start, end)`` of ``text`` lie within one boilerplate line (:data:`BOILERPLATE_LINE`;
-    the whitespace after the line counts as part of it). A span that also holds content is not boilerplate."""
-    match = BOILERPLATE_LINE.match(text, text.rfind("\n", 0, start) + 1)
-    return match is not None and not text[max(match.end(), start) : end].strip()
+    """Whether characters ``[start, end)`` of ``text`` are one boilerplate line and nothing else (whitespace
+    around it aside): a whole line, or a sentence that starts with a version note inside a line ("... is created.
+    New in version 3.3."), as :data:`BOILERPLATE_LINE` reads it. A span that also holds content is not."""
+    return BOILERPLATE_LINE.fullmatch(text[start:end].strip()) is not None
 
 
 def passage_spans(
