@@ -78,7 +78,9 @@ def main() -> None:
             passage = top["passage"] or {}
             text = passage.get("text", "")
             full = str(retriever.store.retrieve(retriever.collection, [point_id(str(top["path"]))])[0].payload["text"])
-            matched = full[passage["match_start_char"] : passage["match_end_char"]] if "match_start_char" in passage else text
+            matched = text  # main's passages are the matched sentence itself
+            if "match_start_char" in passage:
+                matched = full[passage["match_start_char"] : passage["match_end_char"]]
             rows.append({**q, "top_page": Path(str(top["path"])).name, "passage": text,
                          "hit1": Path(str(top["path"])).name == q["page"], "answer_in_passage": q["answer"] in text,
                          "matched": matched, "boilerplate": bool(BOILERPLATE.search(matched)), "pilcrow": "¶" in text})

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 from typing import Any
 
 from longembed.ingest.text import PlainTextReader
@@ -40,9 +39,9 @@ BLOCK_TAGS = frozenset({
     "section", "article", "header", "footer", "table", "ul", "ol", "dt", "dd", "hr", "nav", "aside", "main",
     "form", "figure", "figcaption", "dl", "caption", "title",
 })
-PERMALINK_MARKER = re.compile(r"(?<=\S)[ \t]?[¶\uf0c1](?=\s|$)")
-"""A pilcrow (or Font Awesome's link icon U+F0C1, Read the Docs themes) that ends a word or a line: a heading's
-permalink anchor ("pickle — Python object serialization¶", "class csv.excel¶"). A pilcrow standing alone between
+PERMALINK_MARKER = re.compile(r"(?<=\S)[¶\uf0c1](?=\s|$)|^[ \t]*[¶\uf0c1][ \t]*(?:\n|$)", re.MULTILINE)
+"""A pilcrow (or Font Awesome's link icon U+F0C1, Read the Docs themes) that ends a word ("pickle — Python object
+serialization¶", "class csv.excel¶") or stands alone on a line: a heading's permalink anchor. A pilcrow between
 spaces ("§ 3 ¶ 2") or before a word is text, and kept."""
 MAX_MAIN_CONTENT_ELEMENTS = 50_000
 """Pages with more elements than this skip trafilatura and keep the visible text (a bound on the time spent)."""

@@ -221,7 +221,8 @@ class Retriever:
             return self.search_passages(text, k, mode=mode, fusion=fusion)
         hits, vector = self._search(text, k, using, mode, fusion, need_vector=self.has_passages)
         passages = (
-            best_passages(self.store, self.collection, hits, vector, self.window_chars) if self.has_passages else [None] * len(hits)
+            best_passages(self.store, self.collection, hits, vector, self.window_chars)
+            if self.has_passages else [None] * len(hits)
         )
         out = []
         for h, passage in zip(hits, passages):

@@ -29,10 +29,16 @@ PROGRAM = 4
 
 def test_the_window_grows_next_then_previous_and_stays_within_the_budget():
     assert TEXT[SPANS[PROGRAM][0] :].startswith("The program defines what arguments it requires")
-    alone = "The program defines what arguments it requires, and argparse will figure out how to parse those out of sys.argv."
+    alone = (
+        "The program defines what arguments it requires, and argparse will figure out how to parse those out of "
+        "sys.argv."
+    )
     next_one = " The argparse module also automatically generates help and usage messages."
-    before = "Source code: Lib/argparse.py\nThe argparse module makes it easy to write user-friendly command-line interfaces. "
-    windows = {budget: TEXT.__getitem__(slice(*passage_window(TEXT, SPANS, PROGRAM, budget))) for budget in (0, 200, 300)}
+    before = (
+        "Source code: Lib/argparse.py\nThe argparse module makes it easy to write user-friendly command-line "
+        "interfaces. "
+    )
+    windows = {budget: TEXT[slice(*passage_window(TEXT, SPANS, PROGRAM, budget))] for budget in (0, 200, 300)}
     assert windows[0] == alone  # no room: the sentence itself, trailing whitespace left out
     assert windows[200] == alone + next_one  # 186 characters; the previous sentence would make 268
     # 268 with the previous one; the next one ("The module will also issue errors ...") would pass 300, so that side
@@ -44,7 +50,8 @@ def test_the_window_grows_next_then_previous_and_stays_within_the_budget():
 def test_a_result_keeps_the_matched_sentence_offsets():
     result = passage_result({"text": TEXT, "passages": SPANS}, PROGRAM, 0.5, 200)
     assert TEXT[result["start_char"] : result["end_char"]] == result["text"]
-    assert TEXT[result["match_start_char"] : result["match_end_char"]] == TEXT[SPANS[PROGRAM][0] : SPANS[PROGRAM][1]].rstrip()
+    matched = TEXT[SPANS[PROGRAM][0] : SPANS[PROGRAM][1]].rstrip()
+    assert TEXT[result["match_start_char"] : result["match_end_char"]] == matched
     assert result["start_char"] == result["match_start_char"] and result["score"] == 0.5
     with pytest.raises(IndexError, match="passage 99 of a document with"):
         passage_window(TEXT, SPANS, 99)
