@@ -9,7 +9,8 @@ the page that answers it and a short answer string, written before any result wa
 
 - ``hit1``: share of questions whose top-1 document is the answering page;
 - ``answer_in_passage``: share of questions whose top-1 result's ``passage["text"]`` holds the answer string
-  (exact substring, case-sensitive), out of all 25;
+  (exact substring, case-sensitive), out of all 25; ``answer_in_matched_sentence``: the same for the matched
+  sentence alone (``match_start_char``..``match_end_char``; main's passage is that sentence);
 - ``boilerplate_top1``: top-1 passages whose matched sentence (``match_start_char``..``match_end_char``, else the
   passage) starts with a version note or is a ``Source code:`` line; ``pilcrow_top1``: top-1 passages holding ``¶``;
 - ``ingest_s``: wall time of the ingest.
@@ -52,6 +53,7 @@ def main() -> None:
     parser.add_argument("--store", type=Path, help="keep the store here (default: a temporary folder)")
     parser.add_argument("--query-only", action="store_true",
                         help="query the existing --store without ingesting (e.g. one built by another version)")
+    parser.add_argument("--window-chars", type=int, help="Retriever.window_chars (default: the retriever's own)")
     args = parser.parse_args()
     questions = [json.loads(x) for x in args.questions.read_text(encoding="utf-8").splitlines() if x.strip()]
     missing = [p for p in PAGES if not (args.library / f"{p}.html").is_file()]
@@ -72,6 +74,8 @@ def main() -> None:
         from longembed.store import point_id
 
         retriever = Retriever(store=str(store), run=RunOptions(device="cpu"))
+        if args.window_chars is not None:
+            retriever.window_chars = args.window_chars
         rows = []
         for q in questions:
             top = retriever.search(q["question"], k=1)[0]
@@ -88,6 +92,7 @@ def main() -> None:
     n = len(rows)
     figures = {"n": n, "hit1": sum(r["hit1"] for r in rows) / n,
                "answer_in_passage": sum(r["answer_in_passage"] for r in rows) / n,
+               "answer_in_matched_sentence": sum(r["answer"] in r["matched"] for r in rows) / n,
                "boilerplate_top1": sum(r["boilerplate"] for r in rows), "pilcrow_top1": sum(r["pilcrow"] for r in rows),
                "ingest_s": None if args.query_only else round(ingest_s, 1),
                "mean_passage_chars": round(sum(len(r["passage"]) for r in rows) / n, 1)}
