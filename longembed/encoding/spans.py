@@ -17,8 +17,8 @@ Granularity (:class:`PassagePlan`):
 Token counts come from the model's tokenizer: the offset mapping of the text's tokens (:class:`TokenizedText`),
 so a passage's tokens are exactly the document tokens whose first character lies in its span.
 
-Existing collections: the abbreviations (issue 24) change the spans of the few sentences that hold one, and
-only for documents embedded from then on; they do not change :meth:`IndexSettings.fingerprint
+Existing collections: the abbreviations and boilerplate lines (issue 24) change the spans of the few sentences
+that hold one, and only for documents embedded from then on; they do not change :meth:`IndexSettings.fingerprint
 <longembed.settings.IndexSettings.fingerprint>`, so no stored document is re-embedded for it (``ingest --force``
 re-cuts a collection). Every point stores its own spans next to its own vectors, so a collection that mixes
 both splits answers queries as before.
@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+_WHITESPACE = re.compile(r"\s*")
 
 ABBREVIATIONS = frozenset({"e.g", "i.e", "etc", "cf", "vs", "viz", "approx", "incl", "resp"})
 """Abbreviations added to Punkt's (as Punkt stores them: lower case, without the final full stop). The English
@@ -118,13 +119,13 @@ def sentence_starts(text: str) -> list[int]:
         starts.add(begin)
     position = text.find("\n\n")
     while position >= 0:  # a heading or a list item without a full stop is a sentence of its own
-        after = len(text) - len(text[position:].lstrip())
+        after = _WHITESPACE.match(text, position).end()
         if after < len(text):
             starts.add(after)
         position = text.find("\n\n", after)
     for match in BOILERPLATE_LINE.finditer(text):
         starts.add(match.start())
-        after = len(text) - len(text[match.end() :].lstrip())
+        after = _WHITESPACE.match(text, match.end()).end()
         if after < len(text):
             starts.add(after)
     return sorted(starts)
