@@ -186,7 +186,10 @@ class IndexSettings:
         """A short hash (16 hex digits) of these settings, stored with every point.
 
         A point whose fingerprint differs from the collection's settings was embedded differently and is
-        re-embedded by the next ingest even when its text is unchanged.
+        re-embedded by the next ingest even when its text is unchanged. Refinements of how sentences are cut
+        that leave these fields alone (the abbreviations and boilerplate lines of
+        :mod:`longembed.encoding.spans`, issue 24) do not change it: stored points keep the spans their vectors were
+        made from, and only documents embedded afterwards get the new ones (``ingest --force`` re-cuts all).
         """
         canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]

@@ -1,5 +1,5 @@
 """The encoding stages of the data path: :mod:`~longembed.encoding.prepare` (prefix, clip, tokenize, extender
-segments), :mod:`~longembed.encoding.passages` (passage spans with exact offsets),
+segments), :mod:`~longembed.encoding.spans` (sentence and passage spans with exact offsets),
 :mod:`~longembed.encoding.late_chunking` (which inputs late passage vectors pool from),
 :mod:`~longembed.encoding.forward` (token-budget batches, padded inputs), :mod:`~longembed.encoding.pooling`
 (mask or span pooling, Dense head, normalisation), :mod:`~longembed.encoding.encoder` (the facade) and

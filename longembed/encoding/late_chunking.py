@@ -21,7 +21,7 @@ Passages cover at most :data:`MAX_PASSAGE_TOKENS` tokens of a document.
 
 from __future__ import annotations
 
-from longembed.encoding.passages import Passage
+from longembed.encoding.spans import Passage
 from longembed.extenders import Extender, Segment
 
 MACRO_OVERLAP = 8

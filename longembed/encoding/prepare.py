@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from longembed.encoding.late_chunking import MAX_PASSAGE_TOKENS, PassageRef, plan_late_passages
-from longembed.encoding.passages import Passage, TokenizedText, passage_spans
+from longembed.encoding.spans import Passage, TokenizedText, passage_spans
 from longembed.extenders import Extender, Segment
 from longembed.settings import IndexSettings, TextKind
 

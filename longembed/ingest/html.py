@@ -14,6 +14,11 @@ Two steps, both linear in the size of the input:
 The fallback text is also used when trafilatura finds nothing, and when trafilatura kept every word of the
 page anyway (tiny pages, where it splits inline elements into lines).
 
+Permalink markers are then removed from the text (:data:`PERMALINK_MARKER`): the ``¶`` that Sphinx and MkDocs put
+after every heading and API entry (``<a class="headerlink">¶</a>``), which would otherwise end up in passages and
+in the words BM25 indexes. Changing the text changes its sha256, so the next ingest re-embeds HTML documents that
+held such markers.
+
 The bytes are decoded as plain-text files are (:func:`longembed.ingest.text.decode_text`), so binary data saved
 as ``.html`` is refused with :class:`~longembed.ingest.text.NotTextError` like a binary ``.txt``.
 """
@@ -21,13 +26,10 @@ as ``.html`` is refused with :class:`~longembed.ingest.text.NotTextError` like a
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+import re
 from typing import Any
 
-from llama_index.core.readers.base import BaseReader
-from llama_index.core.schema import Document
-
-from longembed.ingest.text import decode_text
+from longembed.ingest.text import PlainTextReader
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,10 @@ BLOCK_TAGS = frozenset({
     "section", "article", "header", "footer", "table", "ul", "ol", "dt", "dd", "hr", "nav", "aside", "main",
     "form", "figure", "figcaption", "dl", "caption", "title",
 })
+PERMALINK_MARKER = re.compile(r"(?<=\S)[¶\uf0c1](?=\s|$)|^[ \t]*[¶\uf0c1][ \t]*(?:\n|$)", re.MULTILINE)
+"""A pilcrow (or Font Awesome's link icon U+F0C1, Read the Docs themes) that ends a word ("pickle — Python object
+serialization¶", "class csv.excel¶") or stands alone on a line: a heading's permalink anchor. A pilcrow between
+spaces ("§ 3 ¶ 2") or before a word is text, and kept."""
 MAX_MAIN_CONTENT_ELEMENTS = 50_000
 """Pages with more elements than this skip trafilatura and keep the visible text (a bound on the time spent)."""
 
@@ -130,21 +136,17 @@ def html_to_text(markup: str) -> tuple[str, str]:
             log.debug("trafilatura failed (%s); keeping the visible text", exc)
     if text is None or text.split() == visible.split():
         text = visible
-    return scan.title, text
+    return scan.title, PERMALINK_MARKER.sub("", text)
 
 
-class HtmlTextReader(BaseReader):
-    """Read an HTML file as one document: its main content as text, the ``<title>`` in ``metadata["title"]``.
+class HtmlTextReader(PlainTextReader):
+    """Read an HTML file as one document: its main content as text, the ``<title>`` in ``metadata["title"]``
+    (:meth:`PlainTextReader.load_data`, with :func:`html_to_text` as :meth:`to_text`).
 
     Raises:
         NotTextError: the file holds binary data.
         OSError: the file cannot be read.
     """
 
-    def load_data(self, file: Path, extra_info: dict[str, Any] | None = None, fs: Any = None) -> list[Document]:
-        decoded = decode_text(Path(file).read_bytes())
-        title, text = html_to_text(decoded.text)
-        metadata = {**(extra_info or {}), "encoding": decoded.encoding, "decode_note": decoded.note}
-        if title:
-            metadata["title"] = title
-        return [Document(text=text, metadata=metadata)]
+    def to_text(self, decoded: str) -> tuple[str, str]:
+        return html_to_text(decoded)

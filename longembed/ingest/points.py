@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from longembed.encoding.passages import Passage
+from longembed.encoding.spans import Passage
 from longembed.errors import LongEmbedError
 from longembed.ingest.reader import ReadFailure, SourceDocument, shown_path
 from longembed.store import MAX_STORED_TEXT_CHARS, DocumentPayload, StoredDocument

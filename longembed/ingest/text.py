@@ -111,14 +111,23 @@ def decode_text(raw: bytes) -> DecodedText:
 
 
 class PlainTextReader(BaseReader):
-    """Read a ``.txt``/``.md`` file as one document; ``metadata`` gets ``encoding`` and ``decode_note``.
+    """Read a ``.txt``/``.md`` file as one document; ``metadata`` gets ``encoding`` and ``decode_note``, and
+    ``title`` when :meth:`to_text` finds one (subclasses such as
+    :class:`~longembed.ingest.html.HtmlTextReader` override only :meth:`to_text`).
 
     Raises:
         NotTextError: the file holds binary data.
         OSError: the file cannot be read.
     """
 
+    def to_text(self, decoded: str) -> tuple[str, str]:
+        """``(title, text)`` of a decoded file: no title, the text itself."""
+        return "", decoded
+
     def load_data(self, file: Path, extra_info: dict[str, Any] | None = None, fs: Any = None) -> list[Document]:
         decoded = decode_text(Path(file).read_bytes())
+        title, text = self.to_text(decoded.text)
         metadata = {**(extra_info or {}), "encoding": decoded.encoding, "decode_note": decoded.note}
-        return [Document(text=decoded.text, metadata=metadata)]
+        if title:
+            metadata["title"] = title
+        return [Document(text=text, metadata=metadata)]

@@ -184,9 +184,9 @@ class LongEmbedRetriever(BaseRetriever):
             else dense. ``fusion``: ``dbsf`` (default), ``rrf`` or ``convex`` (hybrid only). With ``sparse`` and
             ``hybrid`` the score is the BM25 or the fused score.
         unit: ``document`` (each node is a whole document, as above) or ``passage``: each node is one of the
-            ``similarity_top_k`` best passages across documents (collections with passages, at most
-            ``passage_size`` tokens each, so ``similarity_top_k=5`` fits a few thousand tokens of LLM context):
-            its text is the passage, its metadata ``path``, ``title``, ``start_char``, ``end_char`` (characters of
+            ``similarity_top_k`` best passages across documents (collections with passages) with its context, a
+            window of at most 600 characters (:data:`longembed.retrieve.passages.WINDOW_CHARS`), so
+            ``similarity_top_k=5`` fits a few thousand characters of LLM context: its text is the window, its metadata ``path``, ``title``, ``start_char``, ``end_char`` (characters of
             the document's stored text), its source relationship the document (the document's point id), and its
             score the cosine similarity with the passage vector.
         callback_manager, verbose: as for any LlamaIndex ``BaseRetriever``.

@@ -13,7 +13,7 @@ from longembed.retrieve.hybrid import (
 from longembed.sparse.analyzer import Analyzer
 from longembed.sparse.bm25 import query_vector
 from longembed.sparse.index import length_stats, sparse_settings
-from longembed.retrieve.passages import best_passages, top_passages
+from longembed.retrieve.passages import WINDOW_CHARS, best_passages, top_passages
 from longembed.settings import MAX_K, UNITS, RunOptions
 from longembed.store import CHUNKS_VECTOR, DEFAULT_COLLECTION, DEFAULT_STORE, DOC_VECTOR, Hit, VectorStore, open_store
 
@@ -55,6 +55,10 @@ class Retriever:
         ModelLoadError: the recorded model cannot be loaded here.
         LongEmbedError: ``encoder`` was built with other settings than the collection.
     """
+
+    window_chars: int = WINDOW_CHARS
+    """Characters of the window returned around a matched passage (:mod:`longembed.retrieve.passages`; 0: the
+    passage alone); set it on an instance to change it."""
 
     def __init__(
         self,
@@ -197,12 +201,14 @@ class Retriever:
         Returns:
             ``unit="document"``: dicts with ``rank`` (1-based), ``score`` (cosine similarity, BM25 or fused
             score), ``path``, ``title``, ``snippet``, ``n_tokens``, ``truncated`` and ``passage``: the document's
-            best passage ``{"text", "start_char", "end_char", "score"}`` (characters ``[start_char, end_char)`` of
-            the stored text; ``score``: cosine with the query), ``None`` in a collection without passages. The
-            snippet is that passage (else the document's first characters).
+            best passage ``{"text", "start_char", "end_char", "match_start_char", "match_end_char", "score"}``
+            (``text``: the window of :attr:`window_chars` characters around the matched sentence, characters
+            ``[start_char, end_char)`` of the stored text; ``match_*``: the matched sentence; ``score``: its cosine
+            with the query; boilerplate lines are never chosen, see :mod:`longembed.retrieve.passages`), ``None``
+            in a collection without passages. The snippet is that window (else the document's first characters).
             ``unit="passage"``: the ``k`` best passages by cosine among the candidate documents
             (:data:`PASSAGE_CANDIDATES`), dicts with ``rank``, ``score``, ``path``, ``title``, ``text``,
-            ``start_char``, ``end_char`` and ``document_rank``.
+            ``start_char``, ``end_char``, ``match_start_char``, ``match_end_char`` and ``document_rank``.
 
         Raises:
             LongEmbedError: empty query, k outside 1..1000, an unknown unit, or ``unit="passage"`` on a collection
@@ -215,7 +221,8 @@ class Retriever:
             return self.search_passages(text, k, mode=mode, fusion=fusion)
         hits, vector = self._search(text, k, using, mode, fusion, need_vector=self.has_passages)
         passages = (
-            best_passages(self.store, self.collection, hits, vector) if self.has_passages else [None] * len(hits)
+            best_passages(self.store, self.collection, hits, vector, self.window_chars)
+            if self.has_passages else [None] * len(hits)
         )
         out = []
         for h, passage in zip(hits, passages):
@@ -247,4 +254,4 @@ class Retriever:
         for h in best:
             if h.payload.get("path") not in seen:
                 hits.append(Hit(rank=len(hits) + 1, score=h.score, payload=h.payload))
-        return top_passages(self.store, self.collection, hits, vector, k)
+        return top_passages(self.store, self.collection, hits, vector, k, self.window_chars)

@@ -56,11 +56,14 @@ class SearchRequest(BaseModel):
 
 
 class Passage(BaseModel):
-    """A document's best passage: characters ``[start_char, end_char)`` of its stored text."""
+    """A document's best passage: the window around the matched sentence, characters ``[start_char, end_char)`` of
+    its stored text (``longembed.retrieve.passages``)."""
 
     text: str
     start_char: int
     end_char: int
+    match_start_char: int = Field(description="Start of the matched sentence in the stored text (characters).")
+    match_end_char: int = Field(description="End of the matched sentence in the stored text (characters).")
     score: float = Field(description="Cosine similarity of the query with the passage vector.")
 
 
@@ -74,6 +77,8 @@ class PassageResult(BaseModel):
     text: str
     start_char: int
     end_char: int
+    match_start_char: int = Field(description="Start of the matched sentence in the stored text (characters).")
+    match_end_char: int = Field(description="End of the matched sentence in the stored text (characters).")
     document_rank: int = Field(description="Rank of the passage's document among the candidate documents.")
 
 

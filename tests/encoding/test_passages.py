@@ -12,10 +12,11 @@ import torch
 from conftest import SAMPLE_DOCS
 
 from longembed.encoding import Encoder
-from longembed.encoding.passages import passage_spans, sentence_starts
+from longembed.encoding.spans import passage_spans, sentence_starts
 from longembed.errors import LongEmbedError
 from longembed.ingest import SourceDocument, ingest_documents
 from longembed.retrieve import Retriever
+from longembed.retrieve.passages import WINDOW_CHARS
 from longembed.settings import IndexSettings, RunOptions, adopt_passages
 from longembed.store import Store
 
@@ -165,8 +166,14 @@ def test_every_hit_names_its_best_passage_with_exact_offsets(needle_store, encod
     assert hit["path"] == "needle.txt"
     text = needle_store.retrieve("c", [_pid("needle.txt")])[0].payload["text"]
     passage = hit["passage"]
-    assert passage["text"] == text[passage["start_char"] : passage["end_char"]] == NEEDLE + " "
-    assert hit["snippet"] == NEEDLE
+    assert passage["text"] == text[passage["start_char"] : passage["end_char"]]
+    assert text[passage["match_start_char"] : passage["match_end_char"]] == NEEDLE  # the matched sentence
+    # the window: the needle and its neighbouring sentences, whole, within WINDOW_CHARS characters
+    # (next, previous, next, ... until "The committee met ..." before it would pass 600: 581 characters)
+    before = HAYSTACK[HAYSTACK.index("Several members") :]
+    assert passage["text"] == before + NEEDLE + " " + HAYSTACK.rstrip()
+    assert len(passage["text"]) <= WINDOW_CHARS
+    assert hit["snippet"] == " ".join(passage["text"].split())
     query = encoder.encode(["When does the municipal book-lending building shut its doors at weekends?"], "query")
     alone = encoder.encode([NEEDLE + " "])[0].vector
     assert passage["score"] == pytest.approx(float(alone @ query[0].vector), abs=1e-5)
@@ -213,7 +220,7 @@ def test_llama_index_passage_retriever_returns_passages_with_offsets(needle_stor
                                    similarity_top_k=5, unit="passage")
     nodes = retriever.retrieve("When does the municipal book-lending building shut its doors at weekends?")
     assert len(nodes) == 5
-    assert nodes[0].node.text == NEEDLE + " " and nodes[0].node.metadata["path"] == "needle.txt"
+    assert NEEDLE in nodes[0].node.text and nodes[0].node.metadata["path"] == "needle.txt"
     texts = {
         p: needle_store.retrieve("c", [_pid(p)])[0].payload["text"]
         for p in ("needle.txt", "meeting.txt", "other.txt")
@@ -221,7 +228,7 @@ def test_llama_index_passage_retriever_returns_passages_with_offsets(needle_stor
     for n in nodes:
         meta = n.node.metadata
         assert texts[meta["path"]][meta["start_char"] : meta["end_char"]] == n.node.text
-        assert len(encoder.tokenize([n.node.text])[0]) <= encoder.settings.passage_size
+        assert len(n.node.text) <= WINDOW_CHARS  # a window of whole sentences around the matched one
         assert n.node.relationships[NodeRelationship.SOURCE].node_id == _pid(meta["path"])
 
 
@@ -234,9 +241,12 @@ def test_post_search_gives_passages(needle_store, encoder):
                         base_url="http://127.0.0.1")  # a loopback Host (the default allowlist)
     query = "When does the municipal book-lending building shut its doors at weekends?"
     body = client.post("/search", json={"query": query, "k": 1}).json()
-    assert body["results"][0]["passage"]["text"] == NEEDLE + " "
+    passage = body["results"][0]["passage"]
+    assert passage["text"][passage["match_start_char"] - passage["start_char"] :].startswith(NEEDLE)
     body = client.post("/search", json={"query": query, "k": 2, "unit": "passage"}).json()
-    assert body["results"][0]["text"] == NEEDLE + " " and body["results"][0]["path"] == "needle.txt"
+    first = body["results"][0]
+    assert first["path"] == "needle.txt" and first["match_end_char"] - first["match_start_char"] == len(NEEDLE)
+    assert first["text"][first["match_start_char"] - first["start_char"] :].startswith(NEEDLE)
     assert client.post("/search", json={"query": query, "unit": "sentence"}).status_code == 422
 
 

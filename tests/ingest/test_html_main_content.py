@@ -34,7 +34,7 @@ def test_documentation_page_stores_its_body_not_its_navigation(tmp_path):
         "argparse — Parser for command-line options, arguments and sub-commands — Python 3.12.3 documentation"
     )
     assert doc.text.startswith(
-        "argparse — Parser for command-line options, arguments and sub-commands¶\nNew in version 3.2.\n"
+        "argparse — Parser for command-line options, arguments and sub-commands\nNew in version 3.2.\n"
         "Source code: Lib/argparse.py\nThe argparse module makes it easy to write user-friendly"
     )
     for chrome in ("Navigation", "Table of Contents", "Previous topic", "Report a Bug", "Quick search",
@@ -44,6 +44,23 @@ def test_documentation_page_stores_its_body_not_its_navigation(tmp_path):
     assert "parser = argparse.ArgumentParser(\n                    prog='ProgramName'," in doc.text
     assert "Specify how an argument should be handled" in doc.text
     assert doc.text.endswith("it can be run at the command line and it provides useful help messages.")
+
+
+def test_permalink_pilcrows_are_removed_and_a_pilcrow_in_prose_is_kept():
+    """Sphinx writes ``<a class="headerlink">¶</a>`` after every heading (four in the page); none reaches the
+    text, the headings themselves do (issue 24)."""
+    assert SPHINX_PAGE.read_text(encoding="utf-8").count(">¶</a>") == 4
+    _, text = html_to_text(SPHINX_PAGE.read_text(encoding="utf-8"))
+    assert "¶" not in text
+    lines = text.splitlines()
+    for heading in ("argparse — Parser for command-line options, arguments and sub-commands", "Core Functionality",
+                    "Quick Links for add_argument()", "Example"):
+        assert heading in lines, heading
+    _, text = html_to_text(
+        "<html><body><h2>Terms<a class='headerlink' href='#terms'>¶</a></h2>"
+        "<p>See § 3 ¶ 2 of the contract. The sign ¶ marks a paragraph.</p></body></html>"
+    )
+    assert text == "Terms\nSee § 3 ¶ 2 of the contract. The sign ¶ marks a paragraph."
 
 
 def test_small_page_keeps_inline_text_on_one_line():
