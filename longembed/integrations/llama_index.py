@@ -15,7 +15,6 @@ Nothing here encodes, stores or searches by itself: it calls the encoder, the re
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 import warnings
 from pathlib import Path
@@ -25,24 +24,20 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.embeddings.base import DEFAULT_EMBED_BATCH_SIZE, BaseEmbedding, Embedding
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.callbacks import CallbackManager
-from llama_index.core.schema import Document, NodeRelationship, NodeWithScore, QueryBundle, RelatedNodeInfo, TextNode
+from llama_index.core.schema import NodeRelationship, NodeWithScore, QueryBundle, RelatedNodeInfo, TextNode
 
 from longembed.encoding import Encoder
-from longembed.errors import IngestError, LongEmbedError
-from longembed.ingest.reader import ReadFailure, read_documents
+from longembed.errors import LongEmbedError
+from longembed.integrations.llama_documents import DOCUMENT_METADATA_KEYS, documents_from_folder  # noqa: F401
 from longembed.retrieve.results import check_min_score
 from longembed.retrieve.retriever import Retriever
 from longembed.settings import EXTEND_METHODS, UNITS, IndexSettings, RunOptions, TextKind
 from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, VectorStore, open_store, point_id
 
-log = logging.getLogger(__name__)
-
 # LlamaIndex's QdrantVectorStore asks for payload indexes, which qdrant-client's local mode ignores with a
 # UserWarning on every run: nothing a user of this adapter can or needs to act on.
 warnings.filterwarnings("ignore", message="Payload indexes have no effect in the local Qdrant", category=UserWarning)
 
-DOCUMENT_METADATA_KEYS = ("path", "title", "sha256")
-"""Metadata of a document read by :func:`documents_from_folder` (none of it is embedded)."""
 HIT_METADATA_KEYS = ("path", "title", "sha256", "n_tokens", "truncated")
 """Metadata of a node returned by :class:`LongEmbedRetriever` (the stored payload less the text)."""
 PASSAGE_METADATA_KEYS = ("path", "title", "start_char", "end_char")
@@ -279,35 +274,3 @@ class LongEmbedRetriever(BaseRetriever):
 
     async def _aretrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return await asyncio.to_thread(self._retrieve, query_bundle)
-
-
-def documents_from_folder(root: str | Path) -> list[Document]:
-    """Read every supported file under ``root`` as one LlamaIndex ``Document`` each, in path order.
-
-    The text is read by longembed's reader (as ``longembed ingest`` does); ``id_`` is the document's point id
-    (UUID5 of its path relative to ``root``, so Qdrant accepts it and re-ingesting replaces it); metadata
-    holds ``path``, ``title`` and ``sha256`` and is excluded from the embedded text, so each document is
-    embedded exactly as ``longembed ingest`` embeds it. Unreadable files are logged and skipped.
-
-    Raises:
-        IngestError: ``root`` does not exist, holds no supported file, or no file could be read.
-    """
-    documents, failures = [], []
-    for read in read_documents(root):
-        if isinstance(read, ReadFailure):
-            log.warning("could not read %s: %s", read.path, read.reason)
-            failures.append(read)
-            continue
-        documents.append(
-            Document(
-                id_=point_id(read.path),
-                text=read.text,
-                metadata={"path": read.path, "title": read.title, "sha256": read.sha256},
-                excluded_embed_metadata_keys=list(DOCUMENT_METADATA_KEYS),
-                excluded_llm_metadata_keys=["sha256"],
-            )
-        )
-    if not documents:
-        reasons = "; ".join(f"{f.path}: {f.reason}" for f in failures[:5])
-        raise IngestError(f"no document could be read from {str(root)!r} ({reasons})")
-    return documents
