@@ -142,7 +142,8 @@ def test_llama_index_retriever_reports_match_and_filters(store, reference):
 
 @pytest.mark.slow  # five CLI processes: ~40 s on 2 shared cores
 def test_cli_min_score(store_path, reference, tmp_path):
-    store = ["--store", str(store_path), "--collection", "c"]
+    shutil.copytree(store_path, tmp_path / "store")  # the module's fixture may hold store_path open
+    store = ["--store", str(tmp_path / "store"), "--collection", "c"]
     done = run_cli("query", ON_TOPIC, "-k", "3", "--json", *store, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)
