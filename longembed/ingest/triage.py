@@ -67,6 +67,7 @@ class Triage:
     read_files: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     by_source: dict[str, StoredState] = field(init=False)
     by_text: dict[str, list[StoredState]] = field(init=False)
+    _reads_by_text: dict | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.by_source = {s.source: s for s in self.stored.values() if s.source}
@@ -74,6 +75,14 @@ class Triage:
         for state in self.stored.values():
             if state.source and not state.source.startswith(UPLOAD_SOURCE):
                 self.by_text.setdefault(state.sha256, []).append(state)
+
+    def reads_by_text(self) -> dict[tuple[str, str], list[tuple[str, str, str]]]:
+        """(file name, text sha256) -> the :attr:`read_files` entries of the documents read with them."""
+        if self._reads_by_text is None:
+            self._reads_by_text = {}
+            for source, held in self.read_files.items():
+                self._reads_by_text.setdefault((PurePath(source).name, held[2]), []).append(held)
+        return self._reads_by_text
 
     def unchanged_stamp(self, base: Path, file: Path) -> SourceDocument | None:
         """The stored document of ``file`` as a text-less :class:`SourceDocument` when the file's (size,
@@ -103,6 +112,7 @@ class Triage:
         self.claimed[pid] = read.source
         if read.source and not self.by_name:
             self.read_files[read.source] = (pid, read.path, read.sha256)
+            self._reads_by_text = None
         unchanged = bool(
             old and not force and old.sha256 == read.sha256 and old.settings_fingerprint == self.fingerprint
         )
@@ -167,14 +177,19 @@ def moved_away(state: StoredState, triage: Triage, base: Path, failed_paths: set
     Such a point duplicates a document the collection holds; ``--prune`` removes it. A file that exists but
     cannot be checked is not gone, and a document whose embedding failed (``failed_paths``) does not count.
     """
-    if not state.source or state.source.startswith(UPLOAD_SOURCE) or not is_gone(state.source):
+    if not state.source or state.source.startswith(UPLOAD_SOURCE):
         return False
-    others = {src: held for src, held in triage.read_files.items()
-              if held[0] != state.point_id and held[1] not in failed_paths}
-    source = PurePath(state.source)
-    rel = PurePath(state.path)
-    if not rel.is_absolute() and source.parts[-len(rel.parts):] == rel.parts:
-        old_root = PurePath(*source.parts[: -len(rel.parts)])
-        if str(base / rel) in others and is_gone(str(old_root)):
-            return True
-    return any(held[2] == state.sha256 and PurePath(src).name == source.name for src, held in others.items())
+
+    def elsewhere(held: tuple[str, str, str] | None) -> bool:  # stored in this run under another point
+        return held is not None and held[0] != state.point_id and held[1] not in failed_paths
+
+    source, rel = PurePath(state.source), PurePath(state.path)
+    at_path = (
+        not rel.is_absolute()
+        and source.parts[-len(rel.parts):] == rel.parts
+        and elsewhere(triage.read_files.get(str(base / rel)))
+    )
+    same_text = any(elsewhere(held) for held in triage.reads_by_text().get((source.name, state.sha256), ()))
+    if not (at_path or same_text) or not is_gone(state.source):
+        return False
+    return same_text or is_gone(str(PurePath(*source.parts[: -len(rel.parts)])))
