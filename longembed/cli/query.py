@@ -49,9 +49,16 @@ from longembed.settings import FUSIONS, MODES, UNITS
     help="document: the best documents, each with its best passage; passage: the best passages across documents "
     "(collections with passages).",
 )
+@click.option(
+    "--min-score", "min_score", metavar="X", default=None,
+    help="Keep only the results whose match (the cosine of the query with the best passage, else the document "
+    "vector; -1 to 1) is at least X, so fewer than -k, possibly none. Default: no filter; every result shows its "
+    "match. 0.4 separates off-topic queries on the dev data with the default model (README, 'No match').",
+)
 @user_errors
 def query(
-    text, queries_file, k, store, qdrant_url, collection, as_json, device, dtype, batch_tokens, mode, fusion, unit
+    text, queries_file, k, store, qdrant_url, collection, as_json, device, dtype, batch_tokens, mode, fusion, unit,
+    min_score,
 ) -> None:
     """Find the documents that best match TEXT, encoded with the model and settings recorded in the collection.
 
@@ -63,12 +70,14 @@ def query(
         result_lines,
     )
     from longembed.errors import LongEmbedError
+    from longembed.retrieve.results import check_min_score
     from longembed.settings import MAX_K
 
     if (text is None) == (queries_file is None):
         raise click.UsageError("give either a query TEXT or --file FILE")
     if not 1 <= k <= MAX_K:  # checked before the store opens and the model loads (~10 s)
         raise LongEmbedError(f"k must be between 1 and {MAX_K}, got {k}")
+    min_score = check_min_score(min_score, "--min-score")
     if queries_file is not None:
         if is_regular_file(queries_file):
             for _ in read_queries(queries_file, k):  # every line checked before the model loads, none kept
@@ -77,7 +86,7 @@ def query(
         else:  # standard input, a pipe or a device: answered as it arrives, its first query read now
             queries = first_then_rest(read_queries(queries_file, k))
         with open_searcher(store, collection, qdrant_url, device, dtype, batch_tokens, mode, fusion, unit) as searcher:
-            answer_queries(queries, searcher, mode, fusion, as_json, unit)
+            answer_queries(queries, searcher, mode, fusion, as_json, unit, min_score)
         return
     if text == "-":
         raw = click.get_binary_stream("stdin").read(MAX_QUERY_LINE_BYTES + 1)
@@ -88,11 +97,11 @@ def query(
         raise LongEmbedError("the query is empty")
 
     with open_searcher(store, collection, qdrant_url, device, dtype, batch_tokens, mode, fusion, unit) as searcher:
-        results, answered_mode, answered_fusion = searcher.search(text, k, mode, fusion, unit)
+        results, answered_mode, answered_fusion = searcher.search(text, k, mode, fusion, unit, min_score)
     if as_json:
         for r in results:
             r.update(mode=answered_mode, fusion=answered_fusion)
         click.echo(json.dumps(results, indent=2, ensure_ascii=False))
         return
-    for line in result_lines(results):
+    for line in result_lines(results, min_score):
         click.echo(line)

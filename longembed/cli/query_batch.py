@@ -142,10 +142,11 @@ class LocalSearcher:
         self.retriever = retriever
 
     def search(
-        self, text: str, k: int, mode: str | None, fusion: str | None, unit: str = "document"
+        self, text: str, k: int, mode: str | None, fusion: str | None, unit: str = "document",
+        min_score: float | None = None,
     ) -> tuple[list[dict], str, str | None]:
         mode, fusion = self.retriever.resolve(mode, fusion)
-        return self.retriever.search(text, k, mode=mode, fusion=fusion, unit=unit), mode, fusion
+        return self.retriever.search(text, k, mode=mode, fusion=fusion, unit=unit, min_score=min_score), mode, fusion
 
 
 class RemoteSearcher:
@@ -156,9 +157,11 @@ class RemoteSearcher:
         self.collection = collection
 
     def search(
-        self, text: str, k: int, mode: str | None, fusion: str | None, unit: str = "document"
+        self, text: str, k: int, mode: str | None, fusion: str | None, unit: str = "document",
+        min_score: float | None = None,
     ) -> tuple[list[dict], str, str | None]:
-        return self.client.search(text, k, collection=self.collection, mode=mode, fusion=fusion, unit=unit)
+        return self.client.search(text, k, collection=self.collection, mode=mode, fusion=fusion, unit=unit,
+                                  min_score=min_score)
 
 
 def first_then_rest(queries: Iterator[QueryLine]) -> Iterator[QueryLine]:
@@ -210,14 +213,14 @@ def open_searcher(
 
 def answer_queries(
     queries: Iterable[QueryLine], searcher: LocalSearcher | RemoteSearcher, mode: str | None, fusion: str | None,
-    as_json: bool, unit: str = "document",
+    as_json: bool, unit: str = "document", min_score: float | None = None,
 ) -> int:
     """Answer each query in order and print it (``as_json``: one JSON object per line with ``id``, ``line``,
     ``query``, ``k``, ``mode``, ``fusion`` and ``results``; else a header line and the ranked results). Returns the
-    number of queries answered."""
+    number of queries answered. ``min_score``: keep only results whose ``match`` is at least this."""
     answered = 0
     for q in queries:
-        results, used_mode, used_fusion = searcher.search(q.text, q.k, mode, fusion, unit)
+        results, used_mode, used_fusion = searcher.search(q.text, q.k, mode, fusion, unit, min_score)
         if as_json:
             record = {"id": q.id, "line": q.line, "query": q.text, "k": q.k, "mode": used_mode, "fusion": used_fusion,
                       "results": results}
@@ -227,20 +230,23 @@ def answer_queries(
                 click.echo("")
             shown = " ".join(q.text.split())
             click.echo(f"query {q.id}: {shown[:100]}{'…' if len(shown) > 100 else ''}")
-            for line in result_lines(results):
+            for line in result_lines(results, min_score):
                 click.echo(line)
         answered += 1
     return answered
 
 
-def result_lines(results: list[dict]) -> list[str]:
-    """The text lines ``longembed query`` prints for ``results`` (rank, score, path, title, then the snippet: the
-    document's best passage, or for passage results the passage with its ``[start:end)`` character offsets)."""
+def result_lines(results: list[dict], min_score: float | None = None) -> list[str]:
+    """The text lines ``longembed query`` prints for ``results`` (rank, score, path, title, ``match`` and the cosine
+    of the best match, then the snippet: the document's best passage, or for passage results the passage with its
+    ``[start:end)`` character offsets). ``min_score``: the filter that was applied (named when nothing passed)."""
     if not results:
+        if min_score is not None:
+            return [f"no result matches at least --min-score {min_score:g}"]
         return ["no documents in the collection"]
     lines = []
     for r in results:
-        lines.append(f"{r['rank']:>3}  {r['score']:.4f}  {r['path']}  ({r['title']})")
+        lines.append(f"{r['rank']:>3}  {r['score']:.4f}  {r['path']}  ({r['title']})  match {r['match']:.3f}")
         if "snippet" in r:  # a document
             lines.append(f"     {r['snippet']}")
         else:  # a passage (unit="passage"): its offsets in the stored text, then its text

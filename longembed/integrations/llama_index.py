@@ -16,7 +16,6 @@ Nothing here encodes, stores or searches by itself: it calls the encoder, the re
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 import warnings
 from pathlib import Path
@@ -30,12 +29,11 @@ from llama_index.core.schema import NodeRelationship, NodeWithScore, QueryBundle
 
 from longembed.encoding import Encoder
 from longembed.errors import LongEmbedError
+from longembed.retrieve.results import check_min_score
 from longembed.retrieve.retriever import Retriever
 from longembed.settings import EXTEND_METHODS, UNITS, IndexSettings, RunOptions, TextKind
 from longembed.integrations.llama_index_documents import DOCUMENT_METADATA_KEYS, documents_from_folder
 from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, VectorStore, open_store, point_id
-
-log = logging.getLogger(__name__)
 
 # LlamaIndex's QdrantVectorStore asks for payload indexes, which qdrant-client's local mode ignores with a
 # UserWarning on every run: nothing a user of this adapter can or needs to act on.
@@ -173,8 +171,9 @@ class LongEmbedRetriever(BaseRetriever):
     The query is encoded with the model and settings recorded in the collection (see
     :class:`~longembed.retrieve.Retriever`); each hit becomes a ``NodeWithScore`` whose node holds the whole
     document text, the metadata ``path``, ``title``, ``sha256``, ``n_tokens`` (tokens before truncation) and
-    ``truncated``, and the document's point id (UUID5 of its path) as node id; the score is the cosine
-    similarity.
+    ``truncated``, ``match`` (how strongly it matched: the cosine, -1 to 1, of the query with its best passage,
+    else its document vector; see :mod:`longembed.retrieve.results`), and the document's point id (UUID5 of its
+    path) as node id; the score is the cosine similarity.
 
     Args:
         retriever: an open longembed retriever to use; otherwise one is opened from ``store`` /
@@ -188,12 +187,14 @@ class LongEmbedRetriever(BaseRetriever):
             window of at most 600 characters (:data:`longembed.retrieve.passages.WINDOW_CHARS`), so
             ``similarity_top_k=5`` fits a few thousand characters of LLM context: its text is the window, its metadata ``path``, ``title``, ``start_char``, ``end_char`` (characters of
             the document's stored text), its source relationship the document (the document's point id), and its
-            score the cosine similarity with the passage vector.
+            score the cosine similarity with the passage vector (also its metadata ``match``).
+        min_score: keep only the nodes whose ``match`` is at least this (-1 to 1); ``None`` (default): no filter.
         callback_manager, verbose: as for any LlamaIndex ``BaseRetriever``.
 
     Raises:
         StoreError, CollectionNotFound, ModelLoadError: from opening the collection.
-        LongEmbedError: a mode the collection cannot answer (``sparse``/``hybrid`` without ``bm25``).
+        LongEmbedError: a mode the collection cannot answer (``sparse``/``hybrid`` without ``bm25``), or
+            ``min_score`` not a number from -1 to 1.
     """
 
     def __init__(
@@ -210,7 +211,9 @@ class LongEmbedRetriever(BaseRetriever):
         mode: str | None = None,
         fusion: str | None = None,
         unit: str = "document",
+        min_score: float | None = None,
     ) -> None:
+        self.min_score = check_min_score(min_score)
         if unit not in UNITS:
             raise LongEmbedError(f"unknown unit {unit!r}; valid: {', '.join(UNITS)}")
         self.unit = unit
@@ -234,16 +237,18 @@ class LongEmbedRetriever(BaseRetriever):
         if self.unit == "passage":
             return self._retrieve_passages(query_bundle)
         with self._lock:
-            hits = self._retriever.search_hits(
+            hits = self._retriever.search_matched(
                 query_bundle.query_str, self.similarity_top_k, mode=self.mode, fusion=self.fusion
             )
         nodes = []
-        for hit in hits:
+        for hit, _, match in hits:
+            if self.min_score is not None and match < self.min_score:
+                continue
             payload = hit.payload
             node = TextNode(
                 id_=point_id(str(payload.get("path", ""))),
                 text=str(payload.get("text", "")),
-                metadata={key: payload.get(key) for key in HIT_METADATA_KEYS},
+                metadata={**{key: payload.get(key) for key in HIT_METADATA_KEYS}, "match": match},
             )
             nodes.append(NodeWithScore(node=node, score=hit.score))
         return nodes
@@ -251,7 +256,8 @@ class LongEmbedRetriever(BaseRetriever):
     def _retrieve_passages(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         with self._lock:
             results = self._retriever.search(
-                query_bundle.query_str, self.similarity_top_k, mode=self.mode, fusion=self.fusion, unit="passage"
+                query_bundle.query_str, self.similarity_top_k, mode=self.mode, fusion=self.fusion, unit="passage",
+                min_score=self.min_score,
             )
         nodes = []
         for r in results:
@@ -259,7 +265,7 @@ class LongEmbedRetriever(BaseRetriever):
             node = TextNode(
                 id_=f"{document}:{r['start_char']}-{r['end_char']}",
                 text=r["text"],
-                metadata={key: r[key] for key in PASSAGE_METADATA_KEYS},
+                metadata={**{key: r[key] for key in PASSAGE_METADATA_KEYS}, "match": r["match"]},
                 start_char_idx=r["start_char"],
                 end_char_idx=r["end_char"],
                 relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=document, metadata={"path": r["path"]})},

@@ -14,13 +14,13 @@ from longembed.sparse.analyzer import Analyzer
 from longembed.sparse.bm25 import query_vector
 from longembed.sparse.index import length_stats, sparse_settings
 from longembed.retrieve.passages import WINDOW_CHARS, best_passages, top_passages
+from longembed.retrieve.results import (
+    DEFAULT_MIN_SCORE, at_least, check_min_score, document_result, match_scores,
+)
 from longembed.settings import MAX_K, UNITS, RunOptions
 from longembed.store import CHUNKS_VECTOR, DEFAULT_COLLECTION, DEFAULT_STORE, DOC_VECTOR, Hit, VectorStore, open_store
 
 
-SNIPPET_CHARS = 200
-PASSAGE_SNIPPET_CHARS = 600
-"""Longest snippet cut from a hit's best passage (a passage is at most ``passage_size`` tokens)."""
 PASSAGES_FUSION = "convex"
 """The default fusion of ``hybrid`` on a collection with passages, whose hybrid fuses the ``chunks`` (passage)
 list with ``bm25`` and leaves the whole-document ``doc`` list out: measured on ../shared at 1024 tokens
@@ -189,58 +189,57 @@ class Retriever:
 
     def search(
         self, text: str, k: int = 5, using: str = DOC_VECTOR, mode: str | None = None, fusion: str | None = None,
-        unit: str = "document",
+        unit: str = "document", min_score: float | None = DEFAULT_MIN_SCORE,
     ) -> list[dict[str, Any]]:
         """The ``k`` best documents (or passages) for ``text``, best first.
 
         ``using="chunks"`` ranks documents by their best chunk (collections ingested with chunks or passages).
         ``mode``: ``dense``, ``sparse`` (BM25 alone) or ``hybrid``; ``None`` = ``hybrid`` where the collection has
         ``bm25``, else ``dense``. ``fusion`` (hybrid only): ``dbsf`` (default), ``rrf`` or ``convex``; see
-        :meth:`resolve`.
+        :meth:`resolve`. ``min_score`` (a cosine in [-1, 1], or ``None``: no filter, the default): of the ``k``
+        best, only those whose ``match`` is at least this (:mod:`longembed.retrieve.results`), so fewer than ``k``,
+        possibly none.
 
         Returns:
             ``unit="document"``: dicts with ``rank`` (1-based), ``score`` (cosine similarity, BM25 or fused
-            score), ``path``, ``title``, ``snippet``, ``n_tokens``, ``truncated`` and ``passage``: the document's
-            best passage ``{"text", "start_char", "end_char", "match_start_char", "match_end_char", "score"}``
-            (``text``: the window of :attr:`window_chars` characters around the matched sentence, characters
-            ``[start_char, end_char)`` of the stored text; ``match_*``: the matched sentence; ``score``: its cosine
-            with the query; boilerplate lines are never chosen, see :mod:`longembed.retrieve.passages`), ``None``
-            in a collection without passages. The snippet is that window (else the document's first characters).
+            score), ``match`` (how strongly it matched: the cosine of its best passage's matched sentence, else
+            of its document vector; in [-1, 1], comparable across modes and queries), ``path``, ``title``,
+            ``snippet``, ``n_tokens``, ``truncated`` and ``passage``: the document's best passage ``{"text",
+            "start_char", "end_char", "match_start_char", "match_end_char", "score"}`` (``text``: the window of
+            :attr:`window_chars` characters around the matched sentence, characters ``[start_char, end_char)`` of
+            the stored text; ``match_*``: the matched sentence; ``score``: its cosine with the query; boilerplate
+            lines are never chosen, see :mod:`longembed.retrieve.passages`), ``None`` in a collection without
+            passages. The snippet is that window (else the document's first characters).
             ``unit="passage"``: the ``k`` best passages by cosine among the candidate documents
-            (:data:`PASSAGE_CANDIDATES`), dicts with ``rank``, ``score``, ``path``, ``title``, ``text``,
-            ``start_char``, ``end_char``, ``match_start_char``, ``match_end_char`` and ``document_rank``.
+            (:data:`PASSAGE_CANDIDATES`), dicts with ``rank``, ``score``, ``match`` (both the passage's cosine),
+            ``path``, ``title``, ``text``, ``start_char``, ``end_char``, ``match_start_char``, ``match_end_char``
+            and ``document_rank``.
 
         Raises:
-            LongEmbedError: empty query, k outside 1..1000, an unknown unit, or ``unit="passage"`` on a collection
-                without passages.
+            LongEmbedError: empty query, k outside 1..1000, ``min_score`` not a number in [-1, 1], an unknown
+                unit, or ``unit="passage"`` on a collection without passages.
             StoreError: ``using`` names a vector the collection does not have.
         """
+        min_score = check_min_score(min_score)
         if unit not in UNITS:
             raise LongEmbedError(f"unknown unit {unit!r}; valid: {', '.join(UNITS)}")
         if unit == "passage":
-            return self.search_passages(text, k, mode=mode, fusion=fusion)
-        hits, vector = self._search(text, k, using, mode, fusion, need_vector=self.has_passages)
+            return at_least(self.search_passages(text, k, mode=mode, fusion=fusion), min_score)
+        return at_least(
+            [document_result(*found) for found in self.search_matched(text, k, using, mode, fusion)], min_score
+        )
+
+    def search_matched(
+        self, text: str, k: int = 5, using: str = DOC_VECTOR, mode: str | None = None, fusion: str | None = None
+    ) -> list[tuple[Hit, dict[str, Any] | None, float]]:
+        """The ``k`` best documents as ``(hit, best passage or None, match)``, best first (the hits of
+        :meth:`search_hits`, whole payload included; ``match`` as in :meth:`search`). Raises as :meth:`search`."""
+        hits, vector = self._search(text, k, using, mode, fusion, need_vector=True)
         passages = (
             best_passages(self.store, self.collection, hits, vector, self.window_chars)
             if self.has_passages else [None] * len(hits)
         )
-        out = []
-        for h, passage in zip(hits, passages):
-            if passage is not None:
-                snippet = " ".join(passage["text"].split())[:PASSAGE_SNIPPET_CHARS]
-            else:
-                snippet = " ".join(str(h.payload.get("text", "")).split())[:SNIPPET_CHARS]
-            out.append({
-                "rank": h.rank,
-                "score": h.score,
-                "path": h.payload.get("path"),
-                "title": h.payload.get("title"),
-                "snippet": snippet,
-                "n_tokens": h.payload.get("n_tokens"),
-                "truncated": h.payload.get("truncated"),
-                "passage": passage,
-            })
-        return out
+        return list(zip(hits, passages, match_scores(self.store, self.collection, hits, passages, vector)))
 
     def search_passages(
         self, text: str, k: int = 5, mode: str | None = None, fusion: str | None = None
@@ -254,4 +253,7 @@ class Retriever:
         for h in best:
             if h.payload.get("path") not in seen:
                 hits.append(Hit(rank=len(hits) + 1, score=h.score, payload=h.payload))
-        return top_passages(self.store, self.collection, hits, vector, k, self.window_chars)
+        found = top_passages(self.store, self.collection, hits, vector, k, self.window_chars)
+        for passage in found:
+            passage["match"] = passage["score"]
+        return found

@@ -80,14 +80,16 @@ class ServerClient:
 
     def search(
         self, text: str, k: int, collection: str | None = None, mode: str | None = None, fusion: str | None = None,
-        unit: str = "document",
+        unit: str = "document", min_score: float | None = None,
     ) -> tuple[list[dict], str | None, str | None]:
-        """``(results, mode, fusion)`` of ``POST /search``; results have the fields of ``longembed query --json``.
+        """``(results, mode, fusion)`` of ``POST /search``; results have the fields of ``longembed query --json``
+        (``min_score``: only those whose ``match`` is at least this).
 
         Raises:
             ServerError: the server refused the query (its reason) or the connection broke.
         """
-        body = {"query": text, "k": k, "collection": collection, "mode": mode, "fusion": fusion, "unit": unit}
+        body = {"query": text, "k": k, "collection": collection, "mode": mode, "fusion": fusion, "unit": unit,
+                "min_score": min_score}
         try:
             answer = self._request("POST", "/search", {key: v for key, v in body.items() if v is not None},
                                    SEARCH_TIMEOUT_S)

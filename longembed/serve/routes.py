@@ -59,11 +59,11 @@ def add_routes(app: FastAPI, service: Service, security: SecurityPolicy) -> None
         """The ``k`` documents that best match ``query``, encoded with the collection's model and settings."""
         retriever = service.retriever(request.collection)
         mode, fusion = retriever.resolve(request.mode, request.fusion)
-        results = retriever.search(request.query, request.k, mode=mode, fusion=fusion, unit=request.unit)
+        results = retriever.search(request.query, request.k, mode=mode, fusion=fusion, unit=request.unit,
+                                   min_score=request.min_score)
         shape = PassageResult if request.unit == "passage" else SearchResult
-        return SearchResponse(
-            collection=retriever.collection, results=[shape(**r) for r in results], mode=mode, fusion=fusion
-        )
+        return SearchResponse(collection=retriever.collection, results=[shape(**r) for r in results], mode=mode,
+                              fusion=fusion, min_score=request.min_score)
 
     @app.post("/embed", response_model=EmbedResponse, tags=["embed"])
     def embed(request: EmbedRequest) -> EmbedResponse:

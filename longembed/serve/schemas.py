@@ -53,6 +53,14 @@ class SearchRequest(BaseModel):
         "document", description="document: the best documents, each with its best passage; passage: the best "
         "passages across documents (collections with passages)."
     )
+    min_score: float | None = Field(
+        None, ge=-1, le=1, allow_inf_nan=False, description="Keep only the results whose match (cosine, -1 to 1) "
+        "is at least this; default: no filter (every result reports its match)."
+    )
+
+
+MATCH = Field(description="How strongly it matched: the cosine (-1 to 1) of the query with the best passage, else "
+              "with the document vector; comparable across modes and queries (min_score filters on it).")
 
 
 class Passage(BaseModel):
@@ -67,18 +75,14 @@ class Passage(BaseModel):
     score: float = Field(description="Cosine similarity of the query with the passage vector.")
 
 
-class PassageResult(BaseModel):
-    """One ranked passage (``unit: "passage"``); the same fields as ``longembed query --unit passage --json``."""
+class PassageResult(Passage):
+    """One ranked passage (``unit: "passage"``); the same fields as ``longembed query --unit passage --json``
+    (the passage's ``text``, ``start_char``, ``end_char`` and cosine ``score``, and where it ranks)."""
 
     rank: int
-    score: float = Field(description="Cosine similarity of the query with the passage vector.")
+    match: float = MATCH
     path: str | None
     title: str | None
-    text: str
-    start_char: int
-    end_char: int
-    match_start_char: int = Field(description="Start of the matched sentence in the stored text (characters).")
-    match_end_char: int = Field(description="End of the matched sentence in the stored text (characters).")
     document_rank: int = Field(description="Rank of the passage's document among the candidate documents.")
 
 
@@ -87,6 +91,7 @@ class SearchResult(BaseModel):
 
     rank: int
     score: float = Field(description="Cosine similarity (dense), BM25 score (sparse) or fused score (hybrid).")
+    match: float = MATCH
     path: str | None
     title: str | None
     snippet: str
@@ -100,6 +105,7 @@ class SearchResponse(BaseModel):
     results: list[SearchResult] | list[PassageResult]
     mode: str | None = Field(None, description="The mode that answered.")
     fusion: str | None = Field(None, description="The fusion that answered (hybrid only).")
+    min_score: float | None = Field(None, description="The filter applied (null: none).")
 
 
 class EmbedRequest(BaseModel):
