@@ -104,8 +104,10 @@ class EncoderPool:
     def start(self) -> None:
         """Create the actors without waiting for them (each loads the model meanwhile); idempotent."""
         if not self.actors:
+            threads = str(self.threads)  # Ray gives a 1-CPU worker OMP_NUM_THREADS=1; torch's pools start from it
             actor = self.ray.remote(EncoderActor).options(
                 num_gpus=1 if self.use_gpu else 0, num_cpus=1, max_restarts=-1, max_task_retries=2,
+                runtime_env={"env_vars": {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}},
             )
             self.actors = [actor.remote(self.settings, self.run, self.threads) for _ in range(self.size)]
 
