@@ -104,10 +104,10 @@ class EncoderPool:
     def start(self) -> None:
         """Create the actors without waiting for them (each loads the model meanwhile); idempotent."""
         if not self.actors:
-            threads = str(self.threads)  # Ray gives a 1-CPU worker OMP_NUM_THREADS=1; torch's pools start from it
+            # No runtime_env (say OMP_NUM_THREADS): it makes Ray start a fresh worker through its runtime-env agent,
+            # the model ready ~7 s later on 2 cores (perf/PERF.md section 14); EncoderActor sets torch's threads.
             actor = self.ray.remote(EncoderActor).options(
                 num_gpus=1 if self.use_gpu else 0, num_cpus=1, max_restarts=-1, max_task_retries=2,
-                runtime_env={"env_vars": {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}},
             )
             self.actors = [actor.remote(self.settings, self.run, self.threads) for _ in range(self.size)]
 
