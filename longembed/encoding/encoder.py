@@ -262,7 +262,8 @@ class Encoder:
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         inputs = self.batch_inputs(segments)
         hidden = self.token_states(inputs)
-        pooled = self.embed_pooled(pool(hidden, inputs["attention_mask"], self.pooling)).cpu().numpy()
+        pooled = pool(hidden, inputs["attention_mask"], self.pooling, in_place=True)  # hidden: ours, no autograd
+        pooled = self.embed_pooled(pooled).cpu().numpy()
         counts = [len(s) for s in spans]
         vectors = np.zeros((0, self.dimension), dtype=np.float32)
         if any(counts):

@@ -9,13 +9,19 @@ from torch import nn
 from longembed.models.sentence_transformers_folder import Pooling
 
 
-def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: Pooling) -> torch.Tensor:
+def pool(
+    hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: Pooling, in_place: bool = False
+) -> torch.Tensor:
     """Pool token states into one vector per input.
 
     Args:
         hidden: last hidden states, shape (batch, length, d).
         attention_mask: 1 for real tokens, 0 for padding (right or left), shape (batch, length).
         pooling: ``mean`` over real tokens, ``cls`` (first real token) or ``lasttoken`` (last real token).
+        in_place: ``mean`` multiplies ``hidden`` by the mask in place (its padding positions become 0, real tokens
+            stay bit for bit) instead of building a weighted (batch, length, d) copy: the same result, without
+            writing the copy (~1.5 GB per million tokens at d = 384). Only for a tensor the caller owns and
+            autograd does not need (the encoder's inference pass).
 
     Returns:
         shape (batch, d).
@@ -27,7 +33,8 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: Pooling) -
         length = attention_mask.shape[1]
         return hidden[rows, length - 1 - attention_mask.flip(dims=[1]).argmax(dim=1)]
     weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
-    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+    weighted = hidden.mul_(weights) if in_place else hidden * weights
+    return weighted.sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
 
 
 def span_means(
