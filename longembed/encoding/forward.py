@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from itertools import chain
+
+import numpy as np
 import torch
 
 from longembed.extenders import Segment
@@ -52,24 +55,38 @@ def batch_inputs(
     """Model inputs for one batch of segments: ``input_ids``, ``attention_mask``, ``position_ids`` (and
     ``token_type_ids``, all zero, when ``token_type_ids``), each of shape (n, longest), padded on the left
     (``left_padded``, e.g. Qwen3-Embedding) or the right, on ``device``. Padding positions repeat the nearest real
-    position id."""
-    longest = max(len(s.input_ids) for s in segments)
+    position id.
+
+    Built as NumPy arrays in one pass (no tensor per input), then moved to ``device``: from pinned memory without
+    blocking on CUDA, so the copy overlaps the previous batch's forward pass.
+    """
     n = len(segments)
-    input_ids = torch.full((n, longest), pad_token_id, dtype=torch.long)
-    position_ids = torch.zeros((n, longest), dtype=torch.long)
-    mask = torch.zeros((n, longest), dtype=torch.long)
-    for row, seg in enumerate(segments):
-        length = len(seg.input_ids)
-        real = slice(longest - length, longest) if left_padded else slice(0, length)
-        input_ids[row, real] = torch.tensor(seg.input_ids)
-        position_ids[row] = seg.position_ids[0] if left_padded else seg.position_ids[-1]
-        position_ids[row, real] = torch.tensor(seg.position_ids)
-        mask[row, real] = 1
+    lengths = np.fromiter((len(s.input_ids) for s in segments), dtype=np.int64, count=n)
+    longest = int(lengths.max())
+    starts = longest - lengths if left_padded else np.zeros(n, dtype=np.int64)
+    columns = np.arange(longest)
+    real = (columns >= starts[:, None]) & (columns < (starts + lengths)[:, None])  # row-major: each row's tokens
+    total = int(lengths.sum())
+    input_ids = np.full((n, longest), pad_token_id, dtype=np.int64)
+    input_ids[real] = np.fromiter(chain.from_iterable(s.input_ids for s in segments), dtype=np.int64, count=total)
+    edges = np.fromiter((s.position_ids[0] if left_padded else s.position_ids[-1] for s in segments),
+                        dtype=np.int64, count=n)
+    position_ids = np.repeat(edges[:, None], longest, axis=1)
+    position_ids[real] = np.fromiter(chain.from_iterable(s.position_ids for s in segments), dtype=np.int64,
+                                     count=total)
     inputs = {
-        "input_ids": input_ids.to(device),
-        "attention_mask": mask.to(device),
-        "position_ids": position_ids.to(device),
+        "input_ids": _to_device(input_ids, device),
+        "attention_mask": _to_device(real.astype(np.int64), device),
+        "position_ids": _to_device(position_ids, device),
     }
     if token_type_ids:
         inputs["token_type_ids"] = torch.zeros_like(inputs["input_ids"])
     return inputs
+
+
+def _to_device(array: np.ndarray, device: torch.device | str) -> torch.Tensor:
+    """``array`` as a tensor on ``device``; to CUDA through pinned memory, without blocking the host."""
+    tensor = torch.from_numpy(array)
+    if torch.device(device).type == "cuda":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)

@@ -70,7 +70,7 @@ class PositionInterpolation(Extender):
 
     def relative_position_ids(self, length: int) -> list[int]:
         if length <= self.L_o:
-            return [p * self.s for p in range(length)]
+            return list(range(0, length * self.s, self.s))  # 0, s, 2s, ...: s computed once, not per token
         return list(range(length))
 
     def prepare_model(self, model: nn.Module) -> None:
