@@ -187,11 +187,11 @@ class _RayLoop:
 
     def run(self, docs_per_batch: int, progress: bool) -> None:
         files = self.listing.files
-        chunks = [files[i : i + docs_per_batch] for i in range(0, len(files), docs_per_batch)]
-        sizes = [sum(file_bytes(f) for f in chunk) for chunk in chunks]
+        batches = [files[i : i + docs_per_batch] for i in range(0, len(files), docs_per_batch)]
+        sizes = [sum(file_bytes(f) for f in batch) for batch in batches]
         reads: deque = deque()
         encodes: deque[_InFlight] = deque()
-        pending = deque(zip(chunks, sizes))
+        pending = deque(zip(batches, sizes))
         with IngestProgress(len(files), enabled=progress, total_bytes=sum(sizes)) as self.state.progress, \
                 logging_redirect_tqdm():
             while pending or reads or encodes:
@@ -206,11 +206,11 @@ class _RayLoop:
             self._wait_writes(0)
         warn_truncated(self.state.summary)
 
-    def _submit_read(self, chunk: list[Path], n_bytes: int):
+    def _submit_read(self, batch: list[Path], n_bytes: int):
         """Stamps of unchanged files (no read), and one read task for the others, in listing order."""
         known = [None if (self.force or self.rehash) else self.state.triage.unchanged_stamp(self.listing.base, f)
-                 for f in chunk]
-        to_read = [f for stamp, f in zip(known, chunk) if stamp is None]
+                 for f in batch]
+        to_read = [f for stamp, f in zip(known, batch) if stamp is None]
         ref = None
         if to_read:  # a file to read is likely a document to embed: the actors load the model meanwhile
             self.pool.start()
@@ -239,7 +239,7 @@ class _RayLoop:
                                  for c, d in zip(todo, docs)]
         state.ready_encoder()  # the pool's actors load the model on the first batch that needs it; the collection
         ready_ref, facts_ref = self.tasks.prepare.remote(self.pool.preparer_ref, docs, state.settings)
-        embedded_ref = self.pool.submit(ready_ref, state.with_chunks)
+        embedded_ref = self.pool.submit(ready_ref, state.with_windows)
         return _InFlight(batch, docs, ready_ref, facts_ref, embedded_ref, n_bytes)
 
     def _write(self, flight: _InFlight) -> None:
@@ -254,7 +254,7 @@ class _RayLoop:
             if isinstance(cause, (LongEmbedError, KeyboardInterrupt)):
                 raise cause from None
             embedded = encode_each_on_error(
-                state.encoder, self.ray.get(flight.ready_ref), flight.docs, state.summary.failed, state.with_chunks,
+                state.encoder, self.ray.get(flight.ready_ref), flight.docs, state.summary.failed, state.with_windows,
                 lambda d: self.ray.get(self.tasks.prepare.remote(self.pool.preparer_ref, [d], state.settings)[0]),
             )
         state.add_time("encode", began)

@@ -131,14 +131,14 @@ def ingest_documents(
     encoder: EncoderProtocol | None = None,
     docs_per_batch: int = DEFAULT_DOCS_PER_BATCH,
     progress: bool = True,
-    with_chunks: bool = False,
+    with_windows: bool = False,
     run: RunOptions | None = None,
     sparse: SparseChoice = "bm25",
 ) -> IngestSummary:
     """Embed documents already in memory (e.g. a benchmark corpus) and upsert them into ``collection``: the same
     run as :func:`ingest` over reads that are already done (a document's point id derives from its ``path``).
 
-    With ``with_chunks`` every document also gets a ``chunks`` multivector: the vectors of the model inputs the
+    With ``with_windows`` every document also gets a ``chunks`` multivector: the vectors of the model inputs the
     extender split it into (``pcw``: its L_o-token windows), for the chunked MaxP baseline.
 
     Raises:
@@ -148,7 +148,7 @@ def ingest_documents(
     """
     if not documents:
         raise IngestError(f"no document to ingest into collection {collection!r}")
-    state = IngestRun.start(settings, store, collection, encoder, run, IngestSummary(), with_chunks=with_chunks,
+    state = IngestRun.start(settings, store, collection, encoder, run, IngestSummary(), with_windows=with_windows,
                             sparse=sparse)
     batches = [list(documents[i : i + docs_per_batch]) for i in range(0, len(documents), docs_per_batch)]
     execute_batches(state, batches, list, False, progress, [sum(d.size for d in b) for b in batches])
@@ -161,9 +161,9 @@ def execute(state: IngestRun, listing: Listing, docs_per_batch: int, force: bool
     and mtime match its point's is not read, unless ``force`` or ``rehash``)."""
     files = listing.files
 
-    def read(chunk: list[Path]) -> list[SourceDocument | ReadFailure]:
-        known = [state.triage.unchanged_stamp(listing.base, f) if not (force or rehash) else None for f in chunk]
-        return [stamp or read_file(listing.base, f, limits) for stamp, f in zip(known, chunk)]
+    def read(batch: list[Path]) -> list[SourceDocument | ReadFailure]:
+        known = [state.triage.unchanged_stamp(listing.base, f) if not (force or rehash) else None for f in batch]
+        return [stamp or read_file(listing.base, f, limits) for stamp, f in zip(known, batch)]
 
     batches = [files[i : i + docs_per_batch] for i in range(0, len(files), docs_per_batch)]
     execute_batches(state, batches, read, force, progress, [sum(file_bytes(f) for f in b) for b in batches])

@@ -19,7 +19,7 @@ from dataclasses import replace
 from longembed.errors import StoreError
 from longembed.sparse.analyzer import Analyzer, SparseSettings
 from longembed.sparse.bm25 import LengthStats, document_weights
-from longembed.store import CHUNKS_VECTOR, DOC_VECTOR, SPARSE_VECTOR, Record, VectorStore
+from longembed.store import DOC_VECTOR, MULTI_VECTOR, SPARSE_VECTOR, Record, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ def _copy(store: VectorStore, source: str, target: str, settings: SparseSettings
     """Copy every point of ``source`` into a new ``target`` with ``bm25`` (computed from the text when ``compute``)."""
     meta = store.metadata(source)
     schema = replace(store.schema(source), sparse=True)
-    names = [DOC_VECTOR, *([CHUNKS_VECTOR] if schema.chunks else []), *([SPARSE_VECTOR] if not compute else [])]
+    names = [DOC_VECTOR, *([MULTI_VECTOR] if schema.multivector else []), *([SPARSE_VECTOR] if not compute else [])]
     analyzer = Analyzer(settings)
     stats = LengthStats.from_dict((meta.get("sparse") or {}).get("stats"))
     rows: list[tuple[Record, dict | None]] = []  # point, term counts
