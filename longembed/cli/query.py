@@ -26,7 +26,7 @@ from longembed.settings import FUSIONS, MODES, UNITS
     "--mode",
     type=click.Choice(MODES),
     default=None,
-    help="dense (the document vector), sparse (BM25 alone) or hybrid (both fused, and chunk vectors where the "
+    help="dense (the document vector), sparse (BM25 alone) or hybrid (both fused, and passage vectors where the "
     "collection has them). Default: hybrid on collections with bm25, dense on older ones.",
 )
 @click.option(

@@ -166,7 +166,7 @@ class Retriever:
         if not 1 <= k <= MAX_K:
             raise LongEmbedError(f"k must be between 1 and {MAX_K}, got {k}")
         if mode is None and using != DOC_VECTOR:
-            mode = "dense"  # a dense vector asked for by name (e.g. chunks) means dense mode
+            mode = "dense"  # a dense vector asked for by name (e.g. "chunks") means dense mode
         mode, fusion = self.resolve(mode, fusion)
         vector = self.encoder.encode([text], kind="query")[0].vector if mode != "sparse" or need_vector else None
         if mode == "sparse":

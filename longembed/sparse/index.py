@@ -83,7 +83,8 @@ def reweight(store: VectorStore, collection: str, settings: SparseSettings, stat
 
 def add_bm25(store: VectorStore, collection: str, settings: SparseSettings | None = None) -> int:
     """Give ``collection`` (built without it) the ``bm25`` sparse vector, computed from each point's stored
-    text; dense vectors, chunks and payloads are copied as they are (nothing is embedded). Returns the points.
+    text; dense vectors (``doc`` and the multivector) and payloads are copied as they are (nothing is embedded).
+    Returns the points.
 
     Qdrant cannot add a vector to an existing collection, so the points are copied into a new collection
     ``<name>--bm25-rebuild`` (with ``bm25``), the original is re-created with ``bm25`` and the copy moved back.
