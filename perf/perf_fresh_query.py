@@ -76,10 +76,10 @@ def cli(code: Path, *args: str, **kw) -> subprocess.CompletedProcess:
 def grow(store_dir: Path, docs: int, planted: set[str]) -> None:
     """Copy the points of the documents without a fact under new paths until the collection holds ``docs``."""
     from longembed.sparse.index import refresh_stats
-    from longembed.store import CHUNKS_VECTOR, DOC_VECTOR, SPARSE_VECTOR, Record, Store, point_id
+    from longembed.store import DOC_VECTOR, MULTI_VECTOR, SPARSE_VECTOR, Record, Store, point_id
 
     with Store(store_dir) as store:
-        sources = [r for r in store.scroll("default", vectors=[DOC_VECTOR, CHUNKS_VECTOR, SPARSE_VECTOR])
+        sources = [r for r in store.scroll("default", vectors=[DOC_VECTOR, MULTI_VECTOR, SPARSE_VECTOR])
                    if r.payload["path"] not in planted]
         batch, n = [], store.count("default")
         while n < docs:
@@ -95,13 +95,13 @@ def grow(store_dir: Path, docs: int, planted: set[str]) -> None:
 
 def to_local_mode(edge_dir: Path, out: Path) -> None:
     """The same collection in a store of the old layout (qdrant-client's local mode), for the code before it."""
-    from longembed.store import CHUNKS_VECTOR, DOC_VECTOR, SPARSE_VECTOR, Store
+    from longembed.store import DOC_VECTOR, MULTI_VECTOR, SPARSE_VECTOR, Store
     from longembed.store.qdrant import QdrantClientStore
 
     with Store(edge_dir) as edge, QdrantClientStore(path=out) as old:
         old.create_collection("default", edge.schema("default"), edge.metadata("default"))
         batch = []
-        for r in edge.scroll("default", vectors=[DOC_VECTOR, CHUNKS_VECTOR, SPARSE_VECTOR]):
+        for r in edge.scroll("default", vectors=[DOC_VECTOR, MULTI_VECTOR, SPARSE_VECTOR]):
             batch.append(r)
             if len(batch) == 64:
                 old.upsert_records("default", batch)

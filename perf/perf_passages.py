@@ -28,7 +28,7 @@ from longembed.encoding import Encoder
 from longembed.ingest import ingest, scan
 from longembed.retrieve import Retriever
 from longembed.settings import IndexSettings
-from longembed.store import CHUNKS_VECTOR, DOC_VECTOR, Store, StoredDocument
+from longembed.store import DOC_VECTOR, MULTI_VECTOR, Store, StoredDocument
 from longembed.settings import RunOptions
 
 SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "meetings" / "docs"
@@ -79,24 +79,24 @@ def main() -> None:
     source = next(iter(sorted(work.glob("store-*-naive"))), None)
     if source is not None and args.latency_docs:
         with Store(source) as store:
-            records = list(store.scroll("c", vectors=[DOC_VECTOR, CHUNKS_VECTOR]))[:100]
+            records = list(store.scroll("c", vectors=[DOC_VECTOR, MULTI_VECTOR]))[:100]
         big_dir = work / "store-big"
         rng = np.random.default_rng(0)
         with Store(big_dir) as big:
             big.ensure_collection("c", replace(encoder.settings, passages="naive"), encoder.dimension,
-                                  with_chunks=True)
+                                  with_multivector=True)
             batch = []
             for i in range(args.latency_docs):
                 r = records[i % len(records)]
                 noisy = lambda v: (lambda x: (x / np.linalg.norm(x)).tolist())(np.asarray(v) + rng.normal(0, 0.02, len(v)))  # noqa: E731
                 payload = {**r.payload, "path": f"doc{i:05d}.txt"}
                 batch.append(StoredDocument(path=payload["path"], vector=noisy(r.vectors[DOC_VECTOR]),
-                                            payload=payload, chunks=[noisy(v) for v in r.vectors[CHUNKS_VECTOR]]))
+                                            payload=payload, multivector=[noisy(v) for v in r.vectors[MULTI_VECTOR]]))
                 if len(batch) == 50:
                     big.upsert("c", batch)
                     batch = []
             big.upsert("c", batch)
-            n_passages = big.vector_counts("c")[CHUNKS_VECTOR]
+            n_passages = big.vector_counts("c")[MULTI_VECTOR]
             from longembed.sparse.index import add_bm25
 
             add_bm25(big, "c")  # the default query mode (hybrid) needs it

@@ -58,7 +58,7 @@ def fill(store, n: int, dim: int, passages: int, terms: int, seed: int = 0) -> f
     from longembed.store import StoredDocument
 
     settings = IndexSettings(extend="none", passages="naive" if passages else "none")
-    store.ensure_collection("c", settings, dim, with_chunks=bool(passages), sparse=SparseSettings())
+    store.ensure_collection("c", settings, dim, with_multivector=bool(passages), sparse=SparseSettings())
     rng = np.random.default_rng(seed)
     started, batch = time.perf_counter(), 64
     for lo in range(0, n, batch):
@@ -74,7 +74,7 @@ def fill(store, n: int, dim: int, passages: int, terms: int, seed: int = 0) -> f
             payload = {"path": f"d{lo + j}.txt", "title": f"d{lo + j}", "text": text, "bm25_length": terms,
                        "passages": [[p * span, (p + 1) * span] for p in range(passages)], "sha256": str(lo + j)}
             written.append(StoredDocument(
-                f"d{lo + j}.txt", doc[j].tolist(), payload, chunks=chunks[j].tolist() if passages else None,
+                f"d{lo + j}.txt", doc[j].tolist(), payload, multivector=chunks[j].tolist() if passages else None,
                 sparse=document_weights(counts, terms, float(terms), SparseSettings()),
             ))
         store.upsert("c", written)
@@ -135,10 +135,10 @@ def recall(store, asked, passages: bool, n_docs: int, dim: int) -> float:
     from longembed.retrieve.hybrid import CONVEX_ALPHA, convex_fusion
     from longembed.sparse.bm25 import max_attainable
     from longembed.sparse.index import sparse_settings
-    from longembed.store import CHUNKS_VECTOR, DOC_VECTOR, SPARSE_VECTOR
+    from longembed.store import DOC_VECTOR, MULTI_VECTOR, SPARSE_VECTOR
 
     settings = sparse_settings(store, "c")
-    name = CHUNKS_VECTOR if passages else DOC_VECTOR
+    name = MULTI_VECTOR if passages else DOC_VECTOR
     ids, dense, sparse = [], [], []
     for r in store.scroll("c", payload=False, vectors=[name, SPARSE_VECTOR], page=1000):
         ids.append(r.point_id)

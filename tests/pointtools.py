@@ -9,7 +9,7 @@ VECTORS = ("doc", "chunks", "bm25")
 
 def points_of(store, collection: str) -> dict[str, tuple[dict, dict]]:
     """Point id -> (payload, named vectors) of every point of ``collection`` of an open store."""
-    names = [v for v in VECTORS if v != "chunks" or store.has_chunks(collection)]
+    names = [v for v in VECTORS if v != "chunks" or store.has_multivector(collection)]
     names = [v for v in names if v != "bm25" or store.has_sparse(collection)]
     return {r.point_id: (r.payload, r.vectors) for r in store.scroll(collection, vectors=names)}
 

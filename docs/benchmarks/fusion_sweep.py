@@ -57,7 +57,7 @@ def main() -> None:
             for split in splits:
                 docs = [SourceDocument(d.doc_id, d.doc_id, d.text, text_sha256(d.text)) for d in split.corpus]
                 store.delete_collection("c")
-                ingest_documents(docs, settings, store, "c", encoder=encoder, progress=False, with_chunks=args.chunks)
+                ingest_documents(docs, settings, store, "c", encoder=encoder, progress=False, with_windows=args.chunks)
                 retriever = Retriever(store=store, collection="c", encoder=encoder.encoder)
                 k = min(10, len(docs))
                 for variant in variants:

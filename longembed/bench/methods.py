@@ -40,15 +40,17 @@ from longembed.errors import BenchError
 from longembed.extenders import EXTENDERS, Extender
 from longembed.retrieve.hybrid import FUSIONS
 from longembed.settings import DEFAULT_PASSAGE_SENTENCES, DEFAULT_PASSAGE_SIZE, IndexSettings
-from longembed.store import CHUNKS_VECTOR, DOC_VECTOR
+from longembed.store import DOC_VECTOR, MULTI_VECTOR
 
 MethodKind = Literal["truncation", "long-context", "chunked", "passage", "sparse", "hybrid"]
 SPARSE_METHOD = "bm25"
 SPARSE_BASE = "pi"
 """The extender whose collection the ``bm25`` method is stored in (the default; its embeddings are cached)."""
 
-CHUNKED_METHODS = dict(zip(CHUNKED_METHOD_NAMES, (CHUNKS_VECTOR, DOC_VECTOR), strict=True))
-"""Chunked baselines -> the vector they search; both embed chunks with ``pcw``'s windows."""
+CHUNKED_METHODS = dict(zip(CHUNKED_METHOD_NAMES, (MULTI_VECTOR, DOC_VECTOR), strict=True))
+"""Chunked baselines -> the vector they search; both embed each document's L_o-token windows (``pcw``'s model
+inputs): ``chunked-maxp`` stores them as the multivector, ``chunked-mean`` searches their mean (the ``doc``
+vector)."""
 PASSAGE_METHODS = {"naive-maxp": "naive", "late-maxp": "late", "window-late-maxp": "window-late"}
 """Passage methods -> the ``IndexSettings.passages`` mode their collection is ingested with."""
 PASSAGE_BASE = "pi"
@@ -75,8 +77,9 @@ class BenchMethod:
     """Query mode: ``dense``, ``sparse`` or ``hybrid``."""
     fusion: str | None = None
     """Fusion of ``hybrid`` (``None``: the retriever's default)."""
-    chunks: bool = False
-    """Store the ``chunks`` multivector (chunked-maxp and its hybrid)."""
+    windows: bool = False
+    """Store the L_o-token window vectors as the ``chunks`` multivector (chunked-maxp's hybrid; chunked-maxp itself
+    says so by searching that vector)."""
     passages: str = "none"
     """``IndexSettings.passages`` of its collection (passage methods and their hybrids; else ``none``)."""
 
@@ -85,10 +88,10 @@ class BenchMethod:
         return self.passages != "none"
 
     @property
-    def with_chunks(self) -> bool:
-        """Whether its collection stores the extender's chunks (L_o-token windows) as the ``chunks`` multivector;
-        ``False`` for passage methods, whose ``chunks`` are the passage vectors."""
-        return (self.using == CHUNKS_VECTOR or self.chunks) and not self.has_passages
+    def with_windows(self) -> bool:
+        """Whether its collection stores the extender's L_o-token window vectors as the ``chunks`` multivector;
+        ``False`` for passage methods, whose multivector holds the passage vectors."""
+        return (self.using == MULTI_VECTOR or self.windows) and not self.has_passages
 
     @property
     def sparse(self) -> str:
@@ -104,7 +107,7 @@ class BenchMethod:
             max_length=max_length,
             query_prefix=query_prefix,
             document_prefix=document_prefix,
-            passages=self.passages,  # "none" for all but the passage methods: chunked rows store their own chunks
+            passages=self.passages,  # "none" for all but the passage methods: chunked rows store their own windows
         )
 
     def describe(self, extender: Extender | None = None) -> dict[str, Any]:
@@ -119,7 +122,7 @@ class BenchMethod:
         if self.kind == "sparse":
             summary = "BM25 alone (bm25 sparse vector, Qdrant IDF; k1=1.2, b=0.75)"
         elif self.kind == "hybrid":
-            lists = "doc + chunks + bm25" if self.with_chunks else "doc + bm25"
+            lists = "doc + chunks + bm25" if self.with_windows else "doc + bm25"
             lists = f"{self.passages} passages (chunks) + bm25" if self.has_passages else lists
             vectors = "passages" if self.has_passages else "doc"
             summary = f"hybrid: {lists} fused ({self.fusion or 'default'} fusion); {vectors}: {cls.summary}"
@@ -128,7 +131,7 @@ class BenchMethod:
                        f"{DEFAULT_PASSAGE_SIZE} tokens; Qdrant multivector, MAX_SIM); {cls.summary}")
         elif self.kind != "chunked":
             summary = cls.summary
-        elif self.with_chunks:
+        elif self.with_windows:
             summary = "best L_o-token chunk (Qdrant multivector, MAX_SIM)"
         else:
             summary = "mean of L_o-token chunks = PCW"
@@ -158,7 +161,7 @@ def _dense_method(name: str) -> BenchMethod | None:
         return BenchMethod(name, "pcw", "chunked", CHUNKED_METHODS[name])
     head, colon, extend = name.partition(":")
     if head in PASSAGE_METHODS and (extend in EXTENDERS if colon else True):
-        return BenchMethod(name, extend or PASSAGE_BASE, "passage", CHUNKS_VECTOR, passages=PASSAGE_METHODS[head])
+        return BenchMethod(name, extend or PASSAGE_BASE, "passage", MULTI_VECTOR, passages=PASSAGE_METHODS[head])
     return None
 
 
@@ -180,7 +183,7 @@ def resolve_methods(names: Sequence[str]) -> list[BenchMethod]:
         elif plus and _dense_method(base) and (fusion is None or fusion in FUSIONS):
             inner = _dense_method(base)
             out.append(BenchMethod(name, inner.extend, "hybrid", mode="hybrid", fusion=fusion,
-                                   chunks=inner.with_chunks, passages=inner.passages))
+                                   windows=inner.with_windows, passages=inner.passages))
         else:
             raise BenchError(f"unknown method {name!r}; known methods: {', '.join(known_methods())}")
     if not out:

@@ -162,7 +162,7 @@ def run_cell(
             collection,
             encoder=encoder,  # type: ignore[arg-type]  # a cache in front of the real encoder
             progress=False,
-            with_chunks=method.with_chunks,
+            with_windows=method.with_windows,
             sparse=method.sparse,
         )
     retriever = Retriever(store=store, collection=collection, encoder=encoder.encoder)

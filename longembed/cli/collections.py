@@ -6,26 +6,19 @@ Registered on the main command group by :mod:`longembed.cli`; of that package it
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
 from longembed.cli.errors import user_errors
 from longembed.cli.options import check_collection, store_location_options
+from longembed.cli.output import json_text, output_option, show
 
 
 def _open(store: str, qdrant_url: str | None):
     from longembed.store import open_store
 
     return open_store(store, qdrant_url, create=False)
-
-
-def _passages_text(info: dict) -> str:
-    """``passages=none``, or e.g. ``passages=naive passage_size=128 passage_sentences=1``."""
-    if info["passages"] == "none":
-        return "passages=none"
-    return f"passages={info['passages']} passage_size={info['passage_size']} passage_sentences={info['passage_sentences']}"
 
 
 @click.group("collections")
@@ -35,18 +28,14 @@ def collections() -> None:
 
 @collections.command("list")
 @store_location_options
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per collection, one per line.")
+@output_option("collections list")
 @user_errors
-def list_collections(store, qdrant_url, as_json) -> None:
+def list_collections(store, qdrant_url, output) -> None:
     """Each longembed collection: name, documents, model, method, max length, passages (mode, size in tokens,
     sentences per passage; 0 sentences: token windows)."""
     with _open(store, qdrant_url) as db:
         for info in db.collection_infos():  # collections longembed did not make are left out
-            if as_json:
-                click.echo(json.dumps(info, ensure_ascii=False))
-            else:
-                click.echo(f"{info['name']}\t{info['documents']} documents\t{info['model']}\t{info['extend']}"
-                           f"\tmax_length={info['max_length']}\t{_passages_text(info)}")
+            show("collection", output, info)
 
 
 @collections.command("info")
@@ -56,7 +45,7 @@ def list_collections(store, qdrant_url, as_json) -> None:
 def info(name, store, qdrant_url) -> None:
     """NAME's recorded settings (model, method and parameters, max length, prefixes, passages) and size, as JSON."""
     with _open(store, qdrant_url) as db:
-        click.echo(json.dumps(db.collection_info(name), indent=2, ensure_ascii=False))
+        click.echo(json_text(db.collection_info(name), indent=2))
 
 
 @collections.command("drop")

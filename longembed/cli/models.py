@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from longembed.cli.errors import user_errors
+from longembed.cli.output import output_option, show
 from longembed.settings import DEFAULT_MAX_LENGTH, DEFAULT_MODEL
 
 
@@ -24,13 +23,12 @@ def models() -> None:
     show_default=True,
     help="Target length L_t from which the methods' defaults are derived.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@output_option("models inspect")
 @click.option("--device", default="cpu", show_default=True, help="auto, cpu or cuda.")
 @user_errors
-def inspect_command(model, max_length, as_json, device) -> None:
+def inspect_command(model, max_length, output, device) -> None:
     """Print MODEL's family, position encoding, original length L_o, hidden size and embedding dimension,
     pooling, prefixes, and the extension methods that apply to it with their default parameters."""
-    from longembed.model_info import format_model_info, inspect_model
+    from longembed.model_info import inspect_model
 
-    info = inspect_model(model, max_length=max_length, device=device)
-    click.echo(json.dumps(info.to_dict(), indent=2, ensure_ascii=False) if as_json else format_model_info(info))
+    show("model", output, inspect_model(model, max_length=max_length, device=device))

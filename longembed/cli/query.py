@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from longembed.cli.errors import user_errors
 from longembed.cli.options import encoder_options, store_options
+from longembed.cli.output import output_option, show
 from longembed.settings import FUSIONS, MODES, UNITS
 
 
@@ -21,16 +20,13 @@ from longembed.settings import FUSIONS, MODES, UNITS
 )
 @click.option("-k", "k", type=int, default=5, show_default=True, help="Number of documents (or passages) to return.")
 @store_options
-@click.option(
-    "--json", "as_json", is_flag=True,
-    help="Print a JSON list of results; each names the mode and fusion that answered.",
-)
+@output_option("query")
 @encoder_options
 @click.option(
     "--mode",
     type=click.Choice(MODES),
     default=None,
-    help="dense (the document vector), sparse (BM25 alone) or hybrid (both fused, and chunk vectors where the "
+    help="dense (the document vector), sparse (BM25 alone) or hybrid (both fused, and passage vectors where the "
     "collection has them). Default: hybrid on collections with bm25, dense on older ones.",
 )
 @click.option(
@@ -57,7 +53,7 @@ from longembed.settings import FUSIONS, MODES, UNITS
 )
 @user_errors
 def query(
-    text, queries_file, k, store, qdrant_url, collection, as_json, device, dtype, batch_tokens, mode, fusion, unit,
+    text, queries_file, k, store, qdrant_url, collection, output, device, dtype, batch_tokens, mode, fusion, unit,
     min_score,
 ) -> None:
     """Find the documents that best match TEXT, encoded with the model and settings recorded in the collection.
@@ -67,7 +63,6 @@ def query(
     local store, the query goes to that server."""
     from longembed.cli.query_batch import (
         MAX_QUERY_LINE_BYTES, answer_queries, first_then_rest, is_regular_file, open_searcher, read_queries,
-        result_lines,
     )
     from longembed.errors import LongEmbedError
     from longembed.retrieve.results import check_min_score
@@ -86,7 +81,7 @@ def query(
         else:  # standard input, a pipe or a device: answered as it arrives, its first query read now
             queries = first_then_rest(read_queries(queries_file, k))
         with open_searcher(store, collection, qdrant_url, device, dtype, batch_tokens, mode, fusion, unit) as searcher:
-            answer_queries(queries, searcher, mode, fusion, as_json, unit, min_score)
+            answer_queries(queries, searcher, mode, fusion, output, unit, min_score)
         return
     if text == "-":
         raw = click.get_binary_stream("stdin").read(MAX_QUERY_LINE_BYTES + 1)
@@ -98,10 +93,4 @@ def query(
 
     with open_searcher(store, collection, qdrant_url, device, dtype, batch_tokens, mode, fusion, unit) as searcher:
         results, answered_mode, answered_fusion = searcher.search(text, k, mode, fusion, unit, min_score)
-    if as_json:
-        for r in results:
-            r.update(mode=answered_mode, fusion=answered_fusion)
-        click.echo(json.dumps(results, indent=2, ensure_ascii=False))
-        return
-    for line in result_lines(results, min_score):
-        click.echo(line)
+    show("results", output, results, answered_mode, answered_fusion, min_score)

@@ -28,6 +28,7 @@ from typing import IO, Any
 
 import click
 
+from longembed.cli.output import show
 from longembed.errors import LongEmbedError
 from longembed.settings import MAX_K, RunOptions
 
@@ -213,42 +214,14 @@ def open_searcher(
 
 def answer_queries(
     queries: Iterable[QueryLine], searcher: LocalSearcher | RemoteSearcher, mode: str | None, fusion: str | None,
-    as_json: bool, unit: str = "document", min_score: float | None = None,
+    output: str | None = None, unit: str = "document", min_score: float | None = None,
 ) -> int:
-    """Answer each query in order and print it (``as_json``: one JSON object per line with ``id``, ``line``,
-    ``query``, ``k``, ``mode``, ``fusion`` and ``results``; else a header line and the ranked results). Returns the
-    number of queries answered. ``min_score``: keep only results whose ``match`` is at least this."""
+    """Answer each query in order and print its answer as format ``output`` renders one (:mod:`longembed.cli.output`:
+    ``json``, one JSON object per line; the default, a header line and the ranked results). Returns the number of
+    queries answered. ``min_score``: keep only results whose ``match`` is at least this."""
     answered = 0
     for q in queries:
         results, used_mode, used_fusion = searcher.search(q.text, q.k, mode, fusion, unit, min_score)
-        if as_json:
-            record = {"id": q.id, "line": q.line, "query": q.text, "k": q.k, "mode": used_mode, "fusion": used_fusion,
-                      "results": results}
-            click.echo(json.dumps(record, ensure_ascii=False))
-        else:
-            if answered:
-                click.echo("")
-            shown = " ".join(q.text.split())
-            click.echo(f"query {q.id}: {shown[:100]}{'…' if len(shown) > 100 else ''}")
-            for line in result_lines(results, min_score):
-                click.echo(line)
+        show("answer", output, q, results, used_mode, used_fusion, min_score, answered)
         answered += 1
     return answered
-
-
-def result_lines(results: list[dict], min_score: float | None = None) -> list[str]:
-    """The text lines ``longembed query`` prints for ``results`` (rank, score, path, title, ``match`` and the cosine
-    of the best match, then the snippet: the document's best passage, or for passage results the passage with its
-    ``[start:end)`` character offsets). ``min_score``: the filter that was applied (named when nothing passed)."""
-    if not results:
-        if min_score is not None:
-            return [f"no result matches at least --min-score {min_score:g}"]
-        return ["no documents in the collection"]
-    lines = []
-    for r in results:
-        lines.append(f"{r['rank']:>3}  {r['score']:.4f}  {r['path']}  ({r['title']})  match {r['match']:.3f}")
-        if "snippet" in r:  # a document
-            lines.append(f"     {r['snippet']}")
-        else:  # a passage (unit="passage"): its offsets in the stored text, then its text
-            lines.append(f"     [{r['start_char']}:{r['end_char']}] {' '.join(r['text'].split())}")
-    return lines

@@ -12,6 +12,7 @@ _EXPORTS = by_name({
     "longembed.ingest.listing": ("SUPPORTED_EXTENSIONS", "Listing", "ReadFailure", "scan"),
     "longembed.ingest.reader": ("SourceDocument", "read_documents"),
     "longembed.ingest.summary": ("IngestSummary",),
+    "longembed.ingest.options": ("IngestOptions",),
     "longembed.ingest.pipeline": ("ingest", "ingest_documents"),
     "longembed.ingest.distributed": ("RayOptions",),
 })

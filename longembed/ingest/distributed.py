@@ -37,6 +37,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from longembed.errors import LongEmbedError
 from longembed.ingest.encoder_pool import EncoderPool
 from longembed.ingest.limits import ReadLimits
+from longembed.ingest.options import IngestOptions
 from longembed.ingest.points import encode_each_on_error
 from longembed.ingest.progress import IngestProgress
 from longembed.ingest.ray_tasks import import_ray, ray_tasks
@@ -44,7 +45,6 @@ from longembed.ingest.reader import Listing, SourceDocument, file_bytes, scan
 from longembed.ingest.run import IngestRun, listing_summary, warn_truncated
 from longembed.models.paths import resolve_model_path, with_model_defaults
 from longembed.settings import IndexSettings, RunOptions
-from longembed.sparse.bm25_run import SparseChoice
 from longembed.store import VectorStore
 from longembed.store.backends import BACKENDS
 
@@ -71,24 +71,21 @@ class RayOptions:
 
 
 def run_on_ray(
-    options: RayOptions,
+    ray_options: RayOptions,
     root: str | Path | Listing,
     settings: IndexSettings,
     store: VectorStore,
     collection: str,
-    run: RunOptions | None,
-    docs_per_batch: int,
-    progress: bool,
+    options: IngestOptions,
     force: bool,
     rehash: bool,
     by_name: bool,
-    sparse: SparseChoice,
     limits: ReadLimits | None,
-    model_path: str | None,
 ) -> tuple[IngestRun, Listing]:
-    """The batches of :func:`~longembed.ingest.pipeline.ingest` with ``ray=options`` (its arguments, same
-    meaning): start or join the cluster, check the settings, read, embed and write every file, stop what this run
-    started. Returns the run (its summary) and the listing; ``ingest`` then prunes and completes the run.
+    """The batches of :func:`~longembed.ingest.pipeline.ingest` with ``ray=ray_options`` (its arguments, same
+    meaning; ``options.encoder`` is ``None``): start or join the cluster, check the settings, read, embed and write
+    every file, stop what this run started. Returns the run (its summary) and the listing; ``ingest`` then prunes
+    and completes the run.
 
     Raises:
         LongEmbedError: Ray is not installed (one line saying how to install it), or the cluster cannot be
@@ -97,22 +94,23 @@ def run_on_ray(
     """
     ray = import_ray()
     listing = root if isinstance(root, Listing) else scan(root)
+    model_path, run = options.model_path, options.run
     if model_path is None:
         model_path = resolve_model_path(settings.model)  # a missing model path fails before any file is read
         settings = with_model_defaults(settings, model_path=model_path)
-    with _ray_session(ray, options):
+    with _ray_session(ray, ray_options):
         gpus = int(ray.cluster_resources().get("GPU", 0))
         use_gpu = gpus > 0 and not (run or RunOptions()).device.startswith("cpu")
-        state = IngestRun.start(settings, store, collection, None, run, listing_summary(listing), sparse=sparse,
-                                by_name=by_name, on_cpu=not use_gpu, model_path=model_path)
-        n_encoders = options.encoders or (gpus if use_gpu else 1)
+        state = IngestRun.start(settings, store, collection, None, run, listing_summary(listing),
+                                sparse=options.sparse, by_name=by_name, on_cpu=not use_gpu, model_path=model_path)
+        n_encoders = ray_options.encoders or (gpus if use_gpu else 1)
         node_cpus = max((int(n["Resources"].get("CPU", 1)) for n in ray.nodes() if n.get("Alive")), default=1)
         pool = EncoderPool(ray, state.settings, state.run, n_encoders, use_gpu=use_gpu,
                            threads=max(min(node_cpus, int(ray.cluster_resources().get("CPU", 1)) // n_encoders), 1))
         state.encoder_factory = pool.encoder
         try:
-            _RayLoop(ray, state, pool, listing, force, rehash, limits, options.batches_ahead,
-                     _server_url(store)).run(docs_per_batch, progress)
+            _RayLoop(ray, state, pool, listing, force, rehash, limits, ray_options.batches_ahead,
+                     _server_url(store)).run(options.docs_per_batch, options.progress)
         finally:
             pool.close()
     return state, listing
@@ -187,11 +185,11 @@ class _RayLoop:
 
     def run(self, docs_per_batch: int, progress: bool) -> None:
         files = self.listing.files
-        chunks = [files[i : i + docs_per_batch] for i in range(0, len(files), docs_per_batch)]
-        sizes = [sum(file_bytes(f) for f in chunk) for chunk in chunks]
+        batches = [files[i : i + docs_per_batch] for i in range(0, len(files), docs_per_batch)]
+        sizes = [sum(file_bytes(f) for f in batch) for batch in batches]
         reads: deque = deque()
         encodes: deque[_InFlight] = deque()
-        pending = deque(zip(chunks, sizes))
+        pending = deque(zip(batches, sizes))
         with IngestProgress(len(files), enabled=progress, total_bytes=sum(sizes)) as self.state.progress, \
                 logging_redirect_tqdm():
             while pending or reads or encodes:
@@ -206,11 +204,11 @@ class _RayLoop:
             self._wait_writes(0)
         warn_truncated(self.state.summary)
 
-    def _submit_read(self, chunk: list[Path], n_bytes: int):
+    def _submit_read(self, batch: list[Path], n_bytes: int):
         """Stamps of unchanged files (no read), and one read task for the others, in listing order."""
         known = [None if (self.force or self.rehash) else self.state.triage.unchanged_stamp(self.listing.base, f)
-                 for f in chunk]
-        to_read = [f for stamp, f in zip(known, chunk) if stamp is None]
+                 for f in batch]
+        to_read = [f for stamp, f in zip(known, batch) if stamp is None]
         ref = None
         if to_read:  # a file to read is likely a document to embed: the actors load the model meanwhile
             self.pool.start()
@@ -239,7 +237,7 @@ class _RayLoop:
                                  for c, d in zip(todo, docs)]
         state.ready_encoder()  # the pool's actors load the model on the first batch that needs it; the collection
         ready_ref, facts_ref = self.tasks.prepare.remote(self.pool.preparer_ref, docs, state.settings)
-        embedded_ref = self.pool.submit(ready_ref, state.with_chunks)
+        embedded_ref = self.pool.submit(ready_ref, state.with_windows)
         return _InFlight(batch, docs, ready_ref, facts_ref, embedded_ref, n_bytes)
 
     def _write(self, flight: _InFlight) -> None:
@@ -254,7 +252,7 @@ class _RayLoop:
             if isinstance(cause, (LongEmbedError, KeyboardInterrupt)):
                 raise cause from None
             embedded = encode_each_on_error(
-                state.encoder, self.ray.get(flight.ready_ref), flight.docs, state.summary.failed, state.with_chunks,
+                state.encoder, self.ray.get(flight.ready_ref), flight.docs, state.summary.failed, state.with_windows,
                 lambda d: self.ray.get(self.tasks.prepare.remote(self.pool.preparer_ref, [d], state.settings)[0]),
             )
         state.add_time("encode", began)

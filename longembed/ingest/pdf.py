@@ -116,10 +116,10 @@ class PdfWorker:
                 return None
             readable, _, _ = select.select([fd], [], [], remaining)
             if readable:
-                chunk = os.read(fd, 1 << 20)
-                if not chunk:
+                block = os.read(fd, 1 << 20)
+                if not block:
                     return b""
-                received += chunk
+                received += block
         return bytes(received[:-1])
 
     def _stop(self, kill: bool) -> int | None:

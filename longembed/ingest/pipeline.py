@@ -16,29 +16,26 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from longembed.encoding import EncoderProtocol
 from longembed.errors import IngestError, LongEmbedError
 from longembed.ingest.ahead import one_ahead
+from longembed.ingest.options import DEFAULT_DOCS_PER_BATCH, IngestOptions  # noqa: F401 (its former home)
 from longembed.ingest.progress import IngestProgress
 from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, file_bytes, read_file, scan
 from longembed.ingest.run import IngestRun, listing_summary, warn_truncated
 from longembed.ingest.summary import IngestSummary
 from longembed.ingest.triage import Batch, prune_gone
 from longembed.ingest.limits import ReadLimits
-from longembed.settings import IndexSettings, RunOptions
-from longembed.sparse.bm25_run import SparseChoice
+from longembed.settings import IndexSettings
 from longembed.store import VectorStore
 
 if TYPE_CHECKING:
     from longembed.ingest.distributed import RayOptions
 
 log = logging.getLogger(__name__)
-
-DEFAULT_DOCS_PER_BATCH = 8
 T = TypeVar("T")
 
 
@@ -47,18 +44,14 @@ def ingest(
     settings: IndexSettings,
     store: VectorStore,
     collection: str,
-    encoder: EncoderProtocol | None = None,
-    docs_per_batch: int = DEFAULT_DOCS_PER_BATCH,
-    progress: bool = True,
+    *,
     prune: bool = False,
     force: bool = False,
-    run: RunOptions | None = None,
     rehash: bool = False,
     by_name: bool = False,
-    sparse: SparseChoice = "bm25",
     limits: ReadLimits | None = None,
-    model_path: str | None = None,
     ray: RayOptions | None = None,
+    **options: Any,
 ) -> IngestSummary:
     """Embed every supported file under ``root`` as one whole document and upsert it into ``collection``.
 
@@ -72,26 +65,21 @@ def ingest(
 
     Args:
         root: a folder, one file, or a :class:`Listing` from :func:`~longembed.ingest.reader.scan`.
-        encoder: an already built encoder for ``settings`` (otherwise built when first needed, with ``device``,
-            ``dtype`` and ``batch_tokens``, see :class:`~longembed.encoding.encoder.Encoder`).
-        docs_per_batch: documents read and embedded together; the next batch is read and tokenized in a worker
-            thread while the model encodes the current one.
         prune: afterwards, delete the points whose file under ``root`` is gone (never when nothing was readable).
         force: re-embed documents even when their text and settings are unchanged.
         rehash: read and hash every file; otherwise a file whose size and mtime (ns) equal its point's, under the
             same settings, is counted unchanged unparsed (when either differs, the text's sha256 decides).
         by_name: uploads (source ``upload:PATH``, see :mod:`longembed.ingest.identity`): the relative path is the
             identity, an earlier upload of that name is replaced; otherwise two files never share a point.
-        sparse: ``bm25`` gives a new collection the ``bm25`` sparse vector (:mod:`longembed.sparse`); ``none``
-            does not. An existing collection keeps what it has.
         limits: the size budget of every file and the time and page budgets of PDFs (default
             :class:`~longembed.ingest.limits.ReadLimits`); a file over one is a failure and the rest goes on.
-        model_path: the model's folder when ``settings`` were already resolved with it
-            (:func:`~longembed.models.paths.with_model_defaults`, as the CLI does); ``None``: resolved here.
         ray: run on a Ray cluster (:mod:`longembed.ingest.distributed`: reading and tokenizing in Ray tasks, the
             model in an actor pool); the same points, guarantees and summary. ``encoder`` must then be ``None``.
+        options: the fields of :class:`~longembed.ingest.options.IngestOptions` (``encoder``, ``docs_per_batch``,
+            ``progress``, ``run``, ``sparse``, ``model_path``), shared with :func:`ingest_documents`.
 
     Raises:
+        TypeError: an option that is not one of these.
         LongEmbedError: ``ray`` without Ray installed (one line), or with an ``encoder``.
         IngestError: ``root`` is missing or has no supported file, or no document is readable.
         StoreError: the collection exists with other settings (checked before the model is loaded and before
@@ -99,21 +87,22 @@ def ingest(
         ModelLoadError, ExtensionError: from building the encoder.
     """
     started = time.perf_counter()
+    opts = IngestOptions(**options)
     if ray is not None:
         from longembed.ingest.distributed import run_on_ray
 
-        if encoder is not None:
+        if opts.encoder is not None:
             raise LongEmbedError("an ingest on Ray builds its encoders in its actors: pass no encoder")
-        state, listing = run_on_ray(ray, root, settings, store, collection, run, docs_per_batch, progress, force,
-                                    rehash, by_name, sparse, limits, model_path)
+        state, listing = run_on_ray(ray, root, settings, store, collection, opts, force, rehash, by_name, limits)
         summary = state.summary
     else:
         listing = root if isinstance(root, Listing) else scan(root)
         summary = listing_summary(listing)
         state = IngestRun.start(  # resolves the model (a missing path fails before any file is read) unless given
-            settings, store, collection, encoder, run, summary, sparse=sparse, by_name=by_name, model_path=model_path
+            settings, store, collection, opts.encoder, opts.run, summary, sparse=opts.sparse, by_name=by_name,
+            model_path=opts.model_path,
         )
-        execute(state, listing, docs_per_batch, force, rehash, limits, progress)
+        execute(state, listing, opts.docs_per_batch, force, rehash, limits, opts.progress)
     state.started = started
     if not (summary.new or summary.updated or summary.unchanged):
         reasons = "; ".join(f"{f.path}: {f.reason}" for f in summary.failed[:5])
@@ -128,30 +117,32 @@ def ingest_documents(
     settings: IndexSettings,
     store: VectorStore,
     collection: str,
-    encoder: EncoderProtocol | None = None,
-    docs_per_batch: int = DEFAULT_DOCS_PER_BATCH,
-    progress: bool = True,
-    with_chunks: bool = False,
-    run: RunOptions | None = None,
-    sparse: SparseChoice = "bm25",
+    *,
+    with_windows: bool = False,
+    **options: Any,
 ) -> IngestSummary:
     """Embed documents already in memory (e.g. a benchmark corpus) and upsert them into ``collection``: the same
-    run as :func:`ingest` over reads that are already done (a document's point id derives from its ``path``).
+    run as :func:`ingest` over reads that are already done (a document's point id derives from its ``path``), with
+    the same ``options`` (:class:`~longembed.ingest.options.IngestOptions`).
 
-    With ``with_chunks`` every document also gets a ``chunks`` multivector: the vectors of the model inputs the
-    extender split it into (``pcw``: its L_o-token windows), for the chunked MaxP baseline.
+    With ``with_windows`` every document also gets a ``chunks`` multivector (:data:`~longembed.store.MULTI_VECTOR`):
+    the vectors of the model inputs the extender split it into (``pcw``: its L_o-token windows), for the chunked
+    MaxP baseline.
 
     Raises:
+        TypeError: an option that is not a field of :class:`~longembed.ingest.options.IngestOptions`.
         IngestError: ``documents`` is empty.
         StoreError: the collection exists with other settings (checked before the model is loaded).
         ModelLoadError, ExtensionError: from building the encoder.
     """
+    opts = IngestOptions(**options)
     if not documents:
         raise IngestError(f"no document to ingest into collection {collection!r}")
-    state = IngestRun.start(settings, store, collection, encoder, run, IngestSummary(), with_chunks=with_chunks,
-                            sparse=sparse)
-    batches = [list(documents[i : i + docs_per_batch]) for i in range(0, len(documents), docs_per_batch)]
-    execute_batches(state, batches, list, False, progress, [sum(d.size for d in b) for b in batches])
+    state = IngestRun.start(settings, store, collection, opts.encoder, opts.run, IngestSummary(),
+                            with_windows=with_windows, sparse=opts.sparse, model_path=opts.model_path)
+    size = opts.docs_per_batch
+    batches = [list(documents[i : i + size]) for i in range(0, len(documents), size)]
+    execute_batches(state, batches, list, False, opts.progress, [sum(d.size for d in b) for b in batches])
     return state.complete()
 
 
@@ -161,9 +152,9 @@ def execute(state: IngestRun, listing: Listing, docs_per_batch: int, force: bool
     and mtime match its point's is not read, unless ``force`` or ``rehash``)."""
     files = listing.files
 
-    def read(chunk: list[Path]) -> list[SourceDocument | ReadFailure]:
-        known = [state.triage.unchanged_stamp(listing.base, f) if not (force or rehash) else None for f in chunk]
-        return [stamp or read_file(listing.base, f, limits) for stamp, f in zip(known, chunk)]
+    def read(batch: list[Path]) -> list[SourceDocument | ReadFailure]:
+        known = [state.triage.unchanged_stamp(listing.base, f) if not (force or rehash) else None for f in batch]
+        return [stamp or read_file(listing.base, f, limits) for stamp, f in zip(known, batch)]
 
     batches = [files[i : i + docs_per_batch] for i in range(0, len(files), docs_per_batch)]
     execute_batches(state, batches, read, force, progress, [sum(file_bytes(f) for f in b) for b in batches])

@@ -1,5 +1,5 @@
-"""Embedded documents → the points a store writes: the ``doc`` vector, the ``chunks`` multivector (passages or
-model inputs), the ``bm25`` sparse vector and the one payload (:class:`~longembed.store.DocumentPayload`)."""
+"""Embedded documents → the points a store writes: the ``doc`` vector, the ``chunks`` multivector (passage or
+window vectors), the ``bm25`` sparse vector and the one payload (:class:`~longembed.store.DocumentPayload`)."""
 
 from __future__ import annotations
 
@@ -53,11 +53,11 @@ def passage_fields(emb, passages: list[Passage], n_chars: int) -> tuple[list[lis
 
 
 def document_point(
-    doc: SourceDocument, emb, fingerprint: str, chunks=None, sparse=None, **extra
+    doc: SourceDocument, emb, fingerprint: str, multivector=None, sparse=None, **extra
 ) -> StoredDocument:
-    """The point of one embedded document: ``emb.vector`` (shape (d,)) as ``doc``, ``chunks`` (shape (n, d)),
-    ``sparse`` (BM25 term weights) and the payload, its text cut to :data:`MAX_STORED_TEXT_CHARS` characters;
-    ``extra`` holds the optional payload fields (``passages``, ``bm25_length``)."""
+    """The point of one embedded document: ``emb.vector`` (shape (d,)) as ``doc``, ``multivector`` (shape (n, d)) as
+    ``chunks``, ``sparse`` (BM25 term weights) and the payload, its text cut to :data:`MAX_STORED_TEXT_CHARS`
+    characters; ``extra`` holds the optional payload fields (``passages``, ``bm25_length``)."""
     payload = DocumentPayload(
         path=doc.path,
         title=doc.title,
@@ -73,4 +73,5 @@ def document_point(
         file_mtime_ns=doc.file_mtime_ns,
         **extra,
     )
-    return StoredDocument(path=doc.path, vector=emb.vector.tolist(), payload=payload, chunks=chunks, sparse=sparse)
+    return StoredDocument(path=doc.path, vector=emb.vector.tolist(), payload=payload, multivector=multivector,
+                          sparse=sparse)

@@ -40,8 +40,9 @@ class IngestRun:
     summary: IngestSummary
     model_path: str | None = None
     """The model's folder (:func:`~longembed.models.paths.resolve_model_path`), resolved once for the run."""
-    with_chunks: bool = False
-    """Also store each document's model inputs (``pcw``: its L_o-token windows) as the ``chunks`` multivector."""
+    with_windows: bool = False
+    """Also store the vectors of each document's model inputs (``pcw``: its L_o-token windows) as the ``chunks``
+    multivector (:data:`~longembed.store.MULTI_VECTOR`), for the bench's ``chunked-maxp``."""
     sparse: SparseRun = field(default_factory=SparseRun)
     """The ``bm25`` analyzer and average length of this run (inactive for collections without ``bm25``)."""
     progress: IngestProgress = field(default_factory=lambda: IngestProgress(0, enabled=False))
@@ -54,7 +55,7 @@ class IngestRun:
     @classmethod
     def start(
         cls, settings: IndexSettings, store: VectorStore, collection: str, encoder: EncoderProtocol | None,
-        run: RunOptions | None, summary: IngestSummary, with_chunks: bool = False, sparse: SparseChoice = "bm25",
+        run: RunOptions | None, summary: IngestSummary, with_windows: bool = False, sparse: SparseChoice = "bm25",
         by_name: bool = False, on_cpu: bool | None = None, model_path: str | None = None,
     ) -> IngestRun:
         """Resolve the model's prompts into ``settings``, check them against an existing collection (before the
@@ -85,7 +86,7 @@ class IngestRun:
         return cls(
             settings=settings, store=store, collection=collection, encoder=encoder, run=run,
             triage=Triage(stored, settings.fingerprint(), by_name=by_name), collection_ready=exists,
-            summary=summary, model_path=model_path, with_chunks=with_chunks,
+            summary=summary, model_path=model_path, with_windows=with_windows,
             sparse=SparseRun.start(store, collection, sparse, exists),
         )
 
@@ -141,7 +142,7 @@ class IngestRun:
             began = time.perf_counter()
             with self.progress.encoding(encoder, len(docs), batch.ready, n_bytes=sum(d.size for d in docs)):
                 embedded = encode_each_on_error(
-                    encoder, batch.ready, docs, self.summary.failed, self.with_chunks,
+                    encoder, batch.ready, docs, self.summary.failed, self.with_windows,
                     lambda d: self.prepare_texts([d]),
                 )
             self.add_time("encode", began)
@@ -183,7 +184,7 @@ class IngestRun:
         if not self.collection_ready:
             self.store.ensure_collection(
                 self.collection, self.settings, self.encoder.dimension,
-                with_chunks=self.with_chunks or self.settings.has_passages, sparse=self.sparse.settings,
+                with_multivector=self.with_windows or self.settings.has_passages, sparse=self.sparse.settings,
             )
             self.collection_ready = True
         return self.encoder
@@ -217,9 +218,9 @@ class IngestRun:
             if emb is None:
                 continue
             extra, sparse = {}, None
-            chunks = emb.segment_vectors.tolist() if self.with_chunks else None
+            multivector = emb.segment_vectors.tolist() if self.with_windows else None
             if passages is not None:
-                chunks, extra["passages"] = passage_fields(emb, passages[i], len(doc.text))
+                multivector, extra["passages"] = passage_fields(emb, passages[i], len(doc.text))
             if term_counts is not None:
                 counts, length = term_counts[i]
                 sparse = document_weights(counts, length, avgdl, self.sparse.settings)
@@ -233,7 +234,7 @@ class IngestRun:
             (self.summary.updated if point_id(doc.path) in self.triage.stored else self.summary.new).append(doc.path)
             self.summary.documents += 1
             self.summary.tokens += min(emb.n_tokens, limit)
-            stored.append(document_point(doc, emb, self.fingerprint, chunks=chunks, sparse=sparse, **extra))
+            stored.append(document_point(doc, emb, self.fingerprint, multivector=multivector, sparse=sparse, **extra))
         return stored
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from longembed.settings import FUSIONS, MODES, Fusion, Mode  # noqa: F401 (defined once there, light for the CLI; imported from here too)
 from longembed.sparse.analyzer import SparseSettings
 from longembed.sparse.bm25 import SparseVector, max_attainable, qdrant_idf
-from longembed.store import CHUNKS_VECTOR, DOC_VECTOR, SPARSE_VECTOR, Hit, VectorQuery, VectorStore
+from longembed.store import DOC_VECTOR, MULTI_VECTOR, SPARSE_VECTOR, Hit, VectorQuery, VectorStore
 
 DEFAULT_MODE: Mode = "hybrid"
 DEFAULT_FUSION: Fusion = "dbsf"
@@ -41,13 +41,15 @@ PREFETCH = 100
 
 
 def dense_queries(
-    dense: Sequence[float], with_chunks: bool, with_doc: bool = True, limit: int = PREFETCH, ids: Sequence[str] | None = None
+    dense: Sequence[float], with_multivector: bool, with_doc: bool = True, limit: int = PREFETCH,
+    ids: Sequence[str] | None = None,
 ) -> list[VectorQuery]:
-    """The dense lists: ``doc`` (unless ``with_doc`` is false and there are chunks), and ``chunks`` (MaxSim, a
-    one-vector query) where present; ``limit`` points each, only ``ids`` when given."""
-    names = [DOC_VECTOR] if with_doc or not with_chunks else []
-    if with_chunks:
-        names.append(CHUNKS_VECTOR)
+    """The dense lists: ``doc`` (unless ``with_doc`` is false and the collection has the multivector), and
+    ``chunks`` (:data:`~longembed.store.MULTI_VECTOR`, MaxSim, a one-vector query) where present; ``limit`` points
+    each, only ``ids`` when given."""
+    names = [DOC_VECTOR] if with_doc or not with_multivector else []
+    if with_multivector:
+        names.append(MULTI_VECTOR)
     return [VectorQuery(name, list(dense), limit, ids) for name in names]
 
 
@@ -60,12 +62,13 @@ def sparse_search(store: VectorStore, collection: str, sparse: SparseVector, k: 
 
 def store_fusion(
     store: VectorStore, collection: str, dense: Sequence[float], sparse: SparseVector, k: int, fusion: str,
-    with_chunks: bool, with_doc: bool = True,
+    with_multivector: bool, with_doc: bool = True,
 ) -> list[Hit]:
     """``rrf`` or ``dbsf``, computed by the store in one call over one prefetch per list; ``score`` is the fused
-    score. ``with_doc=False`` leaves the ``doc`` list out where there are chunks (see :func:`dense_queries`)."""
+    score. ``with_doc=False`` leaves the ``doc`` list out where the collection has the multivector (see
+    :func:`dense_queries`)."""
     limit = max(PREFETCH, k)
-    lists = dense_queries(dense, with_chunks, with_doc, limit)
+    lists = dense_queries(dense, with_multivector, with_doc, limit)
     if sparse.indices:
         lists.append(VectorQuery(SPARSE_VECTOR, sparse, limit))
     return store.fuse(collection, lists, "rrf" if fusion == "rrf" else "dbsf", k)
@@ -123,8 +126,8 @@ def idfs_from_scores(sparse: SparseVector, points: Sequence[Hit]) -> dict[int, f
 
 
 def convex_fusion(
-    store: VectorStore, collection: str, dense: Sequence[float], sparse: SparseVector, k: int, with_chunks: bool,
-    settings: SparseSettings, n_docs: int, alpha: float | None = None, with_doc: bool = True,
+    store: VectorStore, collection: str, dense: Sequence[float], sparse: SparseVector, k: int,
+    with_multivector: bool, settings: SparseSettings, n_docs: int, alpha: float | None = None, with_doc: bool = True,
 ) -> list[Hit]:
     """The ``convex`` fusion (module docstring): candidates from every list, then each candidate's exact score in
     every list, combined here; ``score`` is the combined score. ``alpha``: weight of the dense side (``None``:
@@ -135,7 +138,7 @@ def convex_fusion(
     BM25 scores (:func:`idfs_from_scores`), one probe per term only when they do not determine them."""
     alpha = CONVEX_ALPHA if alpha is None else alpha
     limit = max(PREFETCH, k)
-    lists = dense_queries(dense, with_chunks, with_doc, limit)
+    lists = dense_queries(dense, with_multivector, with_doc, limit)
     if sparse.indices:
         lists.append(VectorQuery(SPARSE_VECTOR, sparse, limit))
     first = store.query_batch(collection, lists)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from longembed.encoding.spans import is_boilerplate
-from longembed.store import CHUNKS_VECTOR, Hit, VectorStore, point_id
+from longembed.store import MULTI_VECTOR, Hit, VectorStore, point_id
 
 WINDOW_CHARS = 600
 """Most characters of a returned passage window (the matched passage and whole neighbouring passages, trailing
@@ -41,8 +41,8 @@ def passage_vectors(store: VectorStore, collection: str, hits: list[Hit]) -> dic
         return {}
     ids = {point_id(p): p for p in paths}
     out = {}
-    for record in store.retrieve(collection, list(ids), payload=False, vectors=[CHUNKS_VECTOR]):
-        vectors = record.vectors.get(CHUNKS_VECTOR)
+    for record in store.retrieve(collection, list(ids), payload=False, vectors=[MULTI_VECTOR]):
+        vectors = record.vectors.get(MULTI_VECTOR)
         if vectors:
             out[ids[record.point_id]] = np.asarray(vectors, dtype=np.float32)
     return out

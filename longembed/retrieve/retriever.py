@@ -18,7 +18,7 @@ from longembed.retrieve.results import (
     DEFAULT_MIN_SCORE, at_least, check_min_score, document_result, match_scores,
 )
 from longembed.settings import MAX_K, UNITS, RunOptions
-from longembed.store import CHUNKS_VECTOR, DEFAULT_COLLECTION, DEFAULT_STORE, DOC_VECTOR, Hit, VectorStore, open_store
+from longembed.store import DEFAULT_COLLECTION, DEFAULT_STORE, DOC_VECTOR, MULTI_VECTOR, Hit, VectorStore, open_store
 
 
 PASSAGES_FUSION = "convex"
@@ -72,7 +72,7 @@ class Retriever:
         self.store = store if isinstance(store, VectorStore) else open_store(store, qdrant_url, create=False)
         self.collection = collection
         self.settings = self.store.settings(collection)
-        self.has_passages = self.settings.has_passages and self.store.has_chunks(collection)
+        self.has_passages = self.settings.has_passages and self.store.has_multivector(collection)
         """Whether the collection was built with passages (``chunks`` vectors and ``passages`` spans)."""
         if encoder is not None:
             diffs = self.settings.differences(encoder.settings, passages=False)
@@ -166,7 +166,7 @@ class Retriever:
         if not 1 <= k <= MAX_K:
             raise LongEmbedError(f"k must be between 1 and {MAX_K}, got {k}")
         if mode is None and using != DOC_VECTOR:
-            mode = "dense"  # a dense vector asked for by name (e.g. chunks) means dense mode
+            mode = "dense"  # a dense vector asked for by name (e.g. "chunks") means dense mode
         mode, fusion = self.resolve(mode, fusion)
         vector = self.encoder.encode([text], kind="query")[0].vector if mode != "sparse" or need_vector else None
         if mode == "sparse":
@@ -174,16 +174,16 @@ class Retriever:
         if mode == "dense":
             return self.store.search(self.collection, vector.tolist(), k, using=using), vector
         sparse = query_vector(self.analyzer, text)
-        with_chunks = self.store.has_chunks(self.collection)
+        multivector = self.store.has_multivector(self.collection)
         if fusion == "convex":
             n_docs = length_stats(self.store, self.collection).n_docs or self.store.count(self.collection)
             hits = convex_fusion(
-                self.store, self.collection, vector.tolist(), sparse, k, with_chunks, self.sparse_settings, n_docs,
+                self.store, self.collection, vector.tolist(), sparse, k, multivector, self.sparse_settings, n_docs,
                 with_doc=not self.has_passages,
             )
             return hits, vector
         hits = store_fusion(
-            self.store, self.collection, vector.tolist(), sparse, k, fusion, with_chunks, with_doc=not self.has_passages
+            self.store, self.collection, vector.tolist(), sparse, k, fusion, multivector, with_doc=not self.has_passages
         )
         return hits, vector
 
@@ -193,7 +193,8 @@ class Retriever:
     ) -> list[dict[str, Any]]:
         """The ``k`` best documents (or passages) for ``text``, best first.
 
-        ``using="chunks"`` ranks documents by their best chunk (collections ingested with chunks or passages).
+        ``using="chunks"`` (:data:`~longembed.store.MULTI_VECTOR`) ranks documents by their best row of the
+        multivector (their passages; in the bench's ``chunked-maxp``, their L_o-token windows).
         ``mode``: ``dense``, ``sparse`` (BM25 alone) or ``hybrid``; ``None`` = ``hybrid`` where the collection has
         ``bm25``, else ``dense``. ``fusion`` (hybrid only): ``dbsf`` (default), ``rrf`` or ``convex``; see
         :meth:`resolve`. ``min_score`` (a cosine in [-1, 1], or ``None``: no filter, the default): of the ``k``
@@ -249,7 +250,7 @@ class Retriever:
             raise LongEmbedError(NO_PASSAGES.format(collection=self.collection))
         hits, vector = self._search(text, max(k, PASSAGE_CANDIDATES), DOC_VECTOR, mode, fusion, need_vector=True)
         seen = {h.payload.get("path") for h in hits}
-        best = self.store.search(self.collection, vector.tolist(), k, using=CHUNKS_VECTOR)
+        best = self.store.search(self.collection, vector.tolist(), k, using=MULTI_VECTOR)
         for h in best:
             if h.payload.get("path") not in seen:
                 hits.append(Hit(rank=len(hits) + 1, score=h.score, payload=h.payload))

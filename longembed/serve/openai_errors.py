@@ -44,7 +44,7 @@ class OpenAIErrors(BaseHTTPMiddleware):
         response = await call_next(request)
         if response.status_code < 400 or not request.url.path.startswith(OPENAI_PREFIX):
             return response
-        body = b"".join([chunk async for chunk in response.body_iterator])
+        body = b"".join([part async for part in response.body_iterator])
         try:
             detail = json.loads(body)["detail"]
         except (ValueError, KeyError, TypeError):

@@ -19,7 +19,7 @@ from dataclasses import replace
 from longembed.errors import StoreError
 from longembed.sparse.analyzer import Analyzer, SparseSettings
 from longembed.sparse.bm25 import LengthStats, document_weights
-from longembed.store import CHUNKS_VECTOR, DOC_VECTOR, SPARSE_VECTOR, Record, VectorStore
+from longembed.store import DOC_VECTOR, MULTI_VECTOR, SPARSE_VECTOR, Record, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,8 @@ def reweight(store: VectorStore, collection: str, settings: SparseSettings, stat
 
 def add_bm25(store: VectorStore, collection: str, settings: SparseSettings | None = None) -> int:
     """Give ``collection`` (built without it) the ``bm25`` sparse vector, computed from each point's stored
-    text; dense vectors, chunks and payloads are copied as they are (nothing is embedded). Returns the points.
+    text; dense vectors (``doc`` and the multivector) and payloads are copied as they are (nothing is embedded).
+    Returns the points.
 
     Qdrant cannot add a vector to an existing collection, so the points are copied into a new collection
     ``<name>--bm25-rebuild`` (with ``bm25``), the original is re-created with ``bm25`` and the copy moved back.
@@ -115,7 +116,7 @@ def _copy(store: VectorStore, source: str, target: str, settings: SparseSettings
     """Copy every point of ``source`` into a new ``target`` with ``bm25`` (computed from the text when ``compute``)."""
     meta = store.metadata(source)
     schema = replace(store.schema(source), sparse=True)
-    names = [DOC_VECTOR, *([CHUNKS_VECTOR] if schema.chunks else []), *([SPARSE_VECTOR] if not compute else [])]
+    names = [DOC_VECTOR, *([MULTI_VECTOR] if schema.multivector else []), *([SPARSE_VECTOR] if not compute else [])]
     analyzer = Analyzer(settings)
     stats = LengthStats.from_dict((meta.get("sparse") or {}).get("stats"))
     rows: list[tuple[Record, dict | None]] = []  # point, term counts

@@ -25,6 +25,7 @@ from longembed.store.schema import (
     CHUNKS_VECTOR,
     DOC_VECTOR,
     MAX_STORED_TEXT_CHARS,
+    MULTI_VECTOR,
     POINT_NAMESPACE,
     SCROLL_PAGE,
     SPARSE_VECTOR,
@@ -50,7 +51,7 @@ __getattr__ = lazy_exports(__name__, by_name({
 
 __all__ = [
     "BACKENDS", "CHUNKS_VECTOR", "DEFAULT_COLLECTION", "DEFAULT_STORE", "DOC_VECTOR", "LOCAL_STORE_FILES",
-    "MAX_STORED_TEXT_CHARS", "POINT_NAMESPACE", "SCROLL_PAGE", "SETTINGS_VERSION", "SPARSE_VECTOR", "STATE_FIELDS",
+    "MAX_STORED_TEXT_CHARS", "MULTI_VECTOR", "POINT_NAMESPACE", "SCROLL_PAGE", "SETTINGS_VERSION", "SPARSE_VECTOR", "STATE_FIELDS",
     "ClusterLayout", "CollectionSchema", "DocumentPayload", "EdgeStore", "Hit", "IndexSettings", "QdrantClientStore", "Record", "SparseVector", "Store",
     "StoredDocument", "StoredState", "VectorQuery", "VectorStore", "open_store", "point_id",
 ]

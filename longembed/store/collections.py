@@ -12,8 +12,8 @@ from typing import Any
 from longembed.errors import CollectionNotFound, StoreError, first_line
 from longembed.settings import SETTINGS_VERSION, IndexSettings
 from longembed.store.schema import (
-    CHUNKS_VECTOR,
     DOC_VECTOR,
+    MULTI_VECTOR,
     Fusion,
     SCROLL_PAGE,
     SPARSE_VECTOR,
@@ -112,33 +112,35 @@ class DerivedOperations:
             )
 
     def ensure_collection(
-        self, collection: str, settings: IndexSettings, dimension: int, with_chunks: bool = False, sparse: Any = None
+        self, collection: str, settings: IndexSettings, dimension: int, with_multivector: bool = False,
+        sparse: Any = None,
     ) -> None:
         """Create ``collection`` for ``settings``, or check that an existing one was built with the same settings.
 
-        With ``with_chunks`` the collection also holds a ``chunks`` multivector per document (cosine, MAX_SIM).
+        With ``with_multivector`` the collection also holds a ``chunks`` multivector (:data:`MULTI_VECTOR`) per
+        document (cosine, MAX_SIM).
         With ``sparse`` (a :class:`~longembed.sparse.analyzer.SparseSettings`) a new collection also holds the
         ``bm25`` sparse vector (IDF modifier) and records the analyzer in its metadata (``sparse``); an existing one
         is left as it is.
 
         Raises:
             StoreError: the collection exists with other settings (the message names the differences), or
-                ``with_chunks`` is asked of an existing collection without chunks.
+                ``with_multivector`` is asked of an existing collection without it.
         """
         if self.exists(collection):
             self.check_settings(collection, settings)
-            if with_chunks and not self.has_chunks(collection):
-                raise StoreError(f"collection {collection!r} has no {CHUNKS_VECTOR!r} multivector")
+            if with_multivector and not self.has_multivector(collection):
+                raise StoreError(f"collection {collection!r} has no {MULTI_VECTOR!r} multivector")
             return
         metadata: dict[str, Any] = {"settings": settings.to_dict(), "dimension": dimension, "created_by": "longembed"}
         if sparse is not None:
             metadata["sparse"] = {SPARSE_VECTOR: sparse.to_dict(), "stats": {}}
-        schema = CollectionSchema(dimension=dimension, chunks=with_chunks, sparse=sparse is not None)
+        schema = CollectionSchema(dimension=dimension, multivector=with_multivector, sparse=sparse is not None)
         self.create_collection(collection, schema, metadata)
 
-    def has_chunks(self, collection: str) -> bool:
+    def has_multivector(self, collection: str) -> bool:
         """Whether ``collection`` holds a ``chunks`` multivector next to ``doc``."""
-        return self.schema(collection).chunks
+        return self.schema(collection).multivector
 
     def has_sparse(self, collection: str) -> bool:
         """Whether ``collection`` holds the ``bm25`` sparse vector."""
@@ -155,8 +157,8 @@ class DerivedOperations:
         records = []
         for d in documents:
             vectors: dict[str, Any] = {DOC_VECTOR: d.vector}
-            if d.chunks is not None:
-                vectors[CHUNKS_VECTOR] = d.chunks
+            if d.multivector is not None:
+                vectors[MULTI_VECTOR] = d.multivector
             if d.sparse is not None:
                 vectors[SPARSE_VECTOR] = d.sparse
             records.append(Record(point_id=point_id(d.path), payload=d.payload, vectors=vectors))
@@ -185,29 +187,29 @@ class DerivedOperations:
     def vector_counts(self, collection: str) -> dict[str, int]:
         """How many vectors each named vector of ``collection`` holds (``doc``: one per point; ``chunks``: all
         passages). Reads every point's vectors, so it costs a pass over the collection."""
-        names = [DOC_VECTOR, *([CHUNKS_VECTOR] if self.has_chunks(collection) else [])]
+        names = [DOC_VECTOR, *([MULTI_VECTOR] if self.has_multivector(collection) else [])]
         counts = dict.fromkeys(names, 0)
         for record in self.scroll(collection, payload=False, vectors=names):
             counts[DOC_VECTOR] += DOC_VECTOR in record.vectors
-            if CHUNKS_VECTOR in counts:
-                counts[CHUNKS_VECTOR] += len(record.vectors.get(CHUNKS_VECTOR) or [])
+            if MULTI_VECTOR in counts:
+                counts[MULTI_VECTOR] += len(record.vectors.get(MULTI_VECTOR) or [])
         return counts
 
     # -- search ------------------------------------------------------------------------------------------
     def search(self, collection: str, vector: list[float], k: int, using: str = DOC_VECTOR) -> list[Hit]:
         """The ``k`` nearest documents to ``vector`` (shape (d,)) by cosine similarity, best first, with payloads.
 
-        With ``using="chunks"`` a document scores as its best chunk: max over chunks of cosine(vector, chunk)
-        (MAX_SIM with a one-vector query).
+        With ``using="chunks"`` (:data:`MULTI_VECTOR`) a document scores as its best row: max over its rows of
+        cosine(vector, row) (MAX_SIM with a one-vector query).
 
         Raises:
             StoreError: ``using`` names a vector the collection does not have.
         """
-        if using == CHUNKS_VECTOR:
-            if not self.has_chunks(collection):
-                raise StoreError(f"collection {collection!r} has no {CHUNKS_VECTOR!r} multivector")
+        if using == MULTI_VECTOR:
+            if not self.has_multivector(collection):
+                raise StoreError(f"collection {collection!r} has no {MULTI_VECTOR!r} multivector")
         elif using != DOC_VECTOR:
-            raise StoreError(f"unknown vector {using!r}; valid: {DOC_VECTOR}, {CHUNKS_VECTOR}")
+            raise StoreError(f"unknown vector {using!r}; valid: {DOC_VECTOR}, {MULTI_VECTOR}")
         return self.query_batch(collection, [VectorQuery(using, list(vector), k)], payload=True)[0]
 
     def query_batch(

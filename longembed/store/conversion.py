@@ -24,7 +24,7 @@ from pathlib import Path
 from longembed.errors import StoreError
 from longembed.store.edge import EdgeStore
 from longembed.store.edge_layout import COLLECTIONS, MARKER
-from longembed.store.schema import CHUNKS_VECTOR, DOC_VECTOR, SPARSE_VECTOR
+from longembed.store.schema import DOC_VECTOR, MULTI_VECTOR, SPARSE_VECTOR
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def _build(path: Path) -> None:
             for name in old.collections():
                 schema = old.schema(name)
                 new.create_collection(name, schema, old.metadata(name))
-                vectors = [DOC_VECTOR, *([CHUNKS_VECTOR] if schema.chunks else []),
+                vectors = [DOC_VECTOR, *([MULTI_VECTOR] if schema.multivector else []),
                            *([SPARSE_VECTOR] if schema.sparse else [])]
                 batch = []
                 for record in old.scroll(name, payload=True, vectors=vectors, page=PAGE):

@@ -119,7 +119,7 @@ class EdgeStore(DerivedOperations):
         return sorted(p.name for p in folder.iterdir() if NAME_PATTERN.fullmatch(p.name) and (p / COLLECTION_FILE).is_file())
 
     def schema(self, collection: str) -> CollectionSchema:
-        return CollectionSchema(**self._description(collection)["schema"])
+        return CollectionSchema.from_stored(self._description(collection)["schema"])
 
     def metadata(self, collection: str) -> dict[str, Any]:
         return dict(self._description(collection).get("metadata") or {})
@@ -141,7 +141,7 @@ class EdgeStore(DerivedOperations):
             def create() -> None:
                 folder.mkdir(parents=True)
                 self._shards[collection] = qe.EdgeShard.create(str(folder / SHARD), edge_config(schema))
-                write_json(folder / COLLECTION_FILE, {"schema": vars(schema), "metadata": metadata})
+                write_json(folder / COLLECTION_FILE, {"schema": schema.to_stored(), "metadata": metadata})
 
             self._guarded("create", collection, create)
 

@@ -9,7 +9,7 @@ from typing import Any
 import qdrant_edge as qe
 
 from longembed.store.schema import (
-    CHUNKS_VECTOR, DOC_VECTOR, SPARSE_VECTOR, CollectionSchema, Hit, SparseVector, VectorQuery,
+    DOC_VECTOR, MULTI_VECTOR, SPARSE_VECTOR, CollectionSchema, Hit, SparseVector, VectorQuery,
 )
 
 
@@ -18,8 +18,8 @@ def edge_config(schema: CollectionSchema) -> qe.EdgeConfig:
     46 -> 20 ms, perf/PERF.md section 9); they were reverted while a bench re-run failure was chased that turned out
     to be the order of exact ties (now fixed in EdgeStore), and can come back once their tolerances are re-checked."""
     vectors = {DOC_VECTOR: qe.EdgeVectorParams(size=schema.dimension, distance=qe.Distance.Cosine)}
-    if schema.chunks:
-        vectors[CHUNKS_VECTOR] = qe.EdgeVectorParams(
+    if schema.multivector:
+        vectors[MULTI_VECTOR] = qe.EdgeVectorParams(
             size=schema.dimension, distance=qe.Distance.Cosine,
             multivector_config=qe.MultiVectorConfig(qe.MultiVectorComparator.MaxSim),
         )
@@ -53,7 +53,7 @@ def edge_query(q: VectorQuery) -> Any:
     """The nearest-neighbour query of ``q`` (``chunks``: a one-vector MaxSim query, shape (1, d))."""
     if q.using == SPARSE_VECTOR:
         vector: Any = qe.SparseVector(list(q.vector.indices), list(q.vector.values))
-    elif q.using == CHUNKS_VECTOR:
+    elif q.using == MULTI_VECTOR:
         vector = [list(q.vector)]  # a one-vector MaxSim query
     else:
         vector = list(q.vector)

@@ -72,13 +72,14 @@ class VectorStore(Protocol):
         ...
 
     def ensure_collection(
-        self, collection: str, settings: IndexSettings, dimension: int, with_chunks: bool = False, sparse: Any = None
+        self, collection: str, settings: IndexSettings, dimension: int, with_multivector: bool = False,
+        sparse: Any = None,
     ) -> None:
         """Create ``collection`` (``doc`` of ``dimension`` floats; ``chunks`` and ``bm25`` when asked) or check an
         existing one. Raises StoreError on other settings."""
         ...
 
-    def has_chunks(self, collection: str) -> bool: ...
+    def has_multivector(self, collection: str) -> bool: ...
 
     def has_sparse(self, collection: str) -> bool: ...
 

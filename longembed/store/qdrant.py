@@ -29,7 +29,7 @@ from longembed.store.qdrant_types import (
     client_filter, client_payload, client_query, client_vectors, hits_from_client, record_from_client,
 )
 from longembed.store.schema import (
-    CHUNKS_VECTOR, DOC_VECTOR, SPARSE_VECTOR, CollectionSchema, Fusion, Hit, Record, VectorQuery,
+    DOC_VECTOR, MULTI_VECTOR, SPARSE_VECTOR, CollectionSchema, Fusion, Hit, Record, VectorQuery,
 )
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ class QdrantClientStore(DerivedOperations):
         vectors = config.params.vectors
         dense = vectors if isinstance(vectors, dict) else {DOC_VECTOR: vectors}
         return CollectionSchema(
-            dimension=int(dense[DOC_VECTOR].size), chunks=CHUNKS_VECTOR in dense,
+            dimension=int(dense[DOC_VECTOR].size), multivector=MULTI_VECTOR in dense,
             sparse=SPARSE_VECTOR in (config.params.sparse_vectors or {}),
         )
 
@@ -144,8 +144,8 @@ class QdrantClientStore(DerivedOperations):
         vectors = {
             DOC_VECTOR: models.VectorParams(size=schema.dimension, distance=models.Distance.COSINE, on_disk=on_disk)
         }
-        if schema.chunks:
-            vectors[CHUNKS_VECTOR] = models.VectorParams(
+        if schema.multivector:
+            vectors[MULTI_VECTOR] = models.VectorParams(
                 size=schema.dimension,
                 distance=models.Distance.COSINE,
                 multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM),

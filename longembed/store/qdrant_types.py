@@ -8,7 +8,7 @@ from typing import Any
 
 from qdrant_client import models
 
-from longembed.store.schema import CHUNKS_VECTOR, SPARSE_VECTOR, Hit, Record, SparseVector, VectorQuery
+from longembed.store.schema import MULTI_VECTOR, SPARSE_VECTOR, Hit, Record, SparseVector, VectorQuery
 
 
 def client_payload(payload: bool | Sequence[str]) -> Any:
@@ -52,7 +52,7 @@ def client_query(q: VectorQuery) -> Any:
     """The query vector of ``q`` as qdrant-client takes it (a one-vector multivector for ``chunks``)."""
     if q.using == SPARSE_VECTOR:
         return models.SparseVector(indices=list(q.vector.indices), values=list(q.vector.values))
-    return [list(q.vector)] if q.using == CHUNKS_VECTOR else list(q.vector)
+    return [list(q.vector)] if q.using == MULTI_VECTOR else list(q.vector)
 
 
 def client_filter(q: VectorQuery) -> Any:

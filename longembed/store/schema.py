@@ -9,8 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict, Union
 
 DOC_VECTOR = "doc"
-CHUNKS_VECTOR = "chunks"
-"""Optional multivector of a document's chunk embeddings (Qdrant MAX_SIM: a document scores as its best chunk)."""
+MULTI_VECTOR = "chunks"
+"""Optional multivector of a document (Qdrant MAX_SIM: a document scores as its best row): its passage vectors
+(``--passages``), or for the bench's ``chunked-maxp`` baseline its L_o-token window vectors. The Python name says
+what it is; the stored name stays ``chunks``, the name every existing collection (Qdrant Edge, qdrant-client,
+server) was written with, so that they open and search unchanged."""
+CHUNKS_VECTOR = MULTI_VECTOR
+"""The former name of :data:`MULTI_VECTOR`, still importable from :mod:`longembed.store`."""
 SPARSE_VECTOR = "bm25"
 """Optional sparse vector of BM25 term weights (Qdrant ``Modifier.IDF``: IDF applied at query time); see
 :mod:`longembed.sparse`. Its analyzer and length statistics live in the metadata key ``sparse``."""
@@ -63,15 +68,15 @@ def point_id(relative_path: str) -> str:
 class StoredDocument:
     """One document to write: its vector (shape (d,)) and payload (path, title, sha256, n_tokens, truncated, text).
 
-    ``chunks`` (shape (n_chunks, d)) is written as the ``chunks`` multivector; only for collections created
-    with ``with_chunks=True``. ``sparse`` (term ids, BM25 weights) is written as the ``bm25`` sparse vector; only
-    for collections created with ``sparse``.
+    ``multivector`` (shape (n, d): passage or window vectors) is written as the ``chunks`` multivector
+    (:data:`MULTI_VECTOR`); only for collections created with ``with_multivector=True``. ``sparse`` (term ids,
+    BM25 weights) is written as the ``bm25`` sparse vector; only for collections created with ``sparse``.
     """
 
     path: str
     vector: list[float]
     payload: dict[str, Any]
-    chunks: list[list[float]] | None = None
+    multivector: list[list[float]] | None = None
     sparse: Any = None
     """A :class:`longembed.sparse.bm25.SparseVector` (``indices``, ``values``), or ``None``."""
 
@@ -100,7 +105,7 @@ class SparseVector:
 
 
 VectorValue = Union[list[float], list[list[float]], SparseVector]
-"""A named vector's value: ``doc`` shape (d,), ``chunks`` shape (n_passages, d), ``bm25`` a :class:`SparseVector`."""
+"""A named vector's value: ``doc`` shape (d,), ``chunks`` shape (n, d), ``bm25`` a :class:`SparseVector`."""
 
 Fusion = Literal["rrf", "dbsf"]
 """Fusions a store computes itself (:meth:`VectorStore.fuse`): reciprocal rank fusion and distribution-based score
@@ -138,12 +143,29 @@ class Record:
 
 @dataclass(frozen=True)
 class CollectionSchema:
-    """The named vectors of a collection: ``doc`` of ``dimension`` floats (cosine), ``chunks`` (MaxSim multivector of
-    the same size) when ``chunks``, ``bm25`` (sparse, IDF modifier) when ``sparse``."""
+    """The named vectors of a collection: ``doc`` of ``dimension`` floats (cosine), ``chunks`` (:data:`MULTI_VECTOR`,
+    a MaxSim multivector of the same size) when ``multivector``, ``bm25`` (sparse, IDF modifier) when ``sparse``.
+
+    Written to disk by :meth:`to_stored` under the keys ``dimension``, ``chunks``, ``sparse`` (the key the
+    collections already on disk hold), read back by :meth:`from_stored`."""
 
     dimension: int
-    chunks: bool = False
+    multivector: bool = False
     sparse: bool = False
+
+    @property
+    def chunks(self) -> bool:
+        """The former name of :attr:`multivector` (read only)."""
+        return self.multivector
+
+    def to_stored(self) -> dict[str, Any]:
+        """The schema as stored (Qdrant Edge's ``collection.json``): the multivector flag under its stored name."""
+        return {"dimension": self.dimension, MULTI_VECTOR: self.multivector, "sparse": self.sparse}
+
+    @classmethod
+    def from_stored(cls, stored: dict[str, Any]) -> CollectionSchema:
+        """The schema :meth:`to_stored` wrote (the same keys, none added or dropped)."""
+        return cls(**{"multivector" if key == MULTI_VECTOR else key: value for key, value in stored.items()})
 
 
 @dataclass(frozen=True)

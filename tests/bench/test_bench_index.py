@@ -27,13 +27,13 @@ def doc(name: str, text: str) -> SourceDocument:
 
 def test_chunks_multivector_scores_a_document_by_its_best_chunk(tmp_path):
     with Store(path=tmp_path / "s") as store:
-        store.ensure_collection("c", PCW, 2, with_chunks=True)
-        assert store.has_chunks("c")
+        store.ensure_collection("c", PCW, 2, with_multivector=True)
+        assert store.has_multivector("c")
         store.upsert(
             "c",
             [
-                StoredDocument("a", [0.7071, 0.7071], {"path": "a"}, chunks=[[1.0, 0.0], [0.0, 1.0]]),
-                StoredDocument("b", [0.6, 0.8], {"path": "b"}, chunks=[[0.6, 0.8]]),
+                StoredDocument("a", [0.7071, 0.7071], {"path": "a"}, multivector=[[1.0, 0.0], [0.0, 1.0]]),
+                StoredDocument("b", [0.6, 0.8], {"path": "b"}, multivector=[[0.6, 0.8]]),
             ],
         )
         hits = store.search("c", [1.0, 0.0], 2, using="chunks")
@@ -48,7 +48,7 @@ def test_chunks_multivector_scores_a_document_by_its_best_chunk(tmp_path):
         with pytest.raises(StoreError, match="has no 'chunks' multivector"):
             store.search("plain", [1.0, 0.0], 1, using="chunks")
         with pytest.raises(StoreError, match="has no 'chunks' multivector"):
-            store.ensure_collection("plain", PCW, 2, with_chunks=True)
+            store.ensure_collection("plain", PCW, 2, with_multivector=True)
         store.delete_collection("plain")
         assert not store.exists("plain")
 
@@ -65,7 +65,7 @@ def test_pcw_window_vectors_average_to_the_document_vector():
     assert encoder.encode([long_text])[0].segment_vectors is None
 
 
-def test_in_memory_ingest_with_chunks_finds_a_fact_by_its_chunk(tmp_path):
+def test_in_memory_ingest_with_windows_finds_a_fact_by_its_window(tmp_path):
     filler = "The weather report says it will be cloudy with light winds over the coast. " * 60
     docs = [
         doc("harbour", filler + "The harbour master ordered three new tugboats for the winter season. " + filler),
@@ -74,7 +74,7 @@ def test_in_memory_ingest_with_chunks_finds_a_fact_by_its_chunk(tmp_path):
     ]
     encoder = Encoder(PCW, RunOptions(device="cpu"))
     with Store(path=tmp_path / "s") as store:
-        summary = ingest_documents(docs, PCW, store, "c", encoder=encoder, progress=False, with_chunks=True)
+        summary = ingest_documents(docs, PCW, store, "c", encoder=encoder, progress=False, with_windows=True)
         assert summary.documents == 3 and store.count("c") == 3
         # 1813, 520 and 1800 content tokens in windows of L_o - 2 = 510 tokens: 4, 2 and 4 chunks
         assert store.vector_counts("c") == {"doc": 3, "chunks": 4 + 2 + 4}

@@ -13,7 +13,7 @@ from longembed.errors import BenchError
 
 def fields(name: str) -> tuple:
     m = resolve_methods([name])[0]
-    return m.extend, m.kind, m.using, m.mode, m.fusion, m.passages, m.with_chunks
+    return m.extend, m.kind, m.using, m.mode, m.fusion, m.passages, m.with_windows
 
 
 def test_passage_methods_default_to_pi_and_take_an_extender():

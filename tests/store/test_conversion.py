@@ -21,7 +21,7 @@ from clitools import run_cli
 from conftest import REPO
 
 from longembed.settings import IndexSettings
-from longembed.store import CHUNKS_VECTOR, DOC_VECTOR, SPARSE_VECTOR, CollectionSchema, Record, SparseVector, Store, StoredDocument
+from longembed.store import DOC_VECTOR, MULTI_VECTOR, SPARSE_VECTOR, CollectionSchema, Record, SparseVector, Store, StoredDocument
 from longembed.store.conversion import OLD, WORK, _build
 from longembed.store.qdrant import QdrantClientStore
 
@@ -30,7 +30,7 @@ FIXTURE = REPO / "tests" / "fixtures" / "passages_store"
 
 def snapshot(store, collection: str = "default") -> dict[str, tuple[dict, dict]]:
     """point id -> (payload, vectors as plain lists) of every point."""
-    names = [DOC_VECTOR, *([CHUNKS_VECTOR] if store.has_chunks(collection) else []),
+    names = [DOC_VECTOR, *([MULTI_VECTOR] if store.has_multivector(collection) else []),
              *([SPARSE_VECTOR] if store.has_sparse(collection) else [])]
     out = {}
     for r in store.scroll(collection, vectors=names):
@@ -111,11 +111,11 @@ def legacy_store(path: Path, n: int, seed: int = 0) -> None:
     point with a sparse vector."""
     rng = np.random.default_rng(seed)
     with QdrantClientStore(path=path) as store:
-        store.ensure_collection("default", IndexSettings(), 32, with_chunks=True, sparse=None)
+        store.ensure_collection("default", IndexSettings(), 32, with_multivector=True, sparse=None)
         store.create_collection("plain", CollectionSchema(dimension=32, sparse=True), {"note": "not longembed"})
         for start in range(0, n, 200):
             store.upsert("default", [
-                StoredDocument(f"d{i}.txt", unit(rng, 32), {"path": f"d{i}.txt", "i": i}, chunks=unit(rng, 3, 32))
+                StoredDocument(f"d{i}.txt", unit(rng, 32), {"path": f"d{i}.txt", "i": i}, multivector=unit(rng, 3, 32))
                 for i in range(start, min(n, start + 200))
             ])
         store.upsert_records("plain", [Record("8b0b8d43-0e3b-4a52-9c43-4ec3d1e1e3a1", {"x": 1}, {

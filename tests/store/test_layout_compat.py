@@ -17,7 +17,7 @@ from longembed.encoding import Encoder
 from longembed.ingest import ingest
 from longembed.retrieve import Retriever
 from longembed.settings import IndexSettings, RunOptions
-from longembed.store import CHUNKS_VECTOR, DOC_VECTOR, Store
+from longembed.store import DOC_VECTOR, MULTI_VECTOR, Store
 
 FIXTURE = REPO / "tests" / "fixtures" / "passages_store"
 
@@ -32,14 +32,14 @@ def test_a_store_of_the_old_layout_is_queried_and_not_re_embedded(old):
     with Store(old / "store", create=False) as store:  # converted to Qdrant Edge on the way (test_conversion.py)
         settings = store.settings("default")
         assert (settings.extend, settings.max_length, settings.passages) == ("pi", 4096, "naive")
-        points = list(store.scroll("default", vectors=[DOC_VECTOR, CHUNKS_VECTOR]))
+        points = list(store.scroll("default", vectors=[DOC_VECTOR, MULTI_VECTOR]))
         assert {p.payload["settings_fingerprint"] for p in points} == {settings.fingerprint()}
         encoder = Encoder(settings, RunOptions(device="cpu"))
         assert encoder.settings == settings  # the recorded prompts are today's resolved ones
         for p in points:
             (emb,) = encoder.encode_prepared(encoder.prepare([p.payload["text"]], passages=settings))
             np.testing.assert_allclose(p.vectors[DOC_VECTOR], emb.vector, atol=1e-6)
-            np.testing.assert_allclose(p.vectors[CHUNKS_VECTOR], emb.passage_vectors, atol=1e-6)
+            np.testing.assert_allclose(p.vectors[MULTI_VECTOR], emb.passage_vectors, atol=1e-6)
         retriever = Retriever(store=store, collection="default", encoder=encoder)
         (hit,) = retriever.search("When does the town library close?", k=1)
         assert hit["path"] == "library.txt"

@@ -101,7 +101,7 @@ def test_a_layout_without_a_server_is_one_line(tmp_path):
 
 def test_a_new_collection_on_the_server_gets_the_layout(qdrant_url, collection):
     with open_store(url=qdrant_url, layout=ClusterLayout(shards=2, on_disk=True)) as server:
-        server.ensure_collection(collection, IndexSettings(), 384, with_chunks=True)
+        server.ensure_collection(collection, IndexSettings(), 384, with_multivector=True)
         params = server.client.get_collection(collection).config.params
     assert params.shard_number == 2 and params.on_disk_payload is True
     assert params.vectors["doc"].on_disk is True and params.vectors["chunks"].on_disk is True

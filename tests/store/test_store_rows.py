@@ -63,9 +63,9 @@ def digest(folder: Path) -> dict[str, str]:
 
 def test_real_points_round_trip_through_the_restricted_unpickler(tmp_path):
     with QdrantClientStore(path=tmp_path / "s") as db:
-        db.ensure_collection("c", IndexSettings(), 3, with_chunks=True)
+        db.ensure_collection("c", IndexSettings(), 3, with_multivector=True)
         db.upsert("c", [StoredDocument("a.txt", [1.0, 0.0, 0.5], {"path": "a.txt", "n": [1, 2.5, None]},
-                                       chunks=[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])])
+                                       multivector=[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])])
     rows = sqlite3.connect(tmp_path / "s" / "collection" / "c" / "storage.sqlite").execute(
         "SELECT point FROM points").fetchall()
     point = restricted_loads(rows[0][0])
