@@ -201,7 +201,9 @@ class CollectionInfo(BaseModel):
     name: str
     documents: int
     model: str
-    extension: str = Field(description=f"Context-window extension method ({', '.join(EXTEND_METHODS)}).")
+    extend: str = Field(description=f"Context-window extension method (--extend): {', '.join(EXTEND_METHODS)}.")
+    extension: str = Field(deprecated="the same as extend, the one name used everywhere else; kept for clients of "
+                           "earlier versions", description="Deprecated: the same as extend.")
     extend_params: dict[str, Any]
     max_length: int
     query_prefix: str | None = Field(description="Put before queries; null: the model's own prompt.")

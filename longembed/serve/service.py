@@ -102,7 +102,7 @@ class Service:
 
     def collections(self) -> list[CollectionInfo]:
         """Every collection made by longembed, with its recorded settings (others are left out)."""
-        # the HTTP field is "extension" (the API's name for the method); the other settings keys not shown are ignored
+        # "extension" repeats "extend" for clients of earlier versions; the settings keys not shown are ignored
         return [CollectionInfo(extension=info["extend"], **info) for info in self.store.collection_infos()]
 
     def ingest(

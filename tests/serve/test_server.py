@@ -88,7 +88,7 @@ def test_collections_lists_model_extension_and_passages(client):
     by_name = {c["name"]: c for c in body["collections"]}
     assert "foreign" not in by_name  # not made by longembed
     assert by_name["default"] == {
-        "name": "default", "documents": 8, "model": MINILM, "extension": "pi", "extend_params": {},
+        "name": "default", "documents": 8, "model": MINILM, "extend": "pi", "extension": "pi", "extend_params": {},
         "max_length": 1024, "query_prefix": "", "document_prefix": "",
         "passages": "naive", "passage_size": 128, "passage_sentences": 1,  # the ingest defaults
     }

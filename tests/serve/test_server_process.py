@@ -200,7 +200,7 @@ def test_post_ingest_creates_new_collections_with_the_serve_settings(server, tmp
     assert status == 200 and body["documents"] == 2, body
     with urllib.request.urlopen(server + "/collections", timeout=10) as response:
         listed = {c["name"]: c for c in json.loads(response.read())["collections"]}
-    assert (listed["fresh"]["extension"], listed["fresh"]["max_length"], listed["fresh"]["documents"]) == ("pcw", 256, 2)
-    assert (listed["default"]["extension"], listed["default"]["max_length"]) == ("pi", MAX_LENGTH)
+    assert (listed["fresh"]["extend"], listed["fresh"]["max_length"], listed["fresh"]["documents"]) == ("pcw", 256, 2)
+    assert (listed["default"]["extend"], listed["default"]["max_length"]) == ("pi", MAX_LENGTH)
     status, body = post(server + "/search", {"query": "price of the remote control", "collection": "fresh", "k": 1})
     assert status == 200 and body["results"][0]["path"] == "budget.txt"
