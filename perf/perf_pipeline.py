@@ -21,7 +21,7 @@ run per mode on one copy warms up (the first passage split imports NLTK); every 
 temp dir. Default settings otherwise (on a CPU: int8 linear layers).
 
     python perf/perf_pipeline.py [--folder examples/meetings/docs] [--repeat 15] [--runs 3] [--model-runs 1]
-        [--device auto]
+        [--device auto] [--prepare-workers N]
 
 ``--repeat`` ingests that many copies of the folder as one (each text starts with ``Copy i.``, so every file is a
 document of its own): the issue's target is set on the sample meetings repeated to at least a million tokens.
@@ -90,7 +90,7 @@ class ForwardCounter:
         self.padded += len(lengths) * max(lengths, default=0)
 
 
-def one_run(folder: Path, encoder, work: Path) -> dict:
+def one_run(folder: Path, encoder, work: Path, prepare_workers: int | None = None) -> dict:
     """Ingest ``folder`` into a fresh store with ``encoder`` (as patched); what the run did and how fast."""
     from longembed.ingest import ingest
     from longembed.store import Store
@@ -101,7 +101,8 @@ def one_run(folder: Path, encoder, work: Path) -> dict:
     try:
         began = time.perf_counter()
         with Store(path=store_dir / "store") as store:
-            summary = ingest(folder, encoder.settings, store, "c", encoder=encoder, progress=False)
+            summary = ingest(folder, encoder.settings, store, "c", encoder=encoder, progress=False,
+                             prepare_workers=prepare_workers)
         wall = time.perf_counter() - began
     finally:
         encoder.on_forward = None
@@ -146,6 +147,8 @@ def main() -> None:
     parser.add_argument("--model-runs", type=int, default=1, help="real-model runs per passages mode (0: none)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--name", default="perf_pipeline", help="results file perf/results/NAME.json")
+    parser.add_argument("--prepare-workers", type=int, default=None,
+                        help="prepare worker processes (default: the product's auto, 0 on a CPU)")
     args = parser.parse_args()
 
     from longembed.encoding import Encoder
@@ -153,12 +156,21 @@ def main() -> None:
     from longembed.settings import IndexSettings, RunOptions, quantization_for_run
 
     on_cpu = pick_device(args.device).type == "cpu"
+    if on_cpu and args.prepare_workers:
+        import os
+
+        import torch
+
+        # the stand-in's pooling (on a GPU's own cores in a real run) gets the cores the workers leave: with 2
+        # threads on 2 cores beside a busy worker, torch's small ops waited on each other (5.5 s vs 1.5 s here)
+        torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) - args.prepare_workers))
     work = Path(tempfile.mkdtemp(prefix="perf_pipeline_"))
     folder = repeated_folder(args.folder.resolve(), args.repeat, work)
     results: dict = {"benchmark": "ingest pipeline, CPU side alone (forward pass stubbed)",
                      "folder": str(args.folder.resolve()), "repeat": args.repeat,
                      "files": sum(1 for p in folder.rglob("*") if p.is_file()), "runs": args.runs,
-                     "model_runs": args.model_runs, "device": args.device}
+                     "model_runs": args.model_runs, "device": args.device,
+                     "prepare_workers": args.prepare_workers}
     try:
         encoders = {}
         for mode in MODES:  # the product's defaults for a new collection, passages aside
@@ -170,13 +182,14 @@ def main() -> None:
         for mode, encoder in encoders.items():
             stub_forward(encoder)
             one_run(args.folder, encoder, work)  # warm-up, untimed: first calls (store, BM25, tokenizer, sentences)
-            row = median_run([one_run(folder, encoder, work) for _ in range(args.runs)])
+            row = median_run([one_run(folder, encoder, work, args.prepare_workers) for _ in range(args.runs)])
             results[f"stub_{mode}"] = row
             print(line(f"stub  passages={mode}", row), flush=True)
             if args.model_runs > 0:
                 real_forward(encoder)
                 # the real model on one copy of the folder (the repeated one would take ~15x as long)
-                real = median_run([one_run(args.folder, encoder, work) for _ in range(args.model_runs)])
+                real = median_run([one_run(args.folder, encoder, work, args.prepare_workers)
+                                   for _ in range(args.model_runs)])
                 results[f"model_{mode}"] = real
                 share = 1 - real["document_tokens_per_s"] / row["document_tokens_per_s"]
                 results[f"model_share_of_wall_{mode}"] = share

@@ -70,6 +70,11 @@ from longembed.settings import DEFAULT_PASSAGE_SIZE, DEFAULT_PASSAGES, PASSAGE_M
 )
 @read_limit_options
 @click.option(
+    "--prepare-workers", default="auto", show_default=True, metavar="[auto|N]", callback=lambda c, p, v: workers(v),
+    help="Processes that tokenize and cut passages ahead of the model. auto: none on a CPU (the model needs the "
+    "cores), one per core but one (at most 8) on a GPU; 0: a thread of this process. The points are the same.",
+)
+@click.option(
     "--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
     help="Read, tokenize and embed on a Ray cluster: ADDRESS of a running one (auto, HOST:PORT or "
     "ray://HOST:10001), or nothing (put --ray after PATH) to start a local Ray instance. Needs "
@@ -89,7 +94,8 @@ from longembed.settings import DEFAULT_PASSAGE_SIZE, DEFAULT_PASSAGES, PASSAGE_M
 def ingest(
     path, model, extend, extend_param, attn_scale, short_native, max_length, query_prefix, document_prefix, store,
     qdrant_url, collection, device, dtype, batch_tokens, progress, prune, force, rehash, follow_links, verbose,
-    sparse, read_limits, passages, passage_size, ray_address, ray_encoders, shards, replication_factor, on_disk,
+    sparse, read_limits, passages, passage_size, prepare_workers, ray_address, ray_encoders, shards,
+    replication_factor, on_disk,
 ) -> None:
     """Embed every .txt .md .pdf .html file under PATH (a folder, searched recursively, or one file) as one
     whole document and store it in a Qdrant collection.
@@ -116,7 +122,8 @@ def ingest(
     click.echo(f"reading {listing.describe()}", err=True)
     settings = with_model_defaults(settings, model_path=model_path)  # the collection records the prefixes used
     options = dict(progress=progress, prune=prune, force=force, run=RunOptions(device, dtype, batch_tokens),
-                   rehash=rehash, sparse=sparse, limits=read_limits, model_path=model_path)
+                   rehash=rehash, sparse=sparse, limits=read_limits, model_path=model_path,
+                   prepare_workers=prepare_workers)
     if ray_address is not None:
         from longembed.ingest.distributed import RayOptions
         from longembed.ingest.ray_tasks import import_ray
@@ -148,3 +155,12 @@ def add_bm25_command(store, qdrant_url, collection) -> None:
     with open_store(store, qdrant_url, create=False) as db:
         n = add_bm25(db, collection)
     click.echo(f"added bm25 to {n} document{'' if n == 1 else 's'} of collection {collection!r}")
+
+
+def workers(value: str) -> int | None:
+    """``--prepare-workers``: ``auto`` → ``None``, else a whole number ≥ 0."""
+    if value == "auto":
+        return None
+    if not value.isdigit():
+        raise click.BadParameter(f"auto or a whole number of 0 or more, got {value!r}")
+    return int(value)

@@ -8,12 +8,12 @@ The one token limit of a collection lives here: :attr:`Preparer.token_limit`.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from longembed.encoding.late_chunking import MAX_PASSAGE_TOKENS, PassageRef, plan_late_passages
 from longembed.encoding.spans import Passage, TokenizedText, passage_spans
+from longembed.encoding.tokenize import Tokens
 from longembed.extenders import Extender, Segment
 from longembed.settings import IndexSettings, TextKind
 
@@ -70,17 +70,9 @@ class Preparer:
 
     def __init__(self, tokenizer, extender: Extender, settings: IndexSettings) -> None:
         self.tokenizer = tokenizer
+        self.tokens = Tokens(tokenizer)
         self.extender = extender
         self.settings = settings
-        self._lock = threading.Lock()
-
-    def __getstate__(self) -> dict:
-        """Picklable without its lock (a Ray ingest ships the preparer to its CPU workers)."""
-        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     @property
     def content_limit(self) -> int:
@@ -98,27 +90,29 @@ class Preparer:
     def tokenize(self, texts: list[str]) -> list[list[int]]:
         """Content token ids of each text, without special tokens and without truncation.
 
-        Texts go to the tokenizer in groups of about :data:`TOKENIZE_GROUP_CHARS` characters, each group taking
-        the lock once, so a query waits for one group of a long request, not for all of it."""
+        Texts go to the tokenizer in groups of about :data:`TOKENIZE_GROUP_CHARS` characters (a slow tokenizer
+        takes its lock once per group, so a query waits for one group of a long request, not for all of it)."""
         out: list[list[int]] = []
         for group in _char_groups(texts, TOKENIZE_GROUP_CHARS):
-            with self._lock:
-                out.extend(self.tokenizer(group, add_special_tokens=False, return_attention_mask=False)["input_ids"])
+            out.extend(self.tokens.ids(group))
         return out
 
     def tokenize_with_offsets(self, prefix: str, text: str) -> tuple[list[int], int, TokenizedText]:
         """Content token ids of ``prefix + text`` (the ids :meth:`tokenize` gives), how many of them belong to the
         prefix, and the text's own tokens with their character offsets into ``text``."""
-        with self._lock:
-            out = self.tokenizer(
-                prefix + text, add_special_tokens=False, return_attention_mask=False, return_offsets_mapping=True
-            )
-        ids, offsets = out["input_ids"], out["offset_mapping"]
-        n_prefix = 0
-        while n_prefix < len(offsets) and offsets[n_prefix][0] < len(prefix):
-            n_prefix += 1
-        starts = [max(0, begin - len(prefix)) for begin, _ in offsets[n_prefix:]]
-        return ids, n_prefix, TokenizedText(starts=starts, length=len(text))
+        return self.tokenize_all_with_offsets(prefix, [text])[0]
+
+    def tokenize_all_with_offsets(self, prefix: str, texts: list[str]) -> list[tuple[list[int], int, TokenizedText]]:
+        """:meth:`tokenize_with_offsets` of each text, in one tokenizer call (a fast tokenizer spreads the texts
+        over its threads)."""
+        out = []
+        for text, (ids, offsets) in zip(texts, self.tokens.ids_and_offsets([prefix + t for t in texts])):
+            n_prefix = 0
+            while n_prefix < len(offsets) and offsets[n_prefix][0] < len(prefix):
+                n_prefix += 1
+            starts = [max(0, begin - len(prefix)) for begin, _ in offsets[n_prefix:]]
+            out.append((ids, n_prefix, TokenizedText(starts=starts, length=len(text))))
+        return out
 
     def clip(self, text: str) -> tuple[str, bool]:
         """A prefix of ``text`` whose first (content limit) tokens are those of the whole text, and whether it was
@@ -170,14 +164,14 @@ class Preparer:
         s = settings or self.settings
         prefix = self.prefix("document")
         all_ids, plans, all_passages, extras, refs = [], [], [], [], []
-        naive_texts: list[str] = []
-        for text in texts:
-            ids, n_prefix, tokens = self.tokenize_with_offsets(prefix, text)
+        again: list[tuple[int, int, str]] = []  # (document, passage, text) of naive passages to tokenize alone
+        tokenized = self.tokenize_all_with_offsets(prefix, list(texts))
+        for doc, (text, (ids, n_prefix, tokens)) in enumerate(zip(texts, tokenized)):
             plan = self.extender.segments(ids[: self.content_limit])
             passages = passage_spans(text, tokens, s.passage_size, s.passage_sentences, max_tokens=MAX_PASSAGE_TOKENS)
             if s.passages == "naive":
-                extra, doc_refs = [], [(len(plan) + i, -1, -1) for i in range(len(passages))]
-                naive_texts.extend(text[p.start : p.end] for p in passages)
+                extra = self._naive_inputs(doc, text, prefix, ids, n_prefix, tokens, passages, again)
+                doc_refs = [(len(plan) + i, -1, -1) for i in range(len(passages))]
             else:
                 extra, doc_refs = plan_late_passages(s.passages, self.extender, ids, n_prefix, plan, passages)
             all_ids.append(ids)
@@ -185,14 +179,35 @@ class Preparer:
             all_passages.append(passages)
             extras.append(extra)
             refs.append(doc_refs)
-        if naive_texts:  # each passage alone, as a short document (its first model input)
-            naive_plans = iter(self.prepare(naive_texts, kind="document").plans)
-            for doc, passages in enumerate(all_passages):
-                extras[doc] = [next(naive_plans)[0] for _ in passages]
+        if again:
+            alone = self.prepare([t for _, _, t in again], kind="document").plans
+            for (doc, i, _), plan in zip(again, alone):
+                extras[doc][i] = plan[0]
         return PreparedTexts(
             kind="document", token_ids=all_ids, plans=plans, extra=extras, passage_refs=refs, texts=list(texts),
             clipped=[False] * len(texts), passages=all_passages,
         )
+
+    def _naive_inputs(
+        self, doc: int, text: str, prefix: str, ids: list[int], n_prefix: int, tokens: TokenizedText,
+        passages: list[Passage], again: list[tuple[int, int, str]],
+    ) -> list[Segment | None]:
+        """The model input of each naive passage of ``text`` (the passage alone, as a short document with the
+        document prefix: its first segment), cut from the document's ``ids`` where the passage tokenizes alone
+        into them (:meth:`Tokens.splits_alone <longembed.encoding.tokenize.Tokens.splits_alone>`); ``None`` for
+        the others, appended to ``again`` as ``(doc, passage index, passage text)`` to be tokenized alone."""
+        out: list[Segment | None] = []
+        head = ids[:n_prefix]
+        reuse = self.tokens.prefix_splits_alone(prefix)
+        starts, splits = tokens.starts, self.tokens.splits_alone
+        for i, p in enumerate(passages):
+            if reuse and splits(text, starts, p.token_start) and splits(text, starts, p.token_end):
+                own = head + ids[n_prefix + p.token_start : n_prefix + p.token_end]
+                out.append(self.extender.segments(own[: self.content_limit])[0])
+            else:
+                out.append(None)
+                again.append((doc, i, text[p.start : p.end]))
+        return out
 
 
 def _char_groups(texts: list[str], max_chars: int) -> Iterator[list[str]]:

@@ -31,6 +31,9 @@ class IngestOptions:
             does not. An existing collection keeps what it has.
         model_path: the model's folder when the settings were already resolved with it
             (:func:`~longembed.models.paths.with_model_defaults`, as the CLI does); ``None``: resolved here.
+        prepare_workers: processes that tokenize and cut passages ahead of the model
+            (:class:`~longembed.ingest.prepare_workers.PreparePool`); 0: the worker thread does it; ``None``
+            (auto): 0 on a CPU, one per core but one (at most 8) on a GPU. The points are the same either way.
     """
 
     encoder: EncoderProtocol | None = None
@@ -39,3 +42,4 @@ class IngestOptions:
     run: RunOptions | None = None
     sparse: SparseChoice = "bm25"
     model_path: str | None = None
+    prepare_workers: int | None = None

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from longembed.errors import IngestError, LongEmbedError
-from longembed.ingest.ahead import one_ahead
+from longembed.ingest.ahead import read_ahead
 from longembed.ingest.options import DEFAULT_DOCS_PER_BATCH, IngestOptions  # noqa: F401 (its former home)
 from longembed.ingest.progress import IngestProgress
 from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, file_bytes, read_file, scan
@@ -100,7 +100,7 @@ def ingest(
         summary = listing_summary(listing)
         state = IngestRun.start(  # resolves the model (a missing path fails before any file is read) unless given
             settings, store, collection, opts.encoder, opts.run, summary, sparse=opts.sparse, by_name=by_name,
-            model_path=opts.model_path,
+            model_path=opts.model_path, prepare_workers=opts.prepare_workers,
         )
         execute(state, listing, opts.docs_per_batch, force, rehash, limits, opts.progress)
     state.started = started
@@ -139,7 +139,8 @@ def ingest_documents(
     if not documents:
         raise IngestError(f"no document to ingest into collection {collection!r}")
     state = IngestRun.start(settings, store, collection, opts.encoder, opts.run, IngestSummary(),
-                            with_windows=with_windows, sparse=opts.sparse, model_path=opts.model_path)
+                            with_windows=with_windows, sparse=opts.sparse, model_path=opts.model_path,
+                            prepare_workers=opts.prepare_workers)
     size = opts.docs_per_batch
     batches = [list(documents[i : i + size]) for i in range(0, len(documents), size)]
     execute_batches(state, batches, list, False, opts.progress, [sum(d.size for d in b) for b in batches])
@@ -173,9 +174,13 @@ def execute_batches(state: IngestRun, batches: list[T], read: Callable[[T], list
         return state.prepare(reads, force)
 
     total = sum(len(b) for b in batches)
-    with IngestProgress(total, enabled=progress, total_bytes=sum(batch_bytes)) as state.progress, \
-            logging_redirect_tqdm():
-        for batch, n_bytes in zip(one_ahead(batches, read_and_prepare), batch_bytes):
-            state.process(batch)
-            state.progress.batch_done(batch.size, tokens=state.summary.tokens, n_bytes=n_bytes)
+    depth = state.resolve_prepare_workers(len(batches)) + 1  # batches handed to the prepare workers ahead
+    try:
+        with IngestProgress(total, enabled=progress, total_bytes=sum(batch_bytes)) as state.progress, \
+                logging_redirect_tqdm():
+            for batch, n_bytes in zip(read_ahead(batches, read_and_prepare, depth), batch_bytes):
+                state.process(batch)
+                state.progress.batch_done(batch.size, tokens=state.summary.tokens, n_bytes=n_bytes)
+    finally:
+        state.close()
     warn_truncated(state.summary)

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from longembed.errors import LongEmbedError
 from longembed.ingest.limits import ReadLimits
 from longembed.ingest.reader import ReadFailure, SourceDocument, read_file
-from longembed.ingest.run import prepare_documents
+from longembed.ingest.prepare_workers import prepare_documents
 from longembed.settings import IndexSettings
 from longembed.sparse.analyzer import Analyzer, SparseSettings
 
@@ -60,7 +60,7 @@ class PreparedFacts:
 
 def prepare_texts(preparer, docs: list[SourceDocument], settings: IndexSettings) -> tuple[object, PreparedFacts]:
     """``docs`` tokenized and split into model inputs (and passages) by the encoder's ``preparer``
-    (:func:`~longembed.ingest.run.prepare_documents`), and the facts of them the driver needs (two Ray objects:
+    (:func:`~longembed.ingest.prepare_workers.prepare_documents`), and the facts of them the driver needs (two Ray objects:
     the token ids go to an encoder actor only)."""
     ready = prepare_documents(preparer, docs, settings)
     return ready, PreparedFacts(ready.clipped, ready.passages)

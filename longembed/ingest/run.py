@@ -8,10 +8,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from longembed.encoding import Encoder, EncoderProtocol
+from longembed.errors import LongEmbedError
 from longembed.ingest.points import document_point, encode_each_on_error, passage_fields
+from longembed.ingest.prepare_workers import PreparePool, auto_prepare_workers, prepare_documents
 from longembed.ingest.progress import IngestProgress
 from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, shown_path
 from longembed.ingest.summary import IngestSummary
@@ -21,7 +23,7 @@ from longembed.models.paths import resolve_model_path, with_model_defaults
 from longembed.settings import IndexSettings, RunOptions, adopt_passages, quantization_for_run
 from longembed.sparse.bm25 import document_weights
 from longembed.sparse.bm25_run import SparseChoice, SparseRun
-from longembed.store import MAX_STORED_TEXT_CHARS, StoredDocument, VectorStore, point_id
+from longembed.store import StoredDocument, VectorStore, point_id
 
 log = logging.getLogger("longembed.ingest.pipeline")  # the logger users and tests know
 
@@ -50,6 +52,10 @@ class IngestRun:
     started: float = field(default_factory=time.perf_counter)
     encoder_factory: Callable[[], EncoderProtocol] | None = None
     """Builds the encoder when the first document needs it (``None``: an :class:`Encoder` in this process)."""
+    prepare_workers: int | None = 0
+    """Processes that prepare documents (:class:`~longembed.ingest.prepare_workers.PreparePool`, started with the
+    encoder); 0: the worker thread prepares them; ``None``: not decided yet (:meth:`resolve_prepare_workers`)."""
+    prepare_pool: PreparePool | None = None
     _clock_lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     @classmethod
@@ -57,6 +63,7 @@ class IngestRun:
         cls, settings: IndexSettings, store: VectorStore, collection: str, encoder: EncoderProtocol | None,
         run: RunOptions | None, summary: IngestSummary, with_windows: bool = False, sparse: SparseChoice = "bm25",
         by_name: bool = False, on_cpu: bool | None = None, model_path: str | None = None,
+        prepare_workers: int | None = 0,
     ) -> IngestRun:
         """Resolve the model's prompts into ``settings``, check them against an existing collection (before the
         model is loaded and before any write) and read what the collection holds.
@@ -66,6 +73,8 @@ class IngestRun:
                 ``settings`` (:func:`~longembed.models.paths.with_model_defaults`); ``None``: both are resolved here.
             on_cpu: whether the model will run on a CPU (``--dtype auto`` then gives a new collection int8
                 weights); ``None``: decided from ``run.device`` on this machine (never for a given encoder).
+            prepare_workers: processes that prepare documents (:attr:`prepare_workers`); ``None``: decided by
+                :meth:`resolve_prepare_workers` when the batches are known.
 
         Raises:
             StoreError: the collection exists with other settings.
@@ -83,11 +92,13 @@ class IngestRun:
             settings = adopt_passages(settings, recorded)  # a collection keeps its passages
             store.check_settings(collection, settings)
         stored = store.stored_documents(collection) if exists else {}
+        if prepare_workers is not None and prepare_workers < 0:
+            raise LongEmbedError(f"prepare workers must be 0 or more, got {prepare_workers}")
         return cls(
             settings=settings, store=store, collection=collection, encoder=encoder, run=run,
             triage=Triage(stored, settings.fingerprint(), by_name=by_name), collection_ready=exists,
             summary=summary, model_path=model_path, with_windows=with_windows,
-            sparse=SparseRun.start(store, collection, sparse, exists),
+            sparse=SparseRun.start(store, collection, sparse, exists), prepare_workers=prepare_workers,
         )
 
     @property
@@ -104,6 +115,30 @@ class IngestRun:
         self.summary.seconds = time.perf_counter() - self.started
         return self.summary
 
+    def resolve_prepare_workers(self, n_batches: int) -> int:
+        """:attr:`prepare_workers`, decided for a run of ``n_batches`` batches if it was left to ``auto``
+        (:func:`~longembed.ingest.prepare_workers.auto_prepare_workers` for the model's device); the pool starts
+        now if the encoder is already there (given by the caller), else when it is loaded."""
+        if self.prepare_workers is None:
+            device = getattr(self.encoder, "device", None) or pick_device(self.run.device)
+            self.prepare_workers = auto_prepare_workers(device.type, n_batches)
+        self.start_prepare_pool()
+        return self.prepare_workers
+
+    def start_prepare_pool(self) -> None:
+        """Start the :class:`~longembed.ingest.prepare_workers.PreparePool` once the encoder exists (batches read
+        before that are prepared by the main thread)."""
+        preparer = getattr(self.encoder, "preparer", None)
+        if self.prepare_workers and self.prepare_pool is None and preparer is not None:
+            sparse = self.sparse.settings if self.sparse.active else None
+            self.prepare_pool = PreparePool(preparer, self.settings, sparse, self.prepare_workers)
+
+    def close(self) -> None:
+        """Stop the prepare workers, if any (after the last batch, or on an error)."""
+        if self.prepare_pool is not None:
+            self.prepare_pool.close()
+        self.prepare_workers = 0  # no pool after this
+
     def add_time(self, stage: str, since: float) -> None:
         """Add the seconds since ``since`` (a perf_counter value) to ``stage`` (called from both threads)."""
         with self._clock_lock:
@@ -116,11 +151,13 @@ class IngestRun:
         began = time.perf_counter()
         batch = self.triage.sort(reads, force)
         docs = batch.to_embed
-        if self.sparse.active and docs:
+        if self.sparse.active and docs and self.prepare_pool is None:
             counted = time.perf_counter()
             batch.term_counts = [self.sparse.analyzer.term_counts(d.text) for d in docs]
             self.summary.sparse_seconds += time.perf_counter() - counted
-        if self.encoder is not None and docs:
+        if self.prepare_pool is not None and docs:  # set by the main thread once the encoder is loaded
+            batch.pending = self.prepare_pool.submit(docs)
+        elif self.encoder is not None and docs:
             batch.ready = self.prepare_texts(docs)
         self.add_time("prepare", began)
         return batch
@@ -135,6 +172,12 @@ class IngestRun:
         if batch.to_embed:
             docs = batch.to_embed
             encoder = self.ready_encoder()
+            if batch.pending is not None:  # prepared in a worker process: the main thread waits for it here
+                began = time.perf_counter()
+                batch.ready, term_counts = batch.pending.result()
+                if self.sparse.active:
+                    batch.term_counts = term_counts
+                self.add_time("prepare", began)
             if batch.ready is None:  # the worker thread ran before the encoder was loaded
                 began = time.perf_counter()
                 batch.ready = self.prepare_texts(docs)
@@ -181,6 +224,7 @@ class IngestRun:
                     "--extend none truncates every document at %d tokens (the model's %d, or --max-length if smaller)",
                     self.encoder.token_limit, self.encoder.original_length,
                 )
+        self.start_prepare_pool()
         if not self.collection_ready:
             self.store.ensure_collection(
                 self.collection, self.settings, self.encoder.dimension,
@@ -236,18 +280,6 @@ class IngestRun:
             self.summary.tokens += min(emb.n_tokens, limit)
             stored.append(document_point(doc, emb, self.fingerprint, multivector=multivector, sparse=sparse, **extra))
         return stored
-
-
-def prepare_documents(preparer, docs: list[SourceDocument], settings: IndexSettings):
-    """``docs`` made ready by ``preparer`` (an encoder or its :class:`~longembed.encoding.prepare.Preparer`):
-    clipped to the content limit, or, when ``settings`` has passages, the stored text whole
-    (:data:`MAX_STORED_TEXT_CHARS` characters) so that every passage is cut from it."""
-    if settings.has_passages:  # the stored text whole (its passages), so only a longer text is cut
-        texts = [d.text[:MAX_STORED_TEXT_CHARS] for d in docs]
-        with_passages = getattr(preparer, "prepare_with_passages", None)  # a Preparer; an encoder takes passages=
-        ready = with_passages(texts, settings) if with_passages else preparer.prepare(texts, passages=settings)
-        return replace(ready, clipped=[len(d.text) > MAX_STORED_TEXT_CHARS for d in docs])
-    return preparer.prepare([d.text for d in docs], kind="document", clip=True)
 
 
 def listing_summary(listing: Listing) -> IngestSummary:

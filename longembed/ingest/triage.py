@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
@@ -34,6 +35,8 @@ class Batch:
     failures: list[ReadFailure]
     triaged: list[Triaged]
     ready: object | None = None
+    pending: Future | None = None
+    """The prepared texts and term counts being made in a prepare worker process (``ready`` is then ``None``)."""
     term_counts: list[tuple[dict[int, int], int]] | None = None
     """BM25 term counts and length of each document of :attr:`to_embed` (collections with ``bm25``)."""
 

@@ -1,4 +1,4 @@
-"""--device / --dtype / --batch-tokens on the real CLI (subprocesses, real all-MiniLM-L6-v2, real embedded Qdrant):
+"""--device / --dtype / --batch-tokens / --prepare-workers on the real CLI (subprocesses, real all-MiniLM-L6-v2, real embedded Qdrant):
 they change how the model runs, not what is stored, and wrong values are usage errors (exit 2) before anything
 is read or stored."""
 
@@ -34,7 +34,7 @@ def test_dtype_and_batch_tokens_change_how_the_model_runs_not_what_is_found(tmp_
     plain = run_cli("ingest", str(docs), "--store", str(tmp_path / "fp32"), *common, "--dtype", "float32", cwd=tmp_path)
     half = run_cli(
         "ingest", str(docs), "--store", str(tmp_path / "bf16"), *common, "--dtype", "bfloat16",
-        "--batch-tokens", "40", "--device", "cpu", cwd=tmp_path,
+        "--batch-tokens", "40", "--device", "cpu", "--prepare-workers", "1", cwd=tmp_path,
     )
     assert plain.returncode == 0 and half.returncode == 0, (plain.stderr, half.stderr)
     full, low = vectors(tmp_path / "fp32"), vectors(tmp_path / "bf16")
@@ -61,6 +61,10 @@ def test_bad_device_dtype_and_batch_tokens_are_usage_errors_before_anything_is_s
             "Invalid value for '--dtype': 'int4' is not one of 'auto', 'float32', 'bfloat16', 'float16', 'int8'"
         ),
         ("--device", "tpu"): "Invalid value for '--device': unknown device 'tpu'; use auto, cpu or cuda",
+        ("--prepare-workers", "two"): "Invalid value for '--prepare-workers': auto or a whole number of 0 or more, "
+        "got 'two'",
+        ("--prepare-workers", "-1"): "Invalid value for '--prepare-workers': auto or a whole number of 0 or more, "
+        "got '-1'",
     }
     for args, message in cases.items():
         done = run_cli("ingest", str(docs), "--store", str(store), *FAST, *args, cwd=tmp_path)

@@ -11,7 +11,7 @@ import pytest
 
 from longembed.encoding import Encoder
 from longembed.ingest import ingest
-from longembed.ingest.ahead import one_ahead
+from longembed.ingest.ahead import read_ahead
 from longembed.settings import IndexSettings
 from longembed.store import DOC_VECTOR, Store
 from longembed.settings import RunOptions
@@ -30,13 +30,28 @@ def test_the_next_batch_is_worked_on_while_the_caller_handles_the_current_one():
         return i * 10
 
     seen = []
-    for result in one_ahead(range(4), work):
+    for result in read_ahead(range(4), work):
         batch = result // 10
         if batch < 3:  # while batch k is handled here, batch k + 1 gets started in the worker
             assert started[batch + 1].wait(timeout=10), f"batch {batch + 1} was not started during batch {batch}"
         seen.append(result)
     assert seen == [0, 10, 20, 30]
     assert set(threads) == {threads[0]} and threads[0].startswith("longembed-read")
+
+
+def test_depth_batches_are_worked_on_ahead_of_the_one_handled():
+    started = {i: threading.Event() for i in range(6)}
+
+    def work(i):
+        started[i].set()
+        return i
+
+    seen = []
+    for i in read_ahead(range(6), work, depth=3):
+        for later in range(i + 1, min(i + 4, 6)):  # while batch i is handled, i + 1 .. i + 3 are submitted
+            assert started[later].wait(timeout=10), f"batch {later} was not started during batch {i}"
+        seen.append(i)
+    assert seen == list(range(6))
 
 
 def test_an_error_in_the_worker_is_raised_when_its_batch_is_due_and_nothing_more_is_started():
@@ -50,7 +65,7 @@ def test_an_error_in_the_worker_is_raised_when_its_batch_is_due_and_nothing_more
 
     seen = []
     with pytest.raises(ValueError, match="unreadable batch 2"):
-        for result in one_ahead(range(6), work):
+        for result in read_ahead(range(6), work):
             seen.append(result)
     assert seen == [0, 1]
     # batch 3 was submitted (one ahead) before batch 2's error surfaced; nothing after it is ever started
