@@ -8,10 +8,10 @@ Why processes: preparing is mostly Python (NLTK's Punkt splits sentences in pure
 and BM25 term counts too), so a worker *thread* shares the interpreter lock with the thread that runs the model,
 pools and writes. With naive passages that lock, not the cores, bounded the CPU side at ~93k document tokens/s
 on a 2-core machine (``perf/perf_pipeline.py``, ``perf/PERF.md`` §13c), while a GPU encodes ~485k tokens/s. A
-:class:`PreparePool` runs :func:`prepare_documents` (and the BM25 term counts) in ``workers`` spawned processes,
-each with its own copy of the encoder's :class:`~longembed.encoding.prepare.Preparer` and BM25 analyzer,
-several batches ahead of the model. The prepared texts are the same objects either way (``tests/ingest/test_prepare_workers.py``
-compares every point).
+:class:`PreparePool` runs :func:`prepare_documents` (and the BM25 term counts) in ``workers`` processes (forked
+where the OS can, see :data:`START_METHOD`), each with its own copy of the encoder's
+:class:`~longembed.encoding.prepare.Preparer` and BM25 analyzer, several batches ahead of the model. The prepared
+texts are the same either way (``tests/ingest/test_prepare_workers.py`` compares every point).
 """
 
 from __future__ import annotations
