@@ -161,6 +161,6 @@ def workers(value: str) -> int | None:
     """``--prepare-workers``: ``auto`` → ``None``, else a whole number ≥ 0."""
     if value == "auto":
         return None
-    if not value.isdigit():
+    if not value.isdecimal():  # "²" is a digit that int() refuses
         raise click.BadParameter(f"auto or a whole number of 0 or more, got {value!r}")
     return int(value)

@@ -165,7 +165,7 @@ class Preparer:
         prefix = self.prefix("document")
         all_ids, plans, all_passages, extras, refs = [], [], [], [], []
         again: list[tuple[int, int, str]] = []  # (document, passage, text) of naive passages to tokenize alone
-        tokenized = self.tokenize_all_with_offsets(prefix, list(texts))
+        tokenized = self.tokenize_all_with_offsets(prefix, texts)
         for doc, (text, (ids, n_prefix, tokens)) in enumerate(zip(texts, tokenized)):
             plan = self.extender.segments(ids[: self.content_limit])
             passages = passage_spans(text, tokens, s.passage_size, s.passage_sentences, max_tokens=MAX_PASSAGE_TOKENS)

@@ -1,4 +1,4 @@
-"""Reading ahead: the next batches are read and prepared in a worker thread while the caller handles the current one."""
+"""Reading ahead: the next batches are read and prepared in a worker thread while the caller handles this one."""
 
 from __future__ import annotations
 

@@ -33,7 +33,8 @@ class IngestOptions:
             (:func:`~longembed.models.paths.with_model_defaults`, as the CLI does); ``None``: resolved here.
         prepare_workers: processes that tokenize and cut passages ahead of the model
             (:class:`~longembed.ingest.prepare_workers.PreparePool`); 0: the worker thread does it; ``None``
-            (auto): 0 on a CPU, one per core but one (at most 8) on a GPU. The points are the same either way.
+            (auto): 0 on a CPU, one per core but one (at most 8) on a GPU for runs of 4 batches or more. The points
+            are the same either way.
     """
 
     encoder: EncoderProtocol | None = None

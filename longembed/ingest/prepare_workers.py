@@ -33,7 +33,7 @@ START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else 
 MAX_AUTO_WORKERS = 8
 """Auto on a GPU: at most this many worker processes (one core stays with the model's thread)."""
 MIN_AUTO_BATCHES = 4
-"""Auto starts no worker process for a run of fewer batches (a spawned worker imports torch and the tokenizer)."""
+"""Auto starts no worker process for a run of fewer batches (starting the workers costs more than they save)."""
 
 
 def prepare_documents(preparer, docs: list[SourceDocument], settings: IndexSettings):
@@ -59,10 +59,11 @@ def auto_prepare_workers(device_type: str, n_batches: int, cpus: int | None = No
 
 
 class PreparePool:
-    """``workers`` spawned processes that run :func:`prepare_documents` and BM25 term counts for the ingest.
+    """``workers`` processes (:data:`START_METHOD`) that run :func:`prepare_documents` and BM25 term counts for
+    the ingest.
 
     Args:
-        preparer: the encoder's :class:`~longembed.encoding.prepare.Preparer` (pickled once to each worker).
+        preparer: the encoder's :class:`~longembed.encoding.prepare.Preparer` (each worker has its own copy).
         settings: the collection's resolved settings (passages, prefixes).
         sparse: the collection's BM25 :class:`~longembed.sparse.analyzer.SparseSettings` (each worker builds its
             :class:`~longembed.sparse.analyzer.Analyzer`), or ``None`` (no ``bm25``).
@@ -83,7 +84,7 @@ class PreparePool:
         previous = os.environ.get("TOKENIZERS_PARALLELISM")
         os.environ["TOKENIZERS_PARALLELISM"] = "false"
         try:
-            for started in [self._pool.submit(_started) for _ in range(workers)]:
+            for started in [self._pool.submit(os.getpid) for _ in range(workers)]:
                 started.result()
         finally:
             if previous is None:
@@ -107,10 +108,6 @@ _worker: tuple | None = None
 def _start_worker(preparer, settings: IndexSettings, sparse: SparseSettings | None) -> None:
     global _worker
     _worker = preparer, settings, Analyzer(sparse) if sparse is not None else None
-
-
-def _started() -> None:
-    return None
 
 
 def _prepare(texts: list[str]):

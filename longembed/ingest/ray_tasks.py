@@ -60,8 +60,8 @@ class PreparedFacts:
 
 def prepare_texts(preparer, docs: list[SourceDocument], settings: IndexSettings) -> tuple[object, PreparedFacts]:
     """``docs`` tokenized and split into model inputs (and passages) by the encoder's ``preparer``
-    (:func:`~longembed.ingest.prepare_workers.prepare_documents`), and the facts of them the driver needs (two Ray objects:
-    the token ids go to an encoder actor only)."""
+    (:func:`~longembed.ingest.prepare_workers.prepare_documents`), and the facts of them the driver needs (two Ray
+    objects: the token ids go to an encoder actor only)."""
     ready = prepare_documents(preparer, docs, settings)
     return ready, PreparedFacts(ready.clipped, ready.passages)
 

@@ -151,13 +151,15 @@ class IngestRun:
         began = time.perf_counter()
         batch = self.triage.sort(reads, force)
         docs = batch.to_embed
-        if self.sparse.active and docs and self.prepare_pool is None:
+        pool = self.prepare_pool  # set by the main thread once the encoder is loaded: read once
+        if pool is not None and docs:  # term counts and prepared texts come from a worker process
+            batch.pending = pool.submit(docs)
+            docs = []
+        if self.sparse.active and docs:
             counted = time.perf_counter()
             batch.term_counts = [self.sparse.analyzer.term_counts(d.text) for d in docs]
             self.summary.sparse_seconds += time.perf_counter() - counted
-        if self.prepare_pool is not None and docs:  # set by the main thread once the encoder is loaded
-            batch.pending = self.prepare_pool.submit(docs)
-        elif self.encoder is not None and docs:
+        if self.encoder is not None and docs:
             batch.ready = self.prepare_texts(docs)
         self.add_time("prepare", began)
         return batch
