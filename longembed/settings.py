@@ -62,14 +62,20 @@ DEFAULT_PASSAGE_SENTENCES = 1
 """Sentences per passage; 0: fixed windows of ``passage_size`` tokens instead of sentences."""
 PASSAGE_FIELDS = ("passages", "passage_size", "passage_sentences")
 
-Quantization = Literal["none", "int8"]
-"""How the model's weights are stored while it embeds a collection: ``none`` (the run's float dtype) or ``int8``
-(dynamic int8 of every linear layer on the CPU, :mod:`longembed.models.quantization`). Recorded in the collection,
-unlike the float dtype: int8 vectors differ from float ones by more than rounding (cosine ≈ 0.98)."""
+Quantization = Literal["none", "int8", "bfloat16"]
+"""How the model's weights are stored while it embeds a collection: ``none`` (the run's float dtype), ``int8``
+(dynamic int8 of every linear layer on the CPU, :mod:`longembed.models.quantization`) or ``bfloat16`` (weights and
+activations in bfloat16 on every device: what a CPU with bfloat16 matrix units chooses, see
+:func:`longembed.models.device.cpu_quantization`). Recorded in the collection, unlike a GPU's float dtype, so that its
+queries and later ingests run the weights its vectors were made with (int8 vectors differ from float32 ones by
+more than rounding, cosine ≈ 0.98)."""
 QUANTIZATIONS: tuple[str, ...] = get_args(Quantization)
 DEFAULT_CPU_QUANTIZATION = "int8"
-"""What ``--dtype auto`` gives a new collection embedded on a CPU: int8 is 1.3-2.2× faster there and keeps the
-dev-grid quality (``docs/benchmarks/RESULTS.md``, ``perf/PERF.md`` section 12); GPUs run bfloat16."""
+"""What ``--dtype auto`` gives a new collection embedded on a CPU without bfloat16 matrix units: int8 is 1.3-2.2×
+faster there and keeps the dev-grid quality (``docs/benchmarks/RESULTS.md``, ``perf/PERF.md`` section 12)."""
+AMX_CPU_QUANTIZATION = "bfloat16"
+"""What ``--dtype auto`` gives a new collection embedded on a CPU with bfloat16 matrix units (Intel AMX): faster
+than int8 there, since attention runs in bfloat16 too (``perf/PERF.md`` section 15); GPUs run bfloat16 unrecorded."""
 DTYPE_CHOICES: tuple[str, ...] = ("auto", "float32", "bfloat16", "float16", "int8")
 """Values of ``--dtype`` / :attr:`RunOptions.dtype`; ``int8`` selects :data:`Quantization` ``int8``."""
 
@@ -91,9 +97,10 @@ class RunOptions:
     Attributes:
         device: ``auto`` (CUDA when visible), ``cpu`` or ``cuda[:n]``.
         dtype: weight dtype, ``auto`` (bfloat16 on CUDA when supported, else float32; a new collection ingested
-            on a CPU gets int8 linear layers, :data:`DEFAULT_CPU_QUANTIZATION`), ``float32``, ``float16``,
-            ``bfloat16``; embeddings are float32 whatever it is. ``int8`` asks an ingest for a collection whose
-            :attr:`IndexSettings.quantization` is ``int8`` (see :func:`quantization_for_run`).
+            on a CPU gets :func:`~longembed.models.device.cpu_quantization`: bfloat16 where the CPU has matrix
+            units for it, else int8 linear layers), ``float32``, ``float16``, ``bfloat16``; embeddings are float32
+            whatever it is. ``int8`` asks an ingest for a collection whose :attr:`IndexSettings.quantization` is
+            ``int8``, and so does ``bfloat16`` on a CPU for ``bfloat16`` (see :func:`quantization_for_run`).
         batch_tokens: padded tokens per forward pass (batch size × longest input); ``None``:
             :data:`DEFAULT_BATCH_TOKENS` on a CPU, :data:`DEFAULT_BATCH_TOKENS_CUDA` on a GPU.
     """
@@ -232,16 +239,20 @@ def adopt_passages(requested: IndexSettings, recorded: IndexSettings) -> IndexSe
 
 
 def quantization_for_run(
-    requested: IndexSettings, run: RunOptions, recorded: IndexSettings | None = None, on_cpu: bool = False
+    requested: IndexSettings, run: RunOptions, recorded: IndexSettings | None = None, on_cpu: bool = False,
+    cpu_default: str = DEFAULT_CPU_QUANTIZATION,
 ) -> tuple[IndexSettings, RunOptions]:
     """The settings and run options of an ingest once ``--dtype`` is resolved: ``int8`` moves into the settings
-    (``quantization="int8"``, recorded; the run's activations stay float32); ``auto`` adopts the quantization of an
-    existing collection (``recorded``), so re-ingesting keeps how it was built, and for a new collection whose
-    model runs on the CPU (``on_cpu``) means :data:`DEFAULT_CPU_QUANTIZATION`; other dtypes keep ``requested``."""
-    if run.dtype == "int8":
-        return replace(requested, quantization="int8"), replace(run, dtype="float32")
+    (``quantization="int8"``, recorded; the run's activations stay float32), and so does ``bfloat16`` when the
+    model runs on the CPU (``on_cpu``; on a GPU bfloat16 is the unrecorded default); ``auto`` adopts the
+    quantization of an existing collection (``recorded``), so re-ingesting keeps how it was built, and for a new
+    collection whose model runs on the CPU means ``cpu_default`` (the caller's
+    :func:`~longembed.models.device.cpu_quantization`: :data:`AMX_CPU_QUANTIZATION` or
+    :data:`DEFAULT_CPU_QUANTIZATION`); other dtypes keep ``requested``."""
+    if run.dtype in ("int8", "bfloat16") and (run.dtype == "int8" or on_cpu):
+        return replace(requested, quantization=run.dtype), replace(run, dtype="float32")
     if run.dtype == "auto" and recorded is not None:
         return replace(requested, quantization=recorded.quantization), run
     if run.dtype == "auto" and on_cpu:
-        return replace(requested, quantization=DEFAULT_CPU_QUANTIZATION), run
+        return replace(requested, quantization=cpu_default), run
     return requested, run

@@ -28,14 +28,27 @@ def median_time(fn: Callable[[], object], runs: int = 3) -> tuple[float, list[fl
 def machine() -> dict:
     import torch
 
+    from longembed.models.device import cpu_has_bfloat16_matrix_units
+
+    model = next((line.split(":", 1)[1].strip() for line in _cpuinfo().splitlines() if line.startswith("model name")),
+                 None)
     return {
         "cpu": platform.processor() or platform.machine(),
+        "cpu_model": model,
+        "bfloat16_matrix_units": cpu_has_bfloat16_matrix_units(),
         "cores": os.cpu_count(),
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
+
+
+def _cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
 
 
 def save(name: str, data: dict) -> Path:

@@ -6,7 +6,8 @@ included, as ``longembed ingest`` does), with the defaults of the checkout it im
 
 - ``--ref DIR``: a checkout whose ``longembed`` package is imported for the ``reference`` row (e.g. a
   ``git worktree`` of the previous main); without it the row is skipped;
-- ``new``: this checkout's defaults (``--dtype auto``: int8 on a CPU);
+- ``new``: this checkout's defaults (``--dtype auto``: on a CPU bfloat16 with AMX, else int8);
+- ``new-int8``: this checkout with ``--dtype int8`` (the default on CPUs without bfloat16 matrix units);
 - ``new-float32``: this checkout with ``--dtype float32`` (what the default was).
 
 For this checkout's rows the progress bar is sampled at every forward pass: its document tokens at the end vs
@@ -94,7 +95,7 @@ def main() -> None:
     if args.one:
         one_run(args.one[0], Path(args.one[1]))
         return
-    rows = [("new", REPO, "auto"), ("new-float32", REPO, "float32")]
+    rows = [("new", REPO, "auto"), ("new-int8", REPO, "int8"), ("new-float32", REPO, "float32")]
     if args.ref:
         rows.insert(0, ("reference", args.ref.resolve(), "auto"))
     results: dict = {"benchmark": "demo ingest", "folder": str(DOCS.relative_to(REPO))}

@@ -152,7 +152,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from longembed.encoding import Encoder
-    from longembed.models.device import pick_device
+    from longembed.models.device import cpu_quantization, pick_device
     from longembed.settings import IndexSettings, RunOptions, quantization_for_run
 
     on_cpu = pick_device(args.device).type == "cpu"
@@ -175,7 +175,7 @@ def main() -> None:
         encoders = {}
         for mode in MODES:  # the product's defaults for a new collection, passages aside
             settings, run = quantization_for_run(IndexSettings(passages=mode), RunOptions(device=args.device),
-                                                 on_cpu=on_cpu)
+                                                 on_cpu=on_cpu, cpu_default=cpu_quantization())
             encoders[mode] = Encoder(settings, run)
         results["settings"] = {m: e.settings.describe() for m, e in encoders.items()}
         results["encoder_device"] = str(encoders["none"].device)

@@ -94,9 +94,10 @@ def encoder_options(func):
         type=click.Choice(DTYPE_CHOICES),
         default="auto",
         show_default=True,
-        help="Model weight dtype; auto = bfloat16 on a CUDA GPU that supports it; on a CPU, int8 for a new "
-        "collection and float32 otherwise; an existing collection keeps how it was built. int8 (CPU): int8 linear "
-        "layers, recorded in the collection so its queries use the same weights. Embeddings are stored as float32.",
+        help="Model weight dtype; auto = bfloat16 on a CUDA GPU that supports it; on a CPU, for a new collection "
+        "bfloat16 where the CPU has bfloat16 matrix units (Intel AMX) and int8 elsewhere, float32 otherwise; an "
+        "existing collection keeps how it was built. int8 (CPU): int8 linear layers. int8 and, on a CPU, bfloat16 "
+        "are recorded in the collection so its queries use the same weights. Embeddings are stored as float32.",
     )(func)
     return click.option(
         "--device", default="auto", show_default=True, callback=check_device, help="auto, cpu, cuda or cuda:N."

@@ -89,6 +89,8 @@ class Encoder:
                     "built with float weights: leave --dtype at auto"
                 )
             run = replace(run, device="cpu" if run.device == "auto" else run.device, dtype="float32")
+        elif settings.quantization == "bfloat16":  # recorded: queries run the weights the vectors were made with
+            run = replace(run, dtype="bfloat16")
         self.device = pick_device(run.device)
         self.dtype = pick_dtype(run.dtype, self.device)
         if run.batch_tokens is not None and run.batch_tokens < 1:

@@ -18,7 +18,7 @@ from longembed.ingest.progress import IngestProgress
 from longembed.ingest.reader import Listing, ReadFailure, SourceDocument, shown_path
 from longembed.ingest.summary import IngestSummary
 from longembed.ingest.triage import Batch, Triage
-from longembed.models.device import pick_device
+from longembed.models.device import cpu_quantization, pick_device
 from longembed.models.paths import resolve_model_path, with_model_defaults
 from longembed.settings import IndexSettings, RunOptions, adopt_passages, quantization_for_run
 from longembed.sparse.bm25 import document_weights
@@ -71,8 +71,9 @@ class IngestRun:
         Args:
             model_path: the model's folder when the caller has already resolved the model and its defaults into
                 ``settings`` (:func:`~longembed.models.paths.with_model_defaults`); ``None``: both are resolved here.
-            on_cpu: whether the model will run on a CPU (``--dtype auto`` then gives a new collection int8
-                weights); ``None``: decided from ``run.device`` on this machine (never for a given encoder).
+            on_cpu: whether the model will run on a CPU (``--dtype auto`` then gives a new collection this CPU's
+                :func:`~longembed.models.device.cpu_quantization`, bfloat16 or int8); ``None``: decided from
+                ``run.device`` on this machine (never for a given encoder).
             prepare_workers: processes that prepare documents (:attr:`prepare_workers`); ``None``: decided by
                 :meth:`resolve_prepare_workers` when the batches are known.
 
@@ -87,7 +88,7 @@ class IngestRun:
         run = run or RunOptions()  # --dtype int8 (or auto on a CPU) is recorded; a given encoder keeps its own
         if on_cpu is None:
             on_cpu = encoder is None and pick_device(run.device).type == "cpu"
-        settings, run = quantization_for_run(settings, run, recorded, on_cpu=on_cpu)
+        settings, run = quantization_for_run(settings, run, recorded, on_cpu=on_cpu, cpu_default=cpu_quantization())
         if exists:
             settings = adopt_passages(settings, recorded)  # a collection keeps its passages
             store.check_settings(collection, settings)

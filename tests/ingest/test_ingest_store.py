@@ -10,6 +10,7 @@ import pytest
 
 from longembed.errors import IngestError, StoreError
 from longembed.ingest import ingest
+from longembed.models.device import cpu_quantization
 from longembed.retrieve import Retriever
 from longembed.settings import IndexSettings
 from longembed.store import Store, point_id
@@ -41,8 +42,9 @@ def test_ingest_records_settings_and_payload(docs, tmp_path, caplog):
             "1 document truncated to 1024 tokens (longest: 1802 tokens); raise --max-length to keep more"
         ]
         # MiniLM has no prompts: the unset prefixes are recorded as the empty prefixes actually used; on a CPU
-        # a new collection gets int8 linear layers (--dtype auto), recorded too
-        assert store.settings("c") == replace(SETTINGS, query_prefix="", document_prefix="", quantization="int8")
+        # a new collection gets this CPU's default weights (--dtype auto: bfloat16 with AMX, else int8), recorded
+        assert store.settings("c") == replace(SETTINGS, query_prefix="", document_prefix="",
+                                              quantization=cpu_quantization())
         (point,) = store.retrieve("c", [point_id("long.txt")])
         assert point.payload["path"] == "long.txt" and point.payload["title"] == "long"
         assert point.payload["n_tokens"] == 1802 and point.payload["truncated"] is True

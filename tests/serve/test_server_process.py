@@ -23,6 +23,7 @@ import pytest
 
 from conftest import REPO
 from longembed.ingest import ingest
+from longembed.models.device import cpu_quantization
 from longembed.settings import IndexSettings
 from longembed.store import Store
 from meetings_subset import KNOWN_FIRST, MAX_LENGTH, copy_subset, query_text
@@ -102,8 +103,8 @@ def server(store_path, tmp_path_factory):
 def test_search_over_http(server):
     with urllib.request.urlopen(server + "/health", timeout=10) as response:
         health = json.loads(response.read())
-    assert health["status"] == "ok" and health["models_loaded"] == [  # ingested on a CPU: int8 (--dtype auto)
-        "model=sentence-transformers/all-MiniLM-L6-v2 extend=pi max_length=1024 quantization=int8"
+    assert health["status"] == "ok" and health["models_loaded"] == [  # ingested on a CPU with --dtype auto
+        f"model=sentence-transformers/all-MiniLM-L6-v2 extend=pi max_length=1024 quantization={cpu_quantization()}"
     ]
     status, body = post(server + "/search", {"query": query_text("ES2010a_s1"), "k": 3})
     assert status == 200 and body["results"][0]["path"] == "ES2010a.txt"
