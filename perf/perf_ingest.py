@@ -7,7 +7,11 @@
 - longembed chunked: 512-token chunks of every document (``--extend pcw``, every token embedded once: no
   passage vectors, ``--passages none``, for equal work);
 - longembed ``pi`` at 4096 tokens (one forward pass per document, truncated at 4096 tokens);
-- both again with int8 linear layers (``--dtype int8``, the CPU default for new collections; CPU only).
+- both again with int8 linear layers (``--dtype int8``, the CPU default for new collections without bfloat16
+  matrix units; CPU only);
+- on a CPU with bfloat16 matrix units (Intel AMX), both again in bfloat16 (that CPU's default), and LlamaIndex at
+  equal work in bfloat16 too (``model_kwargs={"torch_dtype": torch.bfloat16}``), so that the comparison is at
+  equal precision as well.
 
 The folder holds ``--docs`` QMSum meetings of 5k-20k tokens. Models are loaded before timing; each run
 writes to a fresh store. Medians of ``--runs`` runs.
@@ -59,6 +63,7 @@ def main() -> None:
 
     from longembed.encoding import Encoder
     from longembed.ingest import ingest
+    from longembed.models.device import cpu_has_bfloat16_matrix_units
     from longembed.settings import IndexSettings
     from longembed.store import Store
 
@@ -73,11 +78,20 @@ def main() -> None:
     if int8:
         chunked8 = Encoder(replace(chunked_settings, quantization="int8"), RunOptions("cpu"))
         pi8 = Encoder(replace(pi_settings, quantization="int8"), RunOptions("cpu"))
+    bf16 = int8 and cpu_has_bfloat16_matrix_units()
+    if bf16:
+        chunked16 = Encoder(replace(chunked_settings, quantization="bfloat16"), RunOptions("cpu"))
+        pi16 = Encoder(replace(pi_settings, quantization="bfloat16"), RunOptions("cpu"))
     total_tokens = build_folder(args.data, args.docs, folder, chunked.tokenizer)
     hf = HuggingFaceEmbedding(model_name=chunked.model_path, device=args.device, embed_batch_size=32)
     hf512 = HuggingFaceEmbedding(
         model_name=chunked.model_path, device=args.device, embed_batch_size=32, max_length=512
     )
+    if bf16:
+        import torch
+
+        hf512_16 = HuggingFaceEmbedding(model_name=chunked.model_path, device=args.device, embed_batch_size=32,
+                                        max_length=512, model_kwargs={"torch_dtype": torch.bfloat16})
     splitter = SentenceSplitter(chunk_size=512, chunk_overlap=0, tokenizer=chunked.tokenizer.tokenize)
 
     def fresh(name: str) -> Path:
@@ -117,6 +131,12 @@ def main() -> None:
             ("longembed_chunked_int8_s", lambda: run_longembed(chunked8, "chunked_int8_store")),
             ("longembed_pi4096_int8_s", lambda: run_longembed(pi8, "pi_int8_store")),
         ]
+    if bf16:
+        rows += [
+            ("llama_index_512_bfloat16_s", lambda: run_llama_index(hf512_16, "llama_index_512_bfloat16")),
+            ("longembed_chunked_bfloat16_s", lambda: run_longembed(chunked16, "chunked_bfloat16_store")),
+            ("longembed_pi4096_bfloat16_s", lambda: run_longembed(pi16, "pi_bfloat16_store")),
+        ]
     for label, fn in rows:
         median, runs = median_time(fn, args.runs)
         results[label] = median
@@ -134,6 +154,11 @@ def main() -> None:
             "chunked": results["longembed_chunked_s"] / results["longembed_chunked_int8_s"],
             "pi4096": results["longembed_pi4096_s"] / results["longembed_pi4096_int8_s"],
         }
+    if bf16:
+        results["speedup_chunked_bfloat16_vs_llama_index_512"] = (
+            results["llama_index_512_s"] / results["longembed_chunked_bfloat16_s"])
+        results["speedup_chunked_bfloat16_vs_llama_index_512_bfloat16"] = (
+            results["llama_index_512_bfloat16_s"] / results["longembed_chunked_bfloat16_s"])
     results["targets"] = {"speedup_chunked_vs_llama_index": ">= 2.0", "pi4096_over_chunked": "<= 1.5"}
     print({k: v for k, v in results.items() if not k.endswith("runs_s")})
     save("perf_ingest", results)
