@@ -77,7 +77,8 @@ AMX_CPU_QUANTIZATION = "bfloat16"
 """What ``--dtype auto`` gives a new collection embedded on a CPU with bfloat16 matrix units (Intel AMX): faster
 than int8 there, since attention runs in bfloat16 too (``perf/PERF.md`` section 15); GPUs run bfloat16 unrecorded."""
 DTYPE_CHOICES: tuple[str, ...] = ("auto", "float32", "bfloat16", "float16", "int8")
-"""Values of ``--dtype`` / :attr:`RunOptions.dtype`; ``int8`` selects :data:`Quantization` ``int8``."""
+"""Values of ``--dtype`` / :attr:`RunOptions.dtype`; ``int8`` selects :data:`Quantization` ``int8``, and
+``bfloat16`` on a CPU selects ``bfloat16`` (:func:`quantization_for_run`)."""
 
 # Defaults of where an index lives and how a model runs; light constants, so that the command line can show
 # them without importing torch or qdrant-client. Not recorded in a collection.
@@ -249,7 +250,7 @@ def quantization_for_run(
     collection whose model runs on the CPU means ``cpu_default`` (the caller's
     :func:`~longembed.models.device.cpu_quantization`: :data:`AMX_CPU_QUANTIZATION` or
     :data:`DEFAULT_CPU_QUANTIZATION`); other dtypes keep ``requested``."""
-    if run.dtype in ("int8", "bfloat16") and (run.dtype == "int8" or on_cpu):
+    if run.dtype == "int8" or (run.dtype == "bfloat16" and on_cpu):
         return replace(requested, quantization=run.dtype), replace(run, dtype="float32")
     if run.dtype == "auto" and recorded is not None:
         return replace(requested, quantization=recorded.quantization), run
